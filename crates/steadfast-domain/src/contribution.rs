@@ -1,0 +1,352 @@
+//! A contribution's projected state: its attributes, its stage history, the running totals per
+//! stage, and the anomalies its history shows.
+//!
+//! Totals are sums of increments, so they do not depend on the order in which events arrive;
+//! that is what lets late disclosures land anywhere in the log and keeps replay equal to the
+//! incremental state.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::events::{ContributionRegistered, EventMeta, Quantity, StageRecorded};
+use crate::ids::EventId;
+use crate::money::{Currency, Money};
+use crate::vocabulary::Stage;
+
+/// The accumulated increments of one stage: an amount per currency and a quantity per unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StageTotals {
+    pub amounts: BTreeMap<Currency, Decimal>,
+    pub quantities: BTreeMap<String, Decimal>,
+}
+
+impl StageTotals {
+    fn add(&mut self, money: Option<&Money>, quantity: Option<&Quantity>) {
+        if let Some(m) = money {
+            *self.amounts.entry(m.currency()).or_default() += m.amount();
+        }
+        if let Some(q) = quantity {
+            *self.quantities.entry(q.unit.clone()).or_default() += q.value;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.amounts.values().all(Decimal::is_zero)
+            && self.quantities.values().all(Decimal::is_zero)
+    }
+
+    pub fn amount(&self, currency: Currency) -> Decimal {
+        self.amounts.get(&currency).copied().unwrap_or_default()
+    }
+}
+
+/// One entry of a contribution's history, in log order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub meta: EventMeta,
+    pub event: StageRecorded,
+    /// The flow stage the increment adds to: the event's own stage, or for an amendment the
+    /// stage of the event it corrects. `None` for a withdrawal.
+    pub counts_as: Option<Stage>,
+}
+
+/// What an event currently amounts to after its amendments (for the "never below zero" rule).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NetIncrement {
+    pub(crate) money: Option<Money>,
+    pub(crate) quantity: Option<Quantity>,
+}
+
+/// A contribution as the log tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributionState {
+    pub info: ContributionRegistered,
+    pub registered_at: EventMeta,
+    pub history: Vec<HistoryEntry>,
+    pub totals: BTreeMap<Stage, StageTotals>,
+    pub withdrawn_on: Option<Date>,
+    pub(crate) net: HashMap<EventId, NetIncrement>,
+    /// Index of an event id into `history`.
+    pub(crate) index: HashMap<EventId, usize>,
+    pub(crate) latest_effective: Option<Date>,
+}
+
+impl ContributionState {
+    pub fn new(info: ContributionRegistered, meta: EventMeta) -> Self {
+        ContributionState {
+            info,
+            registered_at: meta,
+            history: Vec::new(),
+            totals: BTreeMap::new(),
+            withdrawn_on: None,
+            net: HashMap::new(),
+            index: HashMap::new(),
+            latest_effective: None,
+        }
+    }
+
+    /// The root event an event id adds to: itself, or for amendments the event they correct.
+    pub(crate) fn root_of(&self, id: &EventId) -> Option<&EventId> {
+        let mut entry = &self.history[*self.index.get(id)?];
+        // Amendments form a chain towards a non-amendment; bounded by the history length.
+        for _ in 0..=self.history.len() {
+            match (&entry.event.stage, &entry.event.amends) {
+                (Stage::Amended, Some(target)) => entry = &self.history[*self.index.get(target)?],
+                _ => return Some(&entry.event.event),
+            }
+        }
+        None
+    }
+
+    pub fn entry(&self, id: &EventId) -> Option<&HistoryEntry> {
+        self.index.get(id).map(|i| &self.history[*i])
+    }
+
+    /// Applies a stored (or decided) stage event. Infallible: whatever is in the log is folded;
+    /// the rules that keep the log sane are enforced before appending (see `Draft`).
+    pub fn apply(&mut self, meta: EventMeta, event: &StageRecorded) {
+        let counts_as = match event.stage {
+            Stage::Withdrawn => None,
+            Stage::Amended => event
+                .amends
+                .as_ref()
+                .and_then(|t| self.root_of(t))
+                .and_then(|root| self.entry(root))
+                .map(|e| e.event.stage),
+            s => Some(s),
+        };
+        match event.stage {
+            Stage::Withdrawn => {
+                self.withdrawn_on = Some(
+                    self.withdrawn_on
+                        .map_or(event.effective_date, |d| d.min(event.effective_date)),
+                );
+            }
+            Stage::Amended => {
+                let root = event.amends.as_ref().and_then(|t| self.root_of(t)).cloned();
+                if let Some(net) = root.and_then(|r| self.net.get_mut(&r)) {
+                    add_net(net, event.money.as_ref(), event.quantity.as_ref());
+                }
+            }
+            _ => {
+                self.net.insert(
+                    event.event.clone(),
+                    NetIncrement {
+                        money: event.money,
+                        quantity: event.quantity.clone(),
+                    },
+                );
+            }
+        }
+        if let Some(stage) = counts_as {
+            self.totals
+                .entry(stage)
+                .or_default()
+                .add(event.money.as_ref(), event.quantity.as_ref());
+        }
+        self.latest_effective = Some(
+            self.latest_effective
+                .map_or(event.effective_date, |d| d.max(event.effective_date)),
+        );
+        self.index.insert(event.event.clone(), self.history.len());
+        self.history.push(HistoryEntry {
+            meta,
+            event: event.clone(),
+            counts_as,
+        });
+    }
+
+    /// The furthest flow stage with a non-empty total, or `withdrawn`.
+    pub fn status(&self) -> Option<Stage> {
+        if self.withdrawn_on.is_some() {
+            return Some(Stage::Withdrawn);
+        }
+        Stage::FLOW
+            .iter()
+            .rev()
+            .find(|s| self.totals.get(s).is_some_and(|t| !t.is_empty()))
+            .copied()
+    }
+
+    pub fn total(&self, stage: Stage) -> Option<&StageTotals> {
+        self.totals.get(&stage)
+    }
+
+    /// The part a withdrawal cancelled: what was pledged (committed, else announced) minus what
+    /// was delivered, per currency, never below zero. Empty when not withdrawn.
+    pub fn cancelled(&self) -> BTreeMap<Currency, Decimal> {
+        let mut out = BTreeMap::new();
+        if self.withdrawn_on.is_none() {
+            return out;
+        }
+        let pledged = [Stage::Committed, Stage::Announced]
+            .iter()
+            .filter_map(|s| self.totals.get(s))
+            .find(|t| !t.is_empty());
+        let delivered = self.totals.get(&Stage::Delivered);
+        if let Some(pledged) = pledged {
+            for (cur, amount) in &pledged.amounts {
+                let done = delivered.map_or(Decimal::ZERO, |d| d.amount(*cur));
+                let rest = (*amount - done).max(Decimal::ZERO);
+                out.insert(*cur, rest);
+            }
+        }
+        out
+    }
+
+    /// Anomalies: real-world irregularities that are accepted and flagged, never rejected.
+    pub fn anomalies(&self) -> Vec<Anomaly> {
+        let mut out = Vec::new();
+        let reached: Vec<Stage> = Stage::FLOW
+            .iter()
+            .copied()
+            .filter(|s| self.totals.get(s).is_some_and(|t| !t.is_empty()))
+            .collect();
+        if let Some(furthest) = reached.last() {
+            let skipped: Vec<&str> = Stage::FLOW
+                .iter()
+                .take_while(|s| *s != furthest)
+                .filter(|s| !reached.contains(s))
+                .map(|s| s.as_str())
+                .collect();
+            if !skipped.is_empty() {
+                out.push(Anomaly {
+                    kind: AnomalyKind::SkippedStage,
+                    message: format!(
+                        "reached {furthest} with no {} recorded",
+                        skipped.join(", no ")
+                    ),
+                });
+            }
+        }
+        let first_date = |stage: Stage| {
+            self.history
+                .iter()
+                .filter(|h| h.event.stage == stage)
+                .map(|h| h.event.effective_date)
+                .min()
+        };
+        let dated: Vec<(Stage, Date)> = Stage::FLOW
+            .iter()
+            .filter_map(|s| first_date(*s).map(|d| (*s, d)))
+            .collect();
+        for (i, (later_stage, later_date)) in dated.iter().enumerate() {
+            if let Some((earlier_stage, earlier_date)) = dated[..i]
+                .iter()
+                .filter(|(_, d)| d > later_date)
+                .max_by_key(|(_, d)| *d)
+            {
+                out.push(Anomaly {
+                    kind: AnomalyKind::OutOfOrderDates,
+                    message: format!(
+                        "first {later_stage} on {later_date} precedes first {earlier_stage} on {earlier_date}"
+                    ),
+                });
+            }
+        }
+        let committed = self.totals.get(&Stage::Committed);
+        let delivered = self.totals.get(&Stage::Delivered);
+        let confirmed = self.totals.get(&Stage::Confirmed);
+        if let (Some(c), Some(d)) = (committed, delivered) {
+            for (cur, amount) in &d.amounts {
+                let pledged = c.amount(*cur);
+                if !pledged.is_zero() && *amount > pledged {
+                    out.push(Anomaly {
+                        kind: AnomalyKind::DeliveredAboveCommitted,
+                        message: format!(
+                            "delivered {amount} {cur} exceeds committed {pledged} {cur}"
+                        ),
+                    });
+                }
+            }
+            for (unit, qty) in &d.quantities {
+                if let Some(pledged) = c.quantities.get(unit).filter(|q| !q.is_zero())
+                    && qty > pledged
+                {
+                    out.push(Anomaly {
+                        kind: AnomalyKind::DeliveredAboveCommitted,
+                        message: format!("delivered {qty} {unit} exceeds committed {pledged}"),
+                    });
+                }
+            }
+        }
+        if let Some(conf) = confirmed.filter(|c| !c.is_empty()) {
+            let empty = StageTotals::default();
+            let del = delivered.unwrap_or(&empty);
+            let differs_amount = conf.amounts.iter().any(|(cur, a)| *a != del.amount(*cur))
+                || (!conf.amounts.is_empty()
+                    && del.amounts.iter().any(|(cur, a)| *a != conf.amount(*cur)));
+            let differs_quantity =
+                conf.quantities
+                    .iter()
+                    .any(|(u, q)| del.quantities.get(u).copied().unwrap_or_default() != *q)
+                    || (!conf.quantities.is_empty()
+                        && del.quantities.iter().any(|(u, q)| {
+                            conf.quantities.get(u).copied().unwrap_or_default() != *q
+                        }));
+            if differs_amount || differs_quantity {
+                out.push(Anomaly {
+                    kind: AnomalyKind::ConfirmedDiffersFromDelivered,
+                    message: format!(
+                        "confirmed {} but delivered {}",
+                        describe(conf),
+                        describe(del)
+                    ),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn add_net(net: &mut NetIncrement, money: Option<&Money>, quantity: Option<&Quantity>) {
+    if let (Some(total), Some(delta)) = (net.money.as_mut(), money)
+        && let Ok(sum) = Money::new(total.amount() + delta.amount(), total.currency())
+    {
+        *total = sum;
+    }
+    if let (Some(total), Some(delta)) = (net.quantity.as_mut(), quantity) {
+        total.value += delta.value;
+    }
+}
+
+fn describe(t: &StageTotals) -> String {
+    let mut parts: Vec<String> = t.amounts.iter().map(|(c, a)| format!("{a} {c}")).collect();
+    parts.extend(t.quantities.iter().map(|(u, q)| format!("{q} {u}")));
+    if parts.is_empty() {
+        "nothing".to_owned()
+    } else {
+        parts.join(" + ")
+    }
+}
+
+/// The kinds of anomaly the ledger flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnomalyKind {
+    SkippedStage,
+    OutOfOrderDates,
+    DeliveredAboveCommitted,
+    ConfirmedDiffersFromDelivered,
+}
+
+impl AnomalyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyKind::SkippedStage => "skipped-stage",
+            AnomalyKind::OutOfOrderDates => "out-of-order-dates",
+            AnomalyKind::DeliveredAboveCommitted => "delivered-above-committed",
+            AnomalyKind::ConfirmedDiffersFromDelivered => "confirmed-differs-from-delivered",
+        }
+    }
+}
+
+/// One flagged irregularity with a human-readable reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    pub kind: AnomalyKind,
+    pub message: String,
+}

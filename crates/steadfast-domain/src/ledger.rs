@@ -1,0 +1,751 @@
+//! The ledger projection (parties and contributions, folded from the log) and the `Draft` that
+//! decides new events against it.
+//!
+//! `Ledger::apply` is infallible and is the only way state changes, both when replaying the log
+//! and when adding freshly appended events, so replay equals the incremental state by
+//! construction. `Draft` holds the rules: it validates commands against the ledger plus what the
+//! same batch has already decided, and yields the events to append — all of them or none.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::contribution::ContributionState;
+use crate::events::{
+    ContributionRegistered, DomainEvent, EventMeta, MembershipRecorded, PartyRegistered, Quantity,
+    StageRecorded,
+};
+use crate::ids::{ContributionId, EventId, PartyId, PartyKind};
+use crate::money::Money;
+use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
+
+/// A registered party with its memberships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Party {
+    pub id: PartyId,
+    pub name: String,
+    pub kind: PartyKind,
+    pub memberships: Vec<MembershipRecorded>,
+}
+
+impl Party {
+    /// Whether the party was a member of `organisation` on `date`.
+    pub fn member_of_on(&self, organisation: &PartyId, date: Date) -> bool {
+        self.memberships.iter().any(|m| {
+            &m.organisation == organisation && m.joined <= date && m.left.is_none_or(|l| date < l)
+        })
+    }
+}
+
+/// The whole projected state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    parties: BTreeMap<PartyId, Party>,
+    contributions: BTreeMap<ContributionId, ContributionState>,
+    /// Which contribution each stage event id belongs to.
+    event_owner: HashMap<EventId, ContributionId>,
+    events_applied: u64,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Ledger::default()
+    }
+
+    /// Folds one stored event into the state.
+    pub fn apply(&mut self, meta: EventMeta, event: &DomainEvent) {
+        self.events_applied += 1;
+        match event {
+            DomainEvent::PartyRegistered(e) => {
+                let party = self
+                    .parties
+                    .entry(e.party.clone())
+                    .or_insert_with(|| Party {
+                        id: e.party.clone(),
+                        name: e.name.clone(),
+                        kind: e.kind,
+                        memberships: Vec::new(),
+                    });
+                party.name.clone_from(&e.name);
+                party.kind = e.kind;
+            }
+            DomainEvent::MembershipRecorded(e) => {
+                if let Some(party) = self.parties.get_mut(&e.party) {
+                    party.memberships.push(e.clone());
+                }
+            }
+            DomainEvent::ContributionRegistered(e) => {
+                self.contributions
+                    .entry(e.contribution.clone())
+                    .or_insert_with(|| ContributionState::new(e.clone(), meta));
+            }
+            DomainEvent::StageRecorded(e) => {
+                if let Some(state) = self.contributions.get_mut(&e.contribution) {
+                    self.event_owner
+                        .insert(e.event.clone(), e.contribution.clone());
+                    state.apply(meta, e);
+                }
+            }
+        }
+    }
+
+    pub fn events_applied(&self) -> u64 {
+        self.events_applied
+    }
+
+    pub fn party(&self, id: &PartyId) -> Option<&Party> {
+        self.parties.get(id)
+    }
+
+    pub fn parties(&self) -> impl Iterator<Item = &Party> {
+        self.parties.values()
+    }
+
+    /// A state is known by its ISO 3166-1 code; an organisation only once registered.
+    pub fn knows_party(&self, id: &PartyId) -> bool {
+        id.kind() == PartyKind::State || self.parties.contains_key(id)
+    }
+
+    /// A display name: the registered name, else the ISO short name.
+    pub fn party_name(&self, id: &PartyId) -> String {
+        self.parties
+            .get(id)
+            .map(|p| p.name.clone())
+            .or_else(|| id.country_name().map(str::to_owned))
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    pub fn contribution(&self, id: &ContributionId) -> Option<&ContributionState> {
+        self.contributions.get(id)
+    }
+
+    pub fn contributions(&self) -> impl Iterator<Item = &ContributionState> {
+        self.contributions.values()
+    }
+
+    /// The stored stage event with this id, wherever it is.
+    pub fn stage_event(&self, id: &EventId) -> Option<(&ContributionState, &StageRecorded)> {
+        let owner = self.event_owner.get(id)?;
+        let state = self.contributions.get(owner)?;
+        state.entry(id).map(|e| (state, &e.event))
+    }
+}
+
+/// A field of a stage command, so a violation can be located in its source (a CSV column, a
+/// JSON field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    EventId,
+    ContributionId,
+    Donor,
+    Recipient,
+    Stage,
+    EffectiveDate,
+    Amount,
+    Currency,
+    Category,
+    Channel,
+    Visibility,
+    Quantity,
+    Unit,
+    ValuationBasis,
+    Amends,
+    Reason,
+    SourceUrl,
+    Description,
+}
+
+impl Field {
+    /// The field's name in the import layout.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::EventId => "event_id",
+            Field::ContributionId => "contribution_id",
+            Field::Donor => "donor",
+            Field::Recipient => "recipient",
+            Field::Stage => "stage",
+            Field::EffectiveDate => "effective_date",
+            Field::Amount => "amount",
+            Field::Currency => "currency",
+            Field::Category => "category",
+            Field::Channel => "channel",
+            Field::Visibility => "visibility",
+            Field::Quantity => "quantity",
+            Field::Unit => "unit",
+            Field::ValuationBasis => "valuation_basis",
+            Field::Amends => "amends",
+            Field::Reason => "reason",
+            Field::SourceUrl => "source_url",
+            Field::Description => "description",
+        }
+    }
+}
+
+/// A rule a command broke, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub field: Field,
+    pub message: String,
+}
+
+impl Violation {
+    fn new(field: Field, message: impl Into<String>) -> Self {
+        Violation {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// The command to record one stage event, already parsed into domain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordStage {
+    pub event: EventId,
+    pub contribution: ContributionId,
+    pub donor: PartyId,
+    pub recipient: PartyId,
+    pub category: Category,
+    pub channel: Channel,
+    pub visibility: Visibility,
+    pub stage: Stage,
+    pub effective_date: Date,
+    pub money: Option<Money>,
+    pub quantity: Option<Quantity>,
+    pub valuation_basis: Option<ValuationBasis>,
+    pub amends: Option<EventId>,
+    pub reason: Option<String>,
+    pub condition: Option<Condition>,
+    pub source_url: Option<String>,
+    pub description: Option<String>,
+}
+
+impl RecordStage {
+    fn to_event(&self) -> StageRecorded {
+        StageRecorded {
+            event: self.event.clone(),
+            contribution: self.contribution.clone(),
+            stage: self.stage,
+            effective_date: self.effective_date,
+            money: self.money,
+            quantity: self.quantity.clone(),
+            valuation_basis: self.valuation_basis,
+            amends: self.amends.clone(),
+            reason: self.reason.clone(),
+            condition: self.condition,
+            source_url: self.source_url.clone(),
+            description: self.description.clone(),
+        }
+    }
+
+    fn attributes_differ(&self, info: &ContributionRegistered) -> Vec<Violation> {
+        let mut out = Vec::new();
+        let mut check = |field: Field, ours: String, theirs: String| {
+            if ours != theirs {
+                out.push(Violation::new(
+                    field,
+                    format!(
+                        "contribution {} is recorded with {} `{theirs}`, this row says `{ours}`",
+                        self.contribution,
+                        field.name()
+                    ),
+                ));
+            }
+        };
+        check(Field::Donor, self.donor.to_string(), info.donor.to_string());
+        check(
+            Field::Recipient,
+            self.recipient.to_string(),
+            info.recipient.to_string(),
+        );
+        check(
+            Field::Category,
+            self.category.to_string(),
+            info.category.to_string(),
+        );
+        check(
+            Field::Channel,
+            self.channel.to_string(),
+            info.channel.to_string(),
+        );
+        check(
+            Field::Visibility,
+            self.visibility.to_string(),
+            info.visibility.to_string(),
+        );
+        out
+    }
+}
+
+/// What deciding a stage command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// New events to append (a registration first when the contribution is new).
+    Record(Vec<DomainEvent>),
+    /// The same event is already in the ledger with the same content: nothing to do.
+    AlreadyRecorded,
+}
+
+/// Decides commands against a ledger plus the events already decided in the same batch.
+#[derive(Debug)]
+pub struct Draft<'a> {
+    base: &'a Ledger,
+    touched: HashMap<ContributionId, ContributionState>,
+    new_parties: BTreeMap<PartyId, Party>,
+    new_event_owner: HashMap<EventId, ContributionId>,
+    events: Vec<DomainEvent>,
+}
+
+impl<'a> Draft<'a> {
+    pub fn new(base: &'a Ledger) -> Self {
+        Draft {
+            base,
+            touched: HashMap::new(),
+            new_parties: BTreeMap::new(),
+            new_event_owner: HashMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The events decided so far, in the order to append them.
+    pub fn into_events(self) -> Vec<DomainEvent> {
+        self.events
+    }
+
+    pub fn events(&self) -> &[DomainEvent] {
+        &self.events
+    }
+
+    fn knows_party(&self, id: &PartyId) -> bool {
+        self.base.knows_party(id) || self.new_parties.contains_key(id)
+    }
+
+    fn party(&self, id: &PartyId) -> Option<&Party> {
+        self.new_parties.get(id).or_else(|| self.base.party(id))
+    }
+
+    /// Registers a party; re-registering the same name and kind is a no-op.
+    pub fn register_party(&mut self, cmd: PartyRegistered) -> Result<bool, Violation> {
+        if cmd.party.kind() != cmd.kind {
+            return Err(Violation::new(
+                Field::Donor,
+                format!(
+                    "{} is registered as {:?} but its code says {:?}",
+                    cmd.party,
+                    cmd.kind,
+                    cmd.party.kind()
+                ),
+            ));
+        }
+        if let Some(existing) = self.party(&cmd.party) {
+            if existing.name == cmd.name {
+                return Ok(false);
+            }
+            return Err(Violation::new(
+                Field::Donor,
+                format!(
+                    "{} is already registered as `{}`, not `{}`",
+                    cmd.party, existing.name, cmd.name
+                ),
+            ));
+        }
+        self.new_parties.insert(
+            cmd.party.clone(),
+            Party {
+                id: cmd.party.clone(),
+                name: cmd.name.clone(),
+                kind: cmd.kind,
+                memberships: Vec::new(),
+            },
+        );
+        self.events.push(DomainEvent::PartyRegistered(cmd));
+        Ok(true)
+    }
+
+    /// Records a membership of a registered party in a registered organisation; the same
+    /// membership twice is a no-op.
+    pub fn record_membership(&mut self, cmd: MembershipRecorded) -> Result<bool, Violation> {
+        let organisation_known = self
+            .party(&cmd.organisation)
+            .is_some_and(|p| p.kind == PartyKind::Organisation);
+        if !organisation_known {
+            return Err(Violation::new(
+                Field::Recipient,
+                format!("organisation {} is not registered", cmd.organisation),
+            ));
+        }
+        if cmd.left.is_some_and(|l| l <= cmd.joined) {
+            return Err(Violation::new(
+                Field::EffectiveDate,
+                format!(
+                    "membership of {} in {} ends before it starts",
+                    cmd.party, cmd.organisation
+                ),
+            ));
+        }
+        let Some(party) = self.party(&cmd.party) else {
+            return Err(Violation::new(
+                Field::Donor,
+                format!("party {} is not registered", cmd.party),
+            ));
+        };
+        if party.memberships.contains(&cmd) {
+            return Ok(false);
+        }
+        let mut party = party.clone();
+        party.memberships.push(cmd.clone());
+        self.new_parties.insert(cmd.party.clone(), party);
+        self.events.push(DomainEvent::MembershipRecorded(cmd));
+        Ok(true)
+    }
+
+    fn contribution(&self, id: &ContributionId) -> Option<&ContributionState> {
+        self.touched.get(id).or_else(|| self.base.contribution(id))
+    }
+
+    fn owner_of(&self, id: &EventId) -> Option<&ContributionId> {
+        self.new_event_owner
+            .get(id)
+            .or_else(|| self.base.event_owner.get(id))
+    }
+
+    /// Decides one stage command: every rule it breaks is returned, or the events it produces
+    /// are added to the draft.
+    pub fn record_stage(&mut self, cmd: &RecordStage) -> Result<Decision, Vec<Violation>> {
+        // Idempotency first: an event id seen before is either the same fact or a conflict.
+        if let Some(owner) = self.owner_of(&cmd.event) {
+            let state = self.contribution(owner);
+            let stored = state.and_then(|s| s.entry(&cmd.event));
+            let in_this_batch = self.new_event_owner.contains_key(&cmd.event);
+            if in_this_batch {
+                return Err(vec![Violation::new(
+                    Field::EventId,
+                    format!("event id {} appears twice", cmd.event),
+                )]);
+            }
+            let same = match (state, stored) {
+                (Some(state), Some(stored)) => {
+                    stored.event == cmd.to_event() && cmd.attributes_differ(&state.info).is_empty()
+                }
+                _ => false,
+            };
+            return if same {
+                Ok(Decision::AlreadyRecorded)
+            } else {
+                Err(vec![Violation::new(
+                    Field::EventId,
+                    format!(
+                        "event id {} is already recorded with different content (contribution {owner})",
+                        cmd.event
+                    ),
+                )])
+            };
+        }
+
+        let mut violations = self.check(cmd);
+        if !violations.is_empty() {
+            violations.sort_by_key(|v| v.field);
+            return Err(violations);
+        }
+
+        let event = cmd.to_event();
+        let mut produced = Vec::new();
+        let state = match self.touched.remove(&cmd.contribution) {
+            Some(s) => s,
+            None => match self.base.contribution(&cmd.contribution) {
+                Some(s) => s.clone(),
+                None => {
+                    let info = ContributionRegistered {
+                        contribution: cmd.contribution.clone(),
+                        donor: cmd.donor.clone(),
+                        recipient: cmd.recipient.clone(),
+                        category: cmd.category,
+                        channel: cmd.channel,
+                        visibility: cmd.visibility,
+                        description: cmd.description.clone().unwrap_or_default(),
+                        opened_on: cmd.effective_date,
+                    };
+                    produced.push(DomainEvent::ContributionRegistered(info.clone()));
+                    ContributionState::new(info, EventMeta::PENDING)
+                }
+            },
+        };
+        let mut state = state;
+        state.apply(EventMeta::PENDING, &event);
+        self.touched.insert(cmd.contribution.clone(), state);
+        self.new_event_owner
+            .insert(cmd.event.clone(), cmd.contribution.clone());
+        produced.push(DomainEvent::StageRecorded(event));
+        self.events.extend(produced.iter().cloned());
+        Ok(Decision::Record(produced))
+    }
+
+    /// Every rule the command breaks against the current state; empty when it may be recorded.
+    fn check(&self, cmd: &RecordStage) -> Vec<Violation> {
+        let mut out = Vec::new();
+        let state = self.contribution(&cmd.contribution);
+        if let Some(state) = state {
+            out.extend(cmd.attributes_differ(&state.info));
+        }
+        for (field, party) in [
+            (Field::Donor, &cmd.donor),
+            (Field::Recipient, &cmd.recipient),
+        ] {
+            if !self.knows_party(party) {
+                out.push(Violation::new(
+                    field,
+                    format!(
+                        "unknown party {party}: organisations must be registered first (the founding scenario registers NATO, EU and NSATU)"
+                    ),
+                ));
+            }
+        }
+        if cmd.donor == cmd.recipient {
+            out.push(Violation::new(
+                Field::Recipient,
+                format!("donor and recipient are both {}", cmd.donor),
+            ));
+        }
+        if cmd.quantity.is_some() && cmd.quantity.as_ref().is_some_and(|q| q.unit.is_empty()) {
+            out.push(Violation::new(Field::Unit, "a quantity needs its unit"));
+        }
+        if cmd.stage != Stage::Amended && cmd.amends.is_some() {
+            out.push(Violation::new(
+                Field::Amends,
+                format!(
+                    "only an amended event may reference another; this one is {}",
+                    cmd.stage
+                ),
+            ));
+        }
+        if cmd.condition.is_some() && cmd.stage != Stage::Confirmed {
+            out.push(Violation::new(
+                Field::Reason,
+                "a condition is reported only with a confirmed receipt",
+            ));
+        }
+
+        match cmd.stage {
+            Stage::Withdrawn => {
+                if cmd.money.is_some() || cmd.quantity.is_some() {
+                    out.push(Violation::new(
+                        Field::Amount,
+                        "withdrawn carries no amount: it cancels the undelivered part; use amended to reduce a figure",
+                    ));
+                }
+                if let Some(state) = state {
+                    if let Some(on) = state.withdrawn_on {
+                        out.push(Violation::new(
+                            Field::Stage,
+                            format!(
+                                "contribution {} is already withdrawn (on {on})",
+                                cmd.contribution
+                            ),
+                        ));
+                    } else if let Some(latest) =
+                        state.latest_effective.filter(|d| *d > cmd.effective_date)
+                    {
+                        out.push(Violation::new(
+                            Field::EffectiveDate,
+                            format!(
+                                "withdrawn on {} but contribution {} has an event effective {latest}; no event may follow a withdrawal",
+                                cmd.effective_date, cmd.contribution
+                            ),
+                        ));
+                    }
+                }
+            }
+            Stage::Amended => out.extend(self.check_amendment(cmd, state)),
+            _ => {
+                match &cmd.money {
+                    Some(m) if m.is_zero() => out.push(Violation::new(
+                        Field::Amount,
+                        format!("a {} event needs a positive increment, not zero", cmd.stage),
+                    )),
+                    Some(m) if m.is_negative() => out.push(Violation::new(
+                        Field::Amount,
+                        format!(
+                            "negative increment {m} on a {} event; to correct an earlier event record an amended event that references it",
+                            cmd.stage
+                        ),
+                    )),
+                    _ => {}
+                }
+                if let Some(q) = cmd
+                    .quantity
+                    .as_ref()
+                    .filter(|q| q.value <= rust_decimal::Decimal::ZERO)
+                {
+                    out.push(Violation::new(
+                        Field::Quantity,
+                        format!("quantity {} must be positive outside amended", q.value),
+                    ));
+                }
+                if cmd.money.is_none() && cmd.quantity.is_none() {
+                    out.push(Violation::new(
+                        Field::Amount,
+                        format!(
+                            "a {} event needs an increment: an amount, a quantity, or both",
+                            cmd.stage
+                        ),
+                    ));
+                }
+                if cmd.stage == Stage::Confirmed && cmd.condition.is_none() {
+                    out.push(Violation::new(
+                        Field::Reason,
+                        "a confirmed receipt states the condition: as-described, needs-repair or unserviceable",
+                    ));
+                }
+                if cmd.category == Category::InKindDonation
+                    && cmd.money.is_some()
+                    && cmd.valuation_basis.is_none()
+                {
+                    out.push(Violation::new(
+                        Field::ValuationBasis,
+                        "an in-kind item records its valuation basis (use `declared` when the source gives none)",
+                    ));
+                }
+                if let Some(on) = state
+                    .and_then(|s| s.withdrawn_on)
+                    .filter(|on| cmd.effective_date >= *on)
+                {
+                    out.push(Violation::new(
+                        Field::Stage,
+                        format!(
+                            "contribution {} was withdrawn on {on}; no event may follow a withdrawal",
+                            cmd.contribution
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn check_amendment(
+        &self,
+        cmd: &RecordStage,
+        state: Option<&ContributionState>,
+    ) -> Vec<Violation> {
+        let mut out = Vec::new();
+        if cmd.reason.as_deref().is_none_or(str::is_empty) {
+            out.push(Violation::new(
+                Field::Reason,
+                "an amendment states its reason",
+            ));
+        }
+        if let Some(on) = state
+            .and_then(|s| s.withdrawn_on)
+            .filter(|on| cmd.effective_date >= *on)
+        {
+            out.push(Violation::new(
+                Field::Stage,
+                format!(
+                    "contribution {} was withdrawn on {on}; no event may follow a withdrawal",
+                    cmd.contribution
+                ),
+            ));
+        }
+        if cmd.money.is_none() && cmd.quantity.is_none() {
+            out.push(Violation::new(
+                Field::Amount,
+                "an amendment carries a signed delta: an amount, a quantity, or both",
+            ));
+        }
+        if cmd.money.is_some_and(|m| m.is_zero()) {
+            out.push(Violation::new(
+                Field::Amount,
+                "an amendment's delta cannot be zero",
+            ));
+        }
+        let Some(target_id) = &cmd.amends else {
+            out.push(Violation::new(
+                Field::Amends,
+                "an amended event names the event it corrects",
+            ));
+            return out;
+        };
+        let target = state.and_then(|s| s.entry(target_id).map(|e| (s, e)));
+        let Some((state, target)) = target else {
+            let elsewhere = self.owner_of(target_id);
+            out.push(Violation::new(
+                Field::Amends,
+                match elsewhere {
+                    Some(other) => format!("amends {target_id}, which belongs to contribution {other}, not {}", cmd.contribution),
+                    None => format!("amends {target_id}, which is not recorded (in the ledger or earlier in this batch)"),
+                },
+            ));
+            return out;
+        };
+        if target.event.effective_date > cmd.effective_date {
+            out.push(Violation::new(
+                Field::Amends,
+                format!(
+                    "amends {target_id}, effective {}, later than this amendment ({})",
+                    target.event.effective_date, cmd.effective_date
+                ),
+            ));
+        }
+        if target.event.stage == Stage::Withdrawn {
+            out.push(Violation::new(
+                Field::Amends,
+                format!("{target_id} is a withdrawal; it has no amount to amend"),
+            ));
+            return out;
+        }
+        let Some(root) = state.root_of(target_id) else {
+            return out;
+        };
+        let net = state.net.get(root).cloned().unwrap_or_default();
+        if let Some(delta) = &cmd.money {
+            match net.money {
+                None => out.push(Violation::new(
+                    Field::Amount,
+                    format!("{target_id} has no amount to amend"),
+                )),
+                Some(m) if m.currency() != delta.currency() => out.push(Violation::new(
+                    Field::Currency,
+                    format!(
+                        "{target_id} is in {}, the delta in {}",
+                        m.currency(),
+                        delta.currency()
+                    ),
+                )),
+                Some(m) if m.amount() + delta.amount() < rust_decimal::Decimal::ZERO => {
+                    out.push(Violation::new(
+                        Field::Amount,
+                        format!("delta {delta} would take {root} below zero (it stands at {m})"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(delta) = &cmd.quantity {
+            match &net.quantity {
+                None => out.push(Violation::new(
+                    Field::Quantity,
+                    format!("{target_id} has no quantity to amend"),
+                )),
+                Some(q) if q.unit != delta.unit => out.push(Violation::new(
+                    Field::Unit,
+                    format!(
+                        "{target_id} counts `{}`, the delta `{}`",
+                        q.unit, delta.unit
+                    ),
+                )),
+                Some(q) if q.value + delta.value < rust_decimal::Decimal::ZERO => {
+                    out.push(Violation::new(
+                        Field::Quantity,
+                        format!(
+                            "delta {} would take {root} below zero (it stands at {})",
+                            delta.value, q.value
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,335 @@
+//! The conformance suite: what every [`EventStore`] backend must do, written once.
+//!
+//! A backend's tests invoke [`conformance_suite!`](crate::conformance_suite) with a function
+//! that makes a fresh, empty store on a given clock (and a guard, such as a temporary directory,
+//! kept alive for the test). Each case below becomes one `#[test]`.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::{
+    AppendRequest, ChainHash, Clock, EventStore, ExpectedVersion, ManualClock, NewEvent,
+    StoreError, StoredEvent, verify,
+};
+
+/// Makes a fresh empty store on the given clock; the second value is dropped after the test.
+pub trait Factory<S: EventStore, G> {
+    fn make(&mut self, clock: Arc<ManualClock>) -> (S, G);
+}
+
+impl<S: EventStore, G, F: FnMut(Arc<ManualClock>) -> (S, G)> Factory<S, G> for F {
+    fn make(&mut self, clock: Arc<ManualClock>) -> (S, G) {
+        self(clock)
+    }
+}
+
+/// Generates one test per conformance case for a backend.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($factory:expr) => {
+        $crate::conformance_suite!(@cases $factory;
+            empty_store_has_no_head,
+            append_assigns_positions_versions_and_chain,
+            batches_share_one_recorded_at_that_never_decreases,
+            expected_versions_are_enforced_atomically,
+            idempotency_keys_are_unique_and_atomic,
+            scan_resumes_after_a_position_and_stops_early,
+            payloads_and_headers_round_trip_exactly,
+            event_by_key_finds_the_event,
+            verify_accepts_an_honest_log_and_checks_the_expected_head,
+            empty_batch_changes_nothing,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::conformance::$case(&mut $factory);
+            }
+        )+
+    };
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        Timestamp::from_second(1_735_689_600).unwrap_or(Timestamp::UNIX_EPOCH),
+    ))
+}
+
+fn date(y: i16, m: i8, d: i8) -> Date {
+    Date::new(y, m, d).unwrap_or(Date::MIN)
+}
+
+/// A plain event for the suite.
+pub fn event(stream: &str, key: Option<&str>, payload: &[u8]) -> NewEvent {
+    NewEvent {
+        stream: stream.to_owned(),
+        effective_date: date(2024, 7, 10),
+        actor: "local:conformance".to_owned(),
+        idempotency_key: key.map(str::to_owned),
+        event_type: "test.happened".to_owned(),
+        event_version: 1,
+        payload: payload.to_vec(),
+    }
+}
+
+fn batch(events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        events,
+        expected: Vec::new(),
+    }
+}
+
+fn all(store: &dyn EventStore) -> Vec<StoredEvent> {
+    let mut out = Vec::new();
+    store
+        .scan(0, &mut |e| {
+            out.push(e);
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+    out
+}
+
+pub fn empty_store_has_no_head<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (store, _guard) = f.make(clock());
+    assert_eq!(store.head().expect("head"), None);
+    assert!(all(&store).is_empty());
+    assert_eq!(store.stream_version("s").expect("version"), None);
+    let report = verify(&store, None, &mut |_| {}).expect("verify");
+    assert!(report.is_ok());
+    assert_eq!(report.events, 0);
+}
+
+pub fn append_assigns_positions_versions_and_chain<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    let first = store
+        .append(batch(vec![event("a", None, b"1"), event("b", None, b"2")]))
+        .expect("append");
+    assert_eq!((first.first_position, first.last_position), (1, 2));
+    let second = store
+        .append(batch(vec![event("a", None, b"3")]))
+        .expect("append");
+    assert_eq!((second.first_position, second.last_position), (3, 3));
+    let events = all(&store);
+    let summary: Vec<(u64, &str, u64)> = events
+        .iter()
+        .map(|e| (e.position, e.stream.as_str(), e.stream_version))
+        .collect();
+    assert_eq!(summary, vec![(1, "a", 1), (2, "b", 1), (3, "a", 2)]);
+    assert_eq!(events[0].prev_hash, ChainHash::GENESIS);
+    assert_eq!(events[1].prev_hash, events[0].hash);
+    assert_eq!(events[2].prev_hash, events[1].hash);
+    for e in &events {
+        assert_eq!(crate::event_hash(e), e.hash);
+        assert_eq!(crate::payload_digest(&e.payload), e.payload_digest);
+    }
+    assert_eq!(
+        store.head().expect("head").map(|h| h.hash),
+        Some(events[2].hash)
+    );
+    assert_eq!(store.stream_version("a").expect("v"), Some(2));
+    assert_eq!(store.stream_version("b").expect("v"), Some(1));
+}
+
+pub fn batches_share_one_recorded_at_that_never_decreases<S: EventStore, G>(
+    f: &mut impl Factory<S, G>,
+) {
+    let clock = clock();
+    let (mut store, _guard) = f.make(clock.clone());
+    store
+        .append(batch(vec![event("a", None, b"1"), event("a", None, b"2")]))
+        .expect("append");
+    clock.advance(SignedDuration::from_secs(-3600));
+    store
+        .append(batch(vec![event("a", None, b"3")]))
+        .expect("append");
+    clock.advance(SignedDuration::from_secs(7200));
+    store
+        .append(batch(vec![event("a", None, b"4")]))
+        .expect("append");
+    let events = all(&store);
+    assert_eq!(events[0].recorded_at, events[1].recorded_at);
+    assert_eq!(
+        events[2].recorded_at, events[1].recorded_at,
+        "clock went back"
+    );
+    assert!(events[3].recorded_at > events[2].recorded_at);
+    assert_eq!(events[3].recorded_at, clock.now());
+}
+
+pub fn expected_versions_are_enforced_atomically<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    store
+        .append(AppendRequest {
+            events: vec![event("a", None, b"1")],
+            expected: vec![("a".into(), ExpectedVersion::NoStream)],
+        })
+        .expect("new stream");
+    let conflict = store.append(AppendRequest {
+        events: vec![event("b", None, b"x"), event("a", None, b"2")],
+        expected: vec![
+            ("b".into(), ExpectedVersion::NoStream),
+            ("a".into(), ExpectedVersion::NoStream),
+        ],
+    });
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict { .. })),
+        "{conflict:?}"
+    );
+    let stale = store.append(AppendRequest {
+        events: vec![event("a", None, b"2")],
+        expected: vec![("a".into(), ExpectedVersion::Exactly(0))],
+    });
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })));
+    assert_eq!(all(&store).len(), 1, "a refused batch writes nothing");
+    assert_eq!(store.stream_version("b").expect("v"), None);
+    store
+        .append(AppendRequest {
+            events: vec![event("a", None, b"2")],
+            expected: vec![("a".into(), ExpectedVersion::Exactly(1))],
+        })
+        .expect("expected version matches");
+    store
+        .append(AppendRequest {
+            events: vec![event("a", None, b"3")],
+            expected: vec![("a".into(), ExpectedVersion::Any)],
+        })
+        .expect("any");
+    assert_eq!(store.stream_version("a").expect("v"), Some(3));
+}
+
+pub fn idempotency_keys_are_unique_and_atomic<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    store
+        .append(batch(vec![event("a", Some("k1"), b"1")]))
+        .expect("append");
+    let again = store.append(batch(vec![
+        event("a", Some("k2"), b"2"),
+        event("a", Some("k1"), b"1"),
+    ]));
+    assert!(
+        matches!(again, Err(StoreError::DuplicateKey(ref k)) if k == "k1"),
+        "{again:?}"
+    );
+    let twice = store.append(batch(vec![
+        event("a", Some("k3"), b"3"),
+        event("b", Some("k3"), b"3"),
+    ]));
+    assert!(matches!(twice, Err(StoreError::DuplicateKey(_))));
+    assert_eq!(all(&store).len(), 1);
+    assert_eq!(store.event_by_key("k2").expect("lookup"), None);
+    assert!(verify(&store, None, &mut |_| {}).expect("verify").is_ok());
+}
+
+pub fn scan_resumes_after_a_position_and_stops_early<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    let events: Vec<NewEvent> = (0..10)
+        .map(|i| event("s", None, format!("{i}").as_bytes()))
+        .collect();
+    store.append(batch(events)).expect("append");
+    let mut tail = Vec::new();
+    store
+        .scan(7, &mut |e| {
+            tail.push(e.position);
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+    assert_eq!(tail, vec![8, 9, 10]);
+    let mut seen = 0;
+    store
+        .scan(0, &mut |_| {
+            seen += 1;
+            if seen == 4 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .expect("scan");
+    assert_eq!(seen, 4);
+    let mut none = 0;
+    store
+        .scan(10, &mut |_| {
+            none += 1;
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+    assert_eq!(none, 0);
+}
+
+pub fn payloads_and_headers_round_trip_exactly<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let clock = clock();
+    let (mut store, _guard) = f.make(clock.clone());
+    let binary: Vec<u8> = (0..=255u8).collect();
+    let mut odd = event("contribution:é/ü 1", Some("key with spaces ✓"), &binary);
+    odd.effective_date = date(2024, 2, 29);
+    odd.actor = "scenario:2024.1".to_owned();
+    odd.event_type = "x.y".to_owned();
+    odd.event_version = 7;
+    let empty = event("e", None, b"");
+    store
+        .append(batch(vec![odd.clone(), empty.clone()]))
+        .expect("append");
+    let stored = all(&store);
+    for (new, got) in [odd, empty].iter().zip(&stored) {
+        assert_eq!(got.stream, new.stream);
+        assert_eq!(got.effective_date, new.effective_date);
+        assert_eq!(got.actor, new.actor);
+        assert_eq!(got.idempotency_key, new.idempotency_key);
+        assert_eq!(got.event_type, new.event_type);
+        assert_eq!(got.event_version, new.event_version);
+        assert_eq!(got.payload, new.payload);
+        assert_eq!(got.recorded_at, clock.now());
+    }
+}
+
+pub fn event_by_key_finds_the_event<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    store
+        .append(batch(vec![
+            event("a", Some("first"), b"1"),
+            event("b", Some("second"), b"2"),
+        ]))
+        .expect("append");
+    let found = store
+        .event_by_key("second")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!((found.position, found.payload.as_slice()), (2, &b"2"[..]));
+    assert_eq!(store.event_by_key("third").expect("lookup"), None);
+}
+
+pub fn verify_accepts_an_honest_log_and_checks_the_expected_head<S: EventStore, G>(
+    f: &mut impl Factory<S, G>,
+) {
+    let (mut store, _guard) = f.make(clock());
+    for i in 0..5u8 {
+        store
+            .append(batch(vec![event("a", None, &[i]), event("b", None, &[i])]))
+            .expect("append");
+    }
+    let head = store.head().expect("head").expect("some");
+    let ok = verify(&store, Some(head.hash), &mut |_| {}).expect("verify");
+    assert!(ok.is_ok());
+    assert_eq!(ok.events, 10);
+    assert_eq!(ok.head, Some(head));
+    let other = ChainHash([7; 32]);
+    let mismatch = verify(&store, Some(other), &mut |_| {}).expect("verify");
+    assert!(!mismatch.is_ok());
+    assert!(mismatch.first_break.is_none());
+}
+
+pub fn empty_batch_changes_nothing<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    store
+        .append(batch(vec![event("a", None, b"1")]))
+        .expect("append");
+    let before = store.head().expect("head");
+    let appended = store.append(batch(Vec::new())).expect("empty batch");
+    assert_eq!(appended.first_position, appended.last_position + 1);
+    assert_eq!(store.head().expect("head"), before);
+}

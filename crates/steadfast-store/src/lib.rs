@@ -1,0 +1,241 @@
+//! The event store contract.
+//!
+//! One append-only log of events, each with a header (position, stream, stream version,
+//! recorded-at, effective date, actor, idempotency key, type and version) and an opaque payload.
+//! Every event's hash covers the previous event's hash, its header and a digest of its payload,
+//! so an edit anywhere in history breaks the chain from that point, and a reader shown a redacted
+//! payload can still verify the chain from the stored digest.
+//!
+//! Backends implement [`EventStore`]; [`conformance`] is the suite each one must pass;
+//! [`MemoryStore`] is the reference implementation. This crate knows nothing of the domain's
+//! event types, of SQL or of files.
+
+mod chain;
+mod clock;
+pub mod conformance;
+mod memory;
+
+use std::fmt;
+use std::ops::ControlFlow;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+pub use chain::{ChainBreak, ChainHash, VerifyReport, event_hash, payload_digest, verify};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use memory::MemoryStore;
+
+/// An event to append; the store assigns position, stream version, recorded-at and hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub stream: String,
+    pub effective_date: Date,
+    /// Who wrote it: `local:<user>`, `scenario:<version>`.
+    pub actor: String,
+    /// Unique across the log when present; a retry with the same key is refused, not doubled.
+    pub idempotency_key: Option<String>,
+    pub event_type: String,
+    pub event_version: u32,
+    pub payload: Vec<u8>,
+}
+
+/// The version a stream must be at for a batch to append (optimistic concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must have this version.
+    Exactly(u64),
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any version"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exactly(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
+/// A batch that is appended atomically: all events or none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppendRequest {
+    pub events: Vec<NewEvent>,
+    /// Checked before anything is written; streams not listed are not checked.
+    pub expected: Vec<(String, ExpectedVersion)>,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub position: u64,
+    pub stream: String,
+    pub stream_version: u64,
+    pub recorded_at: Timestamp,
+    pub effective_date: Date,
+    pub actor: String,
+    pub idempotency_key: Option<String>,
+    pub event_type: String,
+    pub event_version: u32,
+    pub payload: Vec<u8>,
+    pub payload_digest: ChainHash,
+    pub prev_hash: ChainHash,
+    pub hash: ChainHash,
+}
+
+/// The log's last event: what every report prints it was computed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub position: u64,
+    pub hash: ChainHash,
+    pub recorded_at: Timestamp,
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Positions `first..=last`; empty when the batch was empty (`first == last + 1`).
+    pub first_position: u64,
+    pub last_position: u64,
+    pub head: Option<Head>,
+}
+
+/// Store failures, separated as callers must treat them differently.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("stream `{stream}` is at {actual}, the batch expected {expected}")]
+    Conflict {
+        stream: String,
+        expected: ExpectedVersion,
+        actual: String,
+    },
+    #[error("idempotency key `{0}` is already recorded")]
+    DuplicateKey(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Incompatible(String),
+    #[error("storage backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The contract every backend fulfils; checked by [`conformance`].
+pub trait EventStore: Send {
+    /// Appends a batch atomically after checking every expected version; assigns consecutive
+    /// positions and stream versions, one recorded-at for the whole batch (never earlier than
+    /// the head's), and chains the hashes.
+    fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError>;
+
+    /// The last event, if any.
+    fn head(&self) -> Result<Option<Head>, StoreError>;
+
+    /// Visits events with position greater than `after`, in log order, until the visitor
+    /// breaks.
+    fn scan(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
+    ) -> Result<(), StoreError>;
+
+    /// The version of a stream's last event, `None` if the stream has none.
+    fn stream_version(&self, stream: &str) -> Result<Option<u64>, StoreError>;
+
+    /// The event recorded under an idempotency key.
+    fn event_by_key(&self, key: &str) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// Where the data lives, for messages (`sqlite:/path/ledger.sqlite`, `memory`).
+    fn location(&self) -> String;
+}
+
+/// Checks expectations against current stream versions; shared by backends so they all word
+/// conflicts alike.
+pub fn check_expectation(
+    stream: &str,
+    expected: ExpectedVersion,
+    actual: Option<u64>,
+) -> Result<(), StoreError> {
+    let ok = match expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => actual.is_none(),
+        ExpectedVersion::Exactly(v) => actual == Some(v),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            stream: stream.to_owned(),
+            expected,
+            actual: actual.map_or_else(|| "no stream".to_owned(), |v| format!("version {v}")),
+        })
+    }
+}
+
+/// The recorded-at for a new batch: the clock, truncated to microseconds (the stored
+/// precision), but never before the head's, so every "as known on" cut is a prefix of the log.
+pub fn next_recorded_at(clock: &dyn Clock, head: Option<&Head>) -> Timestamp {
+    let now = clock.now();
+    let micros = now.as_microsecond();
+    let now = Timestamp::from_microsecond(micros).unwrap_or(now);
+    match head {
+        Some(h) if h.recorded_at > now => h.recorded_at,
+        _ => now,
+    }
+}
+
+/// Turns a request into the events to store: checks every expectation and idempotency key,
+/// then assigns positions after the head, stream versions, one recorded-at, digests and the
+/// chained hashes. Backends call it inside their transaction and write what it returns, so all
+/// backends seal alike.
+pub fn seal_batch(
+    request: AppendRequest,
+    head: Option<Head>,
+    clock: &dyn Clock,
+    stream_version: &mut dyn FnMut(&str) -> Result<Option<u64>, StoreError>,
+    key_exists: &mut dyn FnMut(&str) -> Result<bool, StoreError>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    for (stream, expected) in &request.expected {
+        check_expectation(stream, *expected, stream_version(stream)?)?;
+    }
+    let mut keys = std::collections::HashSet::new();
+    for event in &request.events {
+        if let Some(key) = &event.idempotency_key
+            && (!keys.insert(key.as_str()) || key_exists(key)?)
+        {
+            return Err(StoreError::DuplicateKey(key.clone()));
+        }
+    }
+    let recorded_at = next_recorded_at(clock, head.as_ref());
+    let mut prev = head.map_or(ChainHash::GENESIS, |h| h.hash);
+    let mut versions: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut sealed = Vec::with_capacity(request.events.len());
+    let first_position = head.map_or(0, |h| h.position) + 1;
+    for (position, event) in (first_position..).zip(request.events) {
+        let version = match versions.get(&event.stream) {
+            Some(v) => v + 1,
+            None => stream_version(&event.stream)?.map_or(1, |v| v + 1),
+        };
+        versions.insert(event.stream.clone(), version);
+        let mut stored = StoredEvent {
+            position,
+            stream: event.stream,
+            stream_version: version,
+            recorded_at,
+            effective_date: event.effective_date,
+            actor: event.actor,
+            idempotency_key: event.idempotency_key,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload_digest: payload_digest(&event.payload),
+            payload: event.payload,
+            prev_hash: prev,
+            hash: ChainHash::GENESIS,
+        };
+        stored.hash = event_hash(&stored);
+        prev = stored.hash;
+        sealed.push(stored);
+    }
+    Ok(sealed)
+}
