@@ -400,7 +400,8 @@ impl<'a> Draft<'a> {
         Ok(true)
     }
 
-    fn contribution(&self, id: &ContributionId) -> Option<&ContributionState> {
+    /// A contribution as it stands with this draft's events applied.
+    pub fn contribution(&self, id: &ContributionId) -> Option<&ContributionState> {
         self.touched.get(id).or_else(|| self.base.contribution(id))
     }
 

@@ -123,7 +123,7 @@ pub enum StoreError {
 }
 
 /// The contract every backend fulfils; checked by [`conformance`].
-pub trait EventStore: Send {
+pub trait EventStore: Send + fmt::Debug {
     /// Appends a batch atomically after checking every expected version; assigns consecutive
     /// positions and stream versions, one recorded-at for the whole batch (never earlier than
     /// the head's), and chains the hashes.

@@ -1,0 +1,62 @@
+//! How domain events are written into the log: a stable type name, a version and a JSON
+//! payload. Reading an event whose type or version this build does not know is an error that
+//! names its position, never a silent skip.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use steadfast_domain::DomainEvent;
+use steadfast_store::{NewEvent, StoredEvent};
+
+use crate::AppError;
+
+pub const PARTY_REGISTERED: &str = "party.registered";
+pub const MEMBERSHIP_RECORDED: &str = "party.membership-recorded";
+pub const CONTRIBUTION_REGISTERED: &str = "contribution.registered";
+pub const STAGE_RECORDED: &str = "contribution.stage-recorded";
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing plain data structs to a Vec cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// The log entry for a domain event.
+pub fn encode(event: &DomainEvent, actor: &str) -> NewEvent {
+    let (event_type, payload) = match event {
+        DomainEvent::PartyRegistered(e) => (PARTY_REGISTERED, json(e)),
+        DomainEvent::MembershipRecorded(e) => (MEMBERSHIP_RECORDED, json(e)),
+        DomainEvent::ContributionRegistered(e) => (CONTRIBUTION_REGISTERED, json(e)),
+        DomainEvent::StageRecorded(e) => (STAGE_RECORDED, json(e)),
+    };
+    NewEvent {
+        stream: event.stream(),
+        effective_date: event.effective_date(),
+        actor: actor.to_owned(),
+        idempotency_key: event.idempotency_key(),
+        event_type: event_type.to_owned(),
+        event_version: 1,
+        payload,
+    }
+}
+
+fn payload<T: DeserializeOwned>(stored: &StoredEvent) -> Result<T, AppError> {
+    serde_json::from_slice(&stored.payload).map_err(|e| {
+        AppError::Corrupt(format!(
+            "event {} ({} v{}) has an unreadable payload: {e}",
+            stored.position, stored.event_type, stored.event_version
+        ))
+    })
+}
+
+/// The domain event stored in a log entry.
+pub fn decode(stored: &StoredEvent) -> Result<DomainEvent, AppError> {
+    match (stored.event_type.as_str(), stored.event_version) {
+        (PARTY_REGISTERED, 1) => Ok(DomainEvent::PartyRegistered(payload(stored)?)),
+        (MEMBERSHIP_RECORDED, 1) => Ok(DomainEvent::MembershipRecorded(payload(stored)?)),
+        (CONTRIBUTION_REGISTERED, 1) => Ok(DomainEvent::ContributionRegistered(payload(stored)?)),
+        (STAGE_RECORDED, 1) => Ok(DomainEvent::StageRecorded(payload(stored)?)),
+        (other, version) => Err(AppError::Corrupt(format!(
+            "event {} has type `{other}` version {version}, which this build of Steadfast does not know; upgrade Steadfast",
+            stored.position
+        ))),
+    }
+}

@@ -1,0 +1,223 @@
+//! Steadfast's application layer: the use cases the CLI (and later the server) drive.
+//!
+//! A [`Steadfast`] owns an event store and the in-memory projection folded from it. Opening
+//! replays the log; every successful append is folded in with the same `apply`, so the
+//! in-memory state is always exactly the replay of the log. Writes go through the domain's
+//! `Draft`, so nothing is appended unless the whole batch is valid.
+
+pub mod codec;
+pub mod import;
+pub mod queries;
+pub mod scenario;
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use steadfast_domain::{DomainEvent, EventMeta, Ledger};
+use steadfast_store::{AppendRequest, Clock, EventStore, ExpectedVersion, Head, StoreError};
+use steadfast_store_sqlite::{OpenMode, SqliteStore};
+
+pub use import::{ImportOptions, ImportOutcome, import_contributions};
+
+/// Application failures.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the ledger is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Rejected(#[from] steadfast_ingest::ErrorList),
+}
+
+/// Where a ledger lives, parsed from `--database`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(std::path::PathBuf),
+}
+
+impl Database {
+    /// A path (or `sqlite:` path) means the embedded SQLite backend. PostgreSQL URLs are
+    /// recognised and refused until that backend lands.
+    pub fn parse(text: &str) -> Result<Self, AppError> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Err(AppError::Invalid(
+                "PostgreSQL is not supported by this build yet; use a SQLite file path".to_owned(),
+            ));
+        }
+        let path = text.strip_prefix("sqlite:").unwrap_or(text);
+        if path.is_empty() {
+            return Err(AppError::Invalid("the database path is empty".to_owned()));
+        }
+        Ok(Database::Sqlite(path.into()))
+    }
+}
+
+/// Opens the event store behind a database without replaying it (what `log verify` needs).
+pub fn open_store(
+    database: &Database,
+    create: bool,
+    clock: Option<Arc<dyn Clock>>,
+) -> Result<Box<dyn EventStore>, AppError> {
+    let mode = if create {
+        OpenMode::CreateIfMissing
+    } else {
+        OpenMode::MustExist
+    };
+    Ok(match database {
+        Database::Sqlite(path) => Box::new(match clock {
+            Some(c) => SqliteStore::open_with_clock(path, mode, c)?,
+            None => SqliteStore::open(path, mode)?,
+        }),
+    })
+}
+
+/// An open ledger: the store and its projection.
+#[derive(Debug)]
+pub struct Steadfast {
+    store: Box<dyn EventStore>,
+    ledger: Ledger,
+    head: Option<Head>,
+}
+
+impl Steadfast {
+    /// Opens a database; `create` allows making a new, empty ledger. `progress` is told how many
+    /// events have been replayed.
+    pub fn open(
+        database: &Database,
+        create: bool,
+        clock: Option<Arc<dyn Clock>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Self, AppError> {
+        let store = open_store(database, create, clock)?;
+        Steadfast::from_store(store, progress)
+    }
+
+    /// Replays a store into a fresh projection.
+    pub fn from_store(
+        store: Box<dyn EventStore>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Self, AppError> {
+        let mut ledger = Ledger::new();
+        let mut failure = None;
+        let mut count = 0u64;
+        store.scan(0, &mut |stored| match codec::decode(&stored) {
+            Ok(event) => {
+                ledger.apply(
+                    EventMeta {
+                        position: stored.position,
+                        recorded_at: stored.recorded_at,
+                    },
+                    &event,
+                );
+                count += 1;
+                if count.is_multiple_of(65_536) {
+                    progress(count);
+                }
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        progress(count);
+        let head = store.head()?;
+        Ok(Steadfast {
+            store,
+            ledger,
+            head,
+        })
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn head(&self) -> Option<Head> {
+        self.head
+    }
+
+    pub fn store(&self) -> &dyn EventStore {
+        self.store.as_ref()
+    }
+
+    pub fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// Appends decided events as one atomic batch, expecting every touched stream to be where
+    /// the projection last saw it, and folds them into the projection.
+    pub fn append(&mut self, events: Vec<DomainEvent>, actor: &str) -> Result<u64, AppError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut expected: Vec<(String, ExpectedVersion)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for event in &events {
+            let stream = event.stream();
+            if seen.insert(stream.clone()) {
+                let version = self.stream_version_seen(event);
+                expected.push((stream, version));
+            }
+        }
+        let request = AppendRequest {
+            events: events.iter().map(|e| codec::encode(e, actor)).collect(),
+            expected,
+        };
+        let appended = self.store.append(request)?;
+        let recorded_at = appended
+            .head
+            .map_or(jiff::Timestamp::UNIX_EPOCH, |h| h.recorded_at);
+        for (position, event) in (appended.first_position..).zip(&events) {
+            self.ledger.apply(
+                EventMeta {
+                    position,
+                    recorded_at,
+                },
+                event,
+            );
+        }
+        self.head = appended.head;
+        Ok(events.len() as u64)
+    }
+
+    /// The version the projection believes a stream is at (the optimistic-concurrency check).
+    fn stream_version_seen(&self, event: &DomainEvent) -> ExpectedVersion {
+        match event {
+            DomainEvent::ContributionRegistered(_) => ExpectedVersion::NoStream,
+            DomainEvent::StageRecorded(e) => self
+                .ledger
+                .contribution(&e.contribution)
+                .map_or(ExpectedVersion::NoStream, |c| {
+                    ExpectedVersion::Exactly(c.history.len() as u64 + 1)
+                }),
+            DomainEvent::PartyRegistered(e) => self.party_stream_version(&e.party),
+            DomainEvent::MembershipRecorded(e) => self.party_stream_version(&e.party),
+        }
+    }
+
+    fn party_stream_version(&self, party: &steadfast_domain::PartyId) -> ExpectedVersion {
+        self.ledger
+            .party(party)
+            .map_or(ExpectedVersion::NoStream, |p| {
+                ExpectedVersion::Exactly(p.memberships.len() as u64 + 1)
+            })
+    }
+
+    /// Opens a store that was just verified or created in tests.
+    pub fn open_path(path: &Path, create: bool) -> Result<Self, AppError> {
+        Steadfast::open(
+            &Database::Sqlite(path.to_owned()),
+            create,
+            None,
+            &mut |_| {},
+        )
+    }
+}

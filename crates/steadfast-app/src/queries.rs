@@ -1,0 +1,346 @@
+//! Read models for the CLI and later the API: per-donor totals, the contribution listing and one
+//! contribution's full story. Every result carries the log head it was computed at.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use steadfast_domain::{
+    Anomaly, Category, Channel, ContributionId, ContributionState, Currency, Ledger, PartyId,
+    Stage, StageTotals,
+};
+use steadfast_store::Head;
+
+/// The log head a result was computed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogHead {
+    pub position: u64,
+    pub hash: String,
+}
+
+impl LogHead {
+    pub fn of(head: Option<Head>) -> Self {
+        head.map_or(
+            LogHead {
+                position: 0,
+                hash: "(empty log)".to_owned(),
+            },
+            |h| LogHead {
+                position: h.position,
+                hash: h.hash.to_hex(),
+            },
+        )
+    }
+}
+
+/// Amounts of one currency at each flow stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StageAmounts {
+    pub announced: Decimal,
+    pub committed: Decimal,
+    pub allocated: Decimal,
+    pub delivered: Decimal,
+    pub confirmed: Decimal,
+}
+
+impl StageAmounts {
+    fn add_from(&mut self, totals: &BTreeMap<Stage, StageTotals>, currency: Currency) {
+        let get = |s: Stage| totals.get(&s).map_or(Decimal::ZERO, |t| t.amount(currency));
+        self.announced += get(Stage::Announced);
+        self.committed += get(Stage::Committed);
+        self.allocated += get(Stage::Allocated);
+        self.delivered += get(Stage::Delivered);
+        self.confirmed += get(Stage::Confirmed);
+    }
+}
+
+fn currencies(state: &ContributionState) -> Vec<Currency> {
+    let mut out: Vec<Currency> = state
+        .totals
+        .values()
+        .flat_map(|t| t.amounts.keys().copied())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// One donor's totals in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DonorTotals {
+    pub donor: PartyId,
+    pub donor_name: String,
+    pub currency: Currency,
+    pub contributions: u64,
+    #[serde(flatten)]
+    pub amounts: StageAmounts,
+}
+
+/// Per-donor totals by stage, per currency (no conversion: that needs exchange rates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DonorTotalsReport {
+    pub log_head: LogHead,
+    pub rows: Vec<DonorTotals>,
+    /// Contributions recorded only as quantities (no amount), which no money total includes.
+    pub contributions_without_amounts: u64,
+}
+
+pub fn donor_totals(ledger: &Ledger, head: Option<Head>) -> DonorTotalsReport {
+    let mut rows: BTreeMap<(PartyId, Currency), DonorTotals> = BTreeMap::new();
+    let mut without = 0;
+    for c in ledger.contributions() {
+        let curs = currencies(c);
+        if curs.is_empty() {
+            without += 1;
+        }
+        for cur in curs {
+            let row = rows
+                .entry((c.info.donor.clone(), cur))
+                .or_insert_with(|| DonorTotals {
+                    donor: c.info.donor.clone(),
+                    donor_name: ledger.party_name(&c.info.donor),
+                    currency: cur,
+                    contributions: 0,
+                    amounts: StageAmounts::default(),
+                });
+            row.contributions += 1;
+            row.amounts.add_from(&c.totals, cur);
+        }
+    }
+    DonorTotalsReport {
+        log_head: LogHead::of(head),
+        rows: rows.into_values().collect(),
+        contributions_without_amounts: without,
+    }
+}
+
+/// Which contributions to list. Every given filter must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContributionFilter {
+    pub donor: Option<PartyId>,
+    pub recipient: Option<PartyId>,
+    pub category: Option<Category>,
+    pub channel: Option<Channel>,
+    /// Has at least one event at this stage.
+    pub stage: Option<Stage>,
+    /// Has at least one event effective on or after this date.
+    pub from: Option<Date>,
+    /// Has at least one event effective on or before this date.
+    pub to: Option<Date>,
+}
+
+impl ContributionFilter {
+    fn matches(&self, c: &ContributionState) -> bool {
+        let info = &c.info;
+        self.donor.as_ref().is_none_or(|d| *d == info.donor)
+            && self.recipient.as_ref().is_none_or(|r| *r == info.recipient)
+            && self.category.is_none_or(|x| x == info.category)
+            && self.channel.is_none_or(|x| x == info.channel)
+            && self
+                .stage
+                .is_none_or(|s| c.history.iter().any(|h| h.event.stage == s))
+            && c.history.iter().any(|h| {
+                let d = h.event.effective_date;
+                self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
+            })
+    }
+}
+
+/// A contribution in a listing, one row per currency it has amounts in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContributionLine {
+    pub contribution: ContributionId,
+    pub donor: PartyId,
+    pub recipient: PartyId,
+    pub category: Category,
+    pub channel: Channel,
+    pub status: Option<Stage>,
+    pub first_date: Option<Date>,
+    pub last_date: Option<Date>,
+    pub currency: Option<Currency>,
+    #[serde(flatten)]
+    pub amounts: StageAmounts,
+    /// Quantities at the furthest stage that has any, e.g. "3 IRIS-T systems".
+    pub items: String,
+    pub anomalies: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContributionList {
+    pub log_head: LogHead,
+    pub rows: Vec<ContributionLine>,
+}
+
+fn items(state: &ContributionState) -> String {
+    Stage::FLOW
+        .iter()
+        .rev()
+        .filter_map(|s| state.totals.get(s))
+        .find(|t| t.quantities.values().any(|q| !q.is_zero()))
+        .map(|t| {
+            t.quantities
+                .iter()
+                .map(|(u, q)| format!("{} {u}", q.normalize()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+pub fn list(ledger: &Ledger, head: Option<Head>, filter: &ContributionFilter) -> ContributionList {
+    let mut rows = Vec::new();
+    for c in ledger.contributions().filter(|c| filter.matches(c)) {
+        let dates = c.history.iter().map(|h| h.event.effective_date);
+        let first_date = dates.clone().min();
+        let last_date = dates.max();
+        let anomalies = c.anomalies().len();
+        let curs = currencies(c);
+        let per_currency: Vec<Option<Currency>> = if curs.is_empty() {
+            vec![None]
+        } else {
+            curs.into_iter().map(Some).collect()
+        };
+        for currency in per_currency {
+            let mut amounts = StageAmounts::default();
+            if let Some(cur) = currency {
+                amounts.add_from(&c.totals, cur);
+            }
+            rows.push(ContributionLine {
+                contribution: c.info.contribution.clone(),
+                donor: c.info.donor.clone(),
+                recipient: c.info.recipient.clone(),
+                category: c.info.category,
+                channel: c.info.channel,
+                status: c.status(),
+                first_date,
+                last_date,
+                currency,
+                amounts,
+                items: items(c),
+                anomalies,
+            });
+        }
+    }
+    ContributionList {
+        log_head: LogHead::of(head),
+        rows,
+    }
+}
+
+/// One event in a contribution's story, with the running total of the stage it adds to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryLine {
+    pub position: u64,
+    pub recorded_at: String,
+    pub effective_date: Date,
+    pub event: String,
+    pub stage: Stage,
+    /// The stage an amendment corrects.
+    pub counts_as: Option<Stage>,
+    pub amends: Option<String>,
+    pub amount: Option<Decimal>,
+    pub currency: Option<Currency>,
+    /// Total of `counts_as` in this currency after this event (effective-date order).
+    pub running_total: Option<Decimal>,
+    pub quantity: Option<Decimal>,
+    pub unit: Option<String>,
+    pub valuation_basis: Option<String>,
+    pub condition: Option<String>,
+    pub reason: Option<String>,
+    pub source_url: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A contribution's full story.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContributionDetail {
+    pub log_head: LogHead,
+    pub contribution: ContributionId,
+    pub donor: PartyId,
+    pub donor_name: String,
+    pub recipient: PartyId,
+    pub recipient_name: String,
+    pub category: Category,
+    pub channel: Channel,
+    pub visibility: steadfast_domain::Visibility,
+    pub description: String,
+    pub status: Option<Stage>,
+    pub withdrawn_on: Option<Date>,
+    /// Per currency, the undelivered part a withdrawal cancelled.
+    pub cancelled: BTreeMap<Currency, Decimal>,
+    pub totals: BTreeMap<Stage, StageTotals>,
+    pub history: Vec<HistoryLine>,
+    pub sources: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+pub fn show(
+    ledger: &Ledger,
+    head: Option<Head>,
+    id: &ContributionId,
+) -> Option<ContributionDetail> {
+    let c = ledger.contribution(id)?;
+    let mut entries: Vec<_> = c.history.iter().collect();
+    entries.sort_by_key(|h| (h.event.effective_date, h.meta.position));
+    let mut running: BTreeMap<(Stage, Currency), Decimal> = BTreeMap::new();
+    let history = entries
+        .into_iter()
+        .map(|h| {
+            let e = &h.event;
+            let running_total = match (h.counts_as, e.money) {
+                (Some(stage), Some(m)) => {
+                    let total = running.entry((stage, m.currency())).or_default();
+                    *total += m.amount();
+                    Some(*total)
+                }
+                _ => None,
+            };
+            HistoryLine {
+                position: h.meta.position,
+                recorded_at: h.meta.recorded_at.to_string(),
+                effective_date: e.effective_date,
+                event: e.event.to_string(),
+                stage: e.stage,
+                counts_as: h.counts_as.filter(|s| *s != e.stage),
+                amends: e.amends.as_ref().map(ToString::to_string),
+                amount: e.money.map(|m| m.amount()),
+                currency: e.money.map(|m| m.currency()),
+                running_total,
+                quantity: e.quantity.as_ref().map(|q| q.value),
+                unit: e.quantity.as_ref().map(|q| q.unit.clone()),
+                valuation_basis: e.valuation_basis.map(|v| v.to_string()),
+                condition: e.condition.map(|v| v.to_string()),
+                reason: e.reason.clone(),
+                source_url: e.source_url.clone(),
+                description: e.description.clone(),
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut sources: Vec<String> = history
+        .iter()
+        .filter_map(|h| h.source_url.clone())
+        .collect();
+    sources.dedup();
+    let mut seen = std::collections::HashSet::new();
+    sources.retain(|s| seen.insert(s.clone()));
+    Some(ContributionDetail {
+        log_head: LogHead::of(head),
+        contribution: c.info.contribution.clone(),
+        donor: c.info.donor.clone(),
+        donor_name: ledger.party_name(&c.info.donor),
+        recipient: c.info.recipient.clone(),
+        recipient_name: ledger.party_name(&c.info.recipient),
+        category: c.info.category,
+        channel: c.info.channel,
+        visibility: c.info.visibility,
+        description: c.info.description.clone(),
+        status: c.status(),
+        withdrawn_on: c.withdrawn_on,
+        cancelled: c.cancelled(),
+        totals: c.totals.clone(),
+        history,
+        sources,
+        anomalies: c.anomalies(),
+    })
+}

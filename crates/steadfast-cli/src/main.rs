@@ -1,0 +1,622 @@
+//! `steadfast`: the ledger of a coalition's promises, on the command line.
+//!
+//! Parsing (clap) is kept apart from the use cases (steadfast-app); this file maps commands to
+//! use cases and results to output. Exit codes: 0 success, 1 a refused input or a broken chain,
+//! 2 a usage error.
+
+mod output;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use jiff::civil::Date;
+use steadfast_app::queries::{self, ContributionFilter, LogHead};
+use steadfast_app::{AppError, Database, ImportOptions, Steadfast, import_contributions, scenario};
+use steadfast_domain::{Category, Channel, ContributionId, PartyId, Stage};
+use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
+use steadfast_store::ChainHash;
+
+use output::{Format, Grid, emit, grouped};
+
+/// Steadfast keeps a coalition's promises honest: every pledge followed from announcement to
+/// the recipient's confirmed receipt, in a hash-chained ledger.
+#[derive(Debug, Parser)]
+#[command(name = "steadfast", version, about, long_about = None)]
+struct Cli {
+    /// The ledger: a SQLite file path (created by `demo` and `import` if missing).
+    #[arg(
+        long,
+        visible_alias = "db",
+        env = "STEADFAST_DATABASE",
+        default_value = "steadfast.sqlite",
+        global = true
+    )]
+    database: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load the founding scenario (once) and print per-donor totals by stage.
+    Demo(FormatArg),
+    /// Import records from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// List and inspect contributions.
+    #[command(subcommand)]
+    Contributions(ContributionsCommand),
+    /// Inspect the event log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Args)]
+struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import stage events from a CSV file (one row per event; layout in the README).
+    Contributions(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The CSV file.
+    file: PathBuf,
+    /// Validate and report without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Ignore columns outside the layout instead of refusing the file.
+    #[arg(long)]
+    ignore_extra: bool,
+    /// Print at most this many errors, then a count of the rest.
+    #[arg(long, default_value_t = 100)]
+    max_errors: usize,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Debug, Subcommand)]
+enum ContributionsCommand {
+    /// List contributions (one row per contribution and currency).
+    List(ListArgs),
+    /// Show one contribution: its stage history with running totals, sources and anomalies.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only this donor (ISO 3166-1 alpha-3 or organisation code).
+    #[arg(long, value_parser = |s: &str| PartyId::parse(s).map_err(|e| e.to_string()))]
+    donor: Option<PartyId>,
+    /// Only this recipient.
+    #[arg(long, value_parser = |s: &str| PartyId::parse(s).map_err(|e| e.to_string()))]
+    recipient: Option<PartyId>,
+    /// Only this category.
+    #[arg(long, value_parser = |s: &str| Category::parse(s).map_err(|e| e.to_string()))]
+    category: Option<Category>,
+    /// Only this channel.
+    #[arg(long, value_parser = |s: &str| Channel::parse(s).map_err(|e| e.to_string()))]
+    channel: Option<Channel>,
+    /// Only contributions with at least one event at this stage.
+    #[arg(long, value_parser = |s: &str| Stage::parse(s).map_err(|e| e.to_string()))]
+    stage: Option<Stage>,
+    /// Only contributions with an event effective on or after this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    from: Option<Date>,
+    /// Only contributions with an event effective on or before this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    to: Option<Date>,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The contribution id.
+    id: String,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Recompute the hash chain and name the first broken event.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Fail unless the log's head hash is this one (e.g. a head published earlier).
+    #[arg(long)]
+    expect_head: Option<ChainHash>,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+/// A failure already reported to the user; only the exit code remains.
+#[derive(Debug)]
+struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reported")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let database = Database::parse(&cli.database)?;
+    match cli.command {
+        Command::Demo(args) => demo(&database, args.format),
+        Command::Import(ImportCommand::Contributions(args)) => import(&database, &args),
+        Command::Contributions(ContributionsCommand::List(args)) => list(&database, &args),
+        Command::Contributions(ContributionsCommand::Show(args)) => show(&database, &args),
+        Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
+    }
+}
+
+fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    format!("local:{user}")
+}
+
+/// A spinner on stderr, drawn only when stderr is a terminal.
+fn spinner(message: impl Into<String>) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message.into());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn open(database: &Database, create: bool) -> Result<Steadfast> {
+    let bar = spinner("opening the ledger");
+    let app = Steadfast::open(database, create, None, &mut |n| {
+        bar.set_message(format!("replaying the log: {n} events"));
+    });
+    bar.finish_and_clear();
+    Ok(app?)
+}
+
+fn head_line(head: &LogHead) -> String {
+    format!("log head: position {}, hash {}", head.position, head.hash)
+}
+
+fn demo(database: &Database, format: Format) -> Result<()> {
+    let mut app = open(database, true)?;
+    let load = scenario::load(&mut app).context("loading the founding scenario")?;
+    let report = queries::donor_totals(app.ledger(), app.head());
+    let mut grid = Grid::new(&[
+        ("donor", false),
+        ("name", false),
+        ("currency", false),
+        ("contributions", true),
+        ("announced", true),
+        ("committed", true),
+        ("allocated", true),
+        ("delivered", true),
+        ("confirmed", true),
+    ]);
+    for r in &report.rows {
+        let a = &r.amounts;
+        grid.push(vec![
+            r.donor.to_string(),
+            r.donor_name.clone(),
+            r.currency.to_string(),
+            r.contributions.to_string(),
+            grouped(a.announced),
+            grouped(a.committed),
+            grouped(a.allocated),
+            grouped(a.delivered),
+            grouped(a.confirmed),
+        ]);
+    }
+    if format == Format::Table {
+        let loaded = if load.events_appended == 0 {
+            format!(
+                "Founding scenario {} already loaded in {}; nothing changed.",
+                load.version,
+                app.location()
+            )
+        } else {
+            format!(
+                "Loaded founding scenario {} into {}: {} parties, {} memberships, {} stage events in {} contributions ({} log events).",
+                load.version,
+                app.location(),
+                load.parties_registered,
+                load.memberships_recorded,
+                load.contributions.new_stage_events,
+                load.contributions.new_contributions,
+                load.events_appended
+            )
+        };
+        println!("{loaded}\n\nPer-donor totals by stage, in original currencies (not converted):");
+    }
+    let footer = vec![
+        format!(
+            "{} contribution(s) recorded only as quantities are not in these totals. Figures are compiled from public sources; not official figures.",
+            report.contributions_without_amounts
+        ),
+        head_line(&report.log_head),
+    ];
+    emit(format, &report, &grid, &footer)
+}
+
+fn import(database: &Database, args: &ImportArgs) -> Result<()> {
+    let name = args.file.display().to_string();
+    let bytes = read_input(&args.file, &name)?;
+    let bar = spinner(format!("reading {name}"));
+    let parsed = parse_contributions(
+        &name,
+        &bytes,
+        CsvOptions {
+            ignore_extra: args.ignore_extra,
+        },
+        &mut |rows| bar.set_message(format!("reading {name}: {rows} rows")),
+    );
+    drop(bytes);
+    // A file with broken rows is refused before the ledger is opened or created.
+    let mut app = if parsed.errors.0.is_empty() {
+        bar.set_message("opening the ledger");
+        let create = !args.dry_run;
+        match Steadfast::open(database, create, None, &mut |n| {
+            bar.set_message(format!("replaying the log: {n} events"))
+        }) {
+            Ok(app) => Some(app),
+            Err(AppError::Store(steadfast_store::StoreError::NotFound(_))) if args.dry_run => None,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    bar.set_message(format!("checking {} rows", parsed.rows.len()));
+    let options = ImportOptions {
+        dry_run: args.dry_run,
+    };
+    let result = match app.as_mut() {
+        Some(app) => import_contributions(app, parsed, &actor(), options),
+        None if parsed.errors.0.is_empty() => {
+            // Dry run against a ledger that does not exist yet: check against an empty one.
+            let mut empty =
+                Steadfast::from_store(Box::new(steadfast_store::MemoryStore::new()), &mut |_| {})?;
+            import_contributions(&mut empty, parsed, &actor(), options)
+        }
+        None => Err(AppError::Rejected(parsed.errors)),
+    };
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            let mut grid = Grid::new(&[("measure", false), ("value", true)]);
+            for (k, v) in [
+                ("rows", outcome.rows),
+                ("already recorded (skipped)", outcome.already_recorded),
+                ("new stage events", outcome.new_stage_events),
+                ("new contributions", outcome.new_contributions),
+                ("log events appended", outcome.events_appended),
+                ("anomalies flagged", outcome.anomalies),
+            ] {
+                grid.push(vec![k.to_owned(), v.to_string()]);
+            }
+            let verdict = if outcome.dry_run {
+                format!("dry run: {name} is valid; nothing was written")
+            } else {
+                format!("imported {name}")
+            };
+            let head = outcome.log_head.as_deref().unwrap_or("(empty log)");
+            emit(
+                args.format.format,
+                &outcome,
+                &grid,
+                &[verdict, format!("log head: {head}")],
+            )
+        }
+        Err(AppError::Rejected(errors)) => {
+            report_errors(&name, &errors.0, args.max_errors, args.format.format)?;
+            Err(Reported.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads an input file, refusing an unreadable or empty one with a clear message.
+fn read_input(path: &Path, name: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    Ok(bytes)
+}
+
+fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format) -> Result<()> {
+    let shown = &errors[..errors.len().min(max)];
+    let rest = errors.len() - shown.len();
+    if format == Format::Json {
+        let list: Vec<serde_json::Value> = shown
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "file": e.location.file,
+                    "line": e.location.line,
+                    "column": e.location.column,
+                    "field": e.location.field,
+                    "message": e.message,
+                })
+            })
+            .collect();
+        let body = serde_json::json!({
+            "file": name,
+            "recorded": false,
+            "errors": list,
+            "more_errors": rest,
+        });
+        println!("{}", serde_json::to_string_pretty(&body)?);
+    }
+    let mut err = std::io::stderr().lock();
+    for e in shown {
+        writeln!(err, "{e}")?;
+    }
+    if rest > 0 {
+        writeln!(
+            err,
+            "... and {rest} more error(s) (raise --max-errors to see them)"
+        )?;
+    }
+    writeln!(
+        err,
+        "{name}: {} error(s); nothing from this file was recorded",
+        errors.len()
+    )?;
+    Ok(())
+}
+
+fn text(value: Option<impl ToString>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn list(database: &Database, args: &ListArgs) -> Result<()> {
+    let app = open(database, false)?;
+    let filter = ContributionFilter {
+        donor: args.donor.clone(),
+        recipient: args.recipient.clone(),
+        category: args.category,
+        channel: args.channel,
+        stage: args.stage,
+        from: args.from,
+        to: args.to,
+    };
+    let report = queries::list(app.ledger(), app.head(), &filter);
+    let mut grid = Grid::new(&[
+        ("contribution", false),
+        ("donor", false),
+        ("recipient", false),
+        ("category", false),
+        ("channel", false),
+        ("status", false),
+        ("first", false),
+        ("last", false),
+        ("currency", false),
+        ("announced", true),
+        ("committed", true),
+        ("allocated", true),
+        ("delivered", true),
+        ("confirmed", true),
+        ("items", false),
+        ("anomalies", true),
+    ]);
+    let csv = args.format.format == Format::Csv;
+    let amount = |d: rust_decimal::Decimal| if csv { d.to_string() } else { grouped(d) };
+    for r in &report.rows {
+        let a = &r.amounts;
+        grid.push(vec![
+            r.contribution.to_string(),
+            r.donor.to_string(),
+            r.recipient.to_string(),
+            r.category.to_string(),
+            r.channel.to_string(),
+            text(r.status),
+            text(r.first_date),
+            text(r.last_date),
+            text(r.currency),
+            amount(a.announced),
+            amount(a.committed),
+            amount(a.allocated),
+            amount(a.delivered),
+            amount(a.confirmed),
+            r.items.clone(),
+            r.anomalies.to_string(),
+        ]);
+    }
+    let footer = vec![
+        format!("{} row(s)", report.rows.len()),
+        head_line(&report.log_head),
+    ];
+    emit(args.format.format, &report, &grid, &footer)
+}
+
+fn show(database: &Database, args: &ShowArgs) -> Result<()> {
+    let app = open(database, false)?;
+    let id = ContributionId::parse(&args.id)?;
+    let detail = queries::show(app.ledger(), app.head(), &id)
+        .with_context(|| format!("no contribution {id} in {}", app.location()))?;
+    let csv = args.format.format == Format::Csv;
+    let amount = |d: Option<rust_decimal::Decimal>| match d {
+        Some(d) if csv => d.to_string(),
+        Some(d) => grouped(d),
+        None => String::new(),
+    };
+    let mut grid = Grid::new(&[
+        ("position", true),
+        ("effective", false),
+        ("recorded at (UTC)", false),
+        ("event", false),
+        ("stage", false),
+        ("increment", true),
+        ("currency", false),
+        ("running total", true),
+        ("quantity", true),
+        ("unit", false),
+        ("basis", false),
+        ("condition / reason", false),
+        ("source", false),
+    ]);
+    for h in &detail.history {
+        let stage = match (&h.counts_as, &h.amends) {
+            (Some(s), Some(t)) => format!("{} ({s}, amends {t})", h.stage),
+            (None, Some(t)) => format!("{} (amends {t})", h.stage),
+            _ => h.stage.to_string(),
+        };
+        grid.push(vec![
+            h.position.to_string(),
+            h.effective_date.to_string(),
+            h.recorded_at.clone(),
+            h.event.clone(),
+            stage,
+            amount(h.amount),
+            text(h.currency),
+            amount(h.running_total),
+            text(h.quantity),
+            text(h.unit.clone()),
+            text(h.valuation_basis.clone()),
+            text(h.condition.clone().or(h.reason.clone())),
+            text(h.source_url.clone()),
+        ]);
+    }
+    if args.format.format == Format::Table {
+        println!(
+            "{}: {} ({}) -> {} ({})",
+            detail.contribution,
+            detail.donor_name,
+            detail.donor,
+            detail.recipient_name,
+            detail.recipient
+        );
+        println!(
+            "category {}, channel {}, visibility {}, status {}",
+            detail.category,
+            detail.channel,
+            detail.visibility,
+            detail.status.map_or("none".to_owned(), |s| s.to_string())
+        );
+        if !detail.description.is_empty() {
+            println!("{}", detail.description);
+        }
+        if let Some(on) = detail.withdrawn_on {
+            let cancelled: Vec<String> = detail
+                .cancelled
+                .iter()
+                .map(|(c, a)| format!("{} {c}", grouped(*a)))
+                .collect();
+            println!(
+                "withdrawn on {on}; undelivered part cancelled: {}",
+                cancelled.join(", ")
+            );
+        }
+        println!();
+    }
+    let mut footer = Vec::new();
+    footer.push("sources:".to_owned());
+    footer.extend(detail.sources.iter().map(|s| format!("  {s}")));
+    if detail.anomalies.is_empty() {
+        footer.push("anomalies: none".to_owned());
+    } else {
+        footer.push("anomalies:".to_owned());
+        footer.extend(
+            detail
+                .anomalies
+                .iter()
+                .map(|a| format!("  {}: {}", a.kind.as_str(), a.message)),
+        );
+    }
+    footer.push(head_line(&detail.log_head));
+    emit(args.format.format, &detail, &grid, &footer)
+}
+
+fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
+    let store = steadfast_app::open_store(database, false, None)?;
+    let bar = spinner("verifying the chain");
+    let report = steadfast_store::verify(store.as_ref(), args.expect_head, &mut |n| {
+        bar.set_message(format!("verifying the chain: {n} events"));
+    })?;
+    bar.finish_and_clear();
+    let head = LogHead::of(report.head);
+    let head_mismatch = args
+        .expect_head
+        .filter(|e| report.head.map(|h| h.hash) != Some(*e));
+    #[derive(serde::Serialize)]
+    struct VerifyJson<'a> {
+        ok: bool,
+        database: String,
+        events_verified: u64,
+        log_head: &'a LogHead,
+        first_break: Option<serde_json::Value>,
+        expected_head: Option<String>,
+    }
+    let json = VerifyJson {
+        ok: report.is_ok(),
+        database: store.location(),
+        events_verified: report.events,
+        log_head: &head,
+        first_break: report
+            .first_break
+            .as_ref()
+            .map(|b| serde_json::json!({"position": b.position, "reason": b.reason})),
+        expected_head: args.expect_head.map(|h| h.to_hex()),
+    };
+    let mut grid = Grid::new(&[("check", false), ("result", false)]);
+    grid.push(vec!["database".into(), store.location()]);
+    grid.push(vec!["events verified".into(), report.events.to_string()]);
+    grid.push(vec![
+        "chain".into(),
+        match &report.first_break {
+            None => "intact".to_owned(),
+            Some(b) => format!("BROKEN at event {}: {}", b.position, b.reason),
+        },
+    ]);
+    if let Some(expected) = args.expect_head {
+        grid.push(vec![
+            "expected head".into(),
+            if head_mismatch.is_some() {
+                format!("MISMATCH: expected {expected}")
+            } else {
+                "matches".to_owned()
+            },
+        ]);
+    }
+    let verdict = if report.is_ok() {
+        "the log verifies".to_owned()
+    } else {
+        "the log does NOT verify".to_owned()
+    };
+    emit(
+        args.format.format,
+        &json,
+        &grid,
+        &[verdict, head_line(&head)],
+    )?;
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(Reported.into())
+    }
+}

@@ -1,0 +1,97 @@
+//! Text-level checks shared by the importers: encoding and dates.
+
+use jiff::civil::Date;
+
+use crate::location::ImportError;
+
+/// Decodes a file as UTF-8, dropping a leading byte-order mark. A file that is not UTF-8 is
+/// refused at the first bad byte, with its line and column and a hint to convert it.
+pub fn decode_utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let line_start = valid
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1);
+        let column = std::str::from_utf8(&valid[line_start..])
+            .map_or(1, |s| s.chars().count() + 1);
+        let byte = bytes.get(e.valid_up_to()).copied().unwrap_or(0);
+        ImportError::new(
+            file,
+            line,
+            Some(column),
+            None,
+            format!(
+                "the file is not UTF-8 (byte 0x{byte:02X}); save it as UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`"
+            ),
+        )
+    })
+}
+
+/// Parses a calendar date written `YYYY-MM-DD`, telling malformed text from impossible dates.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return Err(format!(
+            "`{text}` is not a date; write YYYY-MM-DD, e.g. 2024-07-10"
+        ));
+    }
+    let num = |r: std::ops::Range<usize>| text[r].parse::<i16>().unwrap_or(0);
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    if !(1..=12).contains(&m) {
+        return Err(format!(
+            "`{text}` is not a real date: there is no month {m}"
+        ));
+    }
+    let month = i8::try_from(m).unwrap_or(1);
+    let day = i8::try_from(d).unwrap_or(0);
+    Date::new(y, month, day).map_err(|_| {
+        let days = Date::new(y, month, 1).map_or(31, |first| first.days_in_month());
+        format!("`{text}` is not a real date: month {m} of {y} has {days} days")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict_and_explain_impossibility() {
+        assert_eq!(parse_date("2024-02-29").map(|d| d.day()), Ok(29));
+        let e = parse_date("2023-02-29").expect_err("not leap");
+        assert!(e.contains("has 28 days"), "{e}");
+        assert!(
+            parse_date("2024-13-01")
+                .expect_err("month")
+                .contains("no month 13")
+        );
+        for bad in [
+            "10/07/2024",
+            "2024-7-10",
+            "2024-07-10T00:00",
+            "",
+            "２０２４-07-10",
+        ] {
+            assert!(
+                parse_date(bad).expect_err(bad).contains("YYYY-MM-DD"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_utf8_is_located() {
+        let e = decode_utf8("f.csv", b"a,b\nxy\xE9z\n").expect_err("latin-1");
+        assert_eq!((e.location.line, e.location.column), (2, Some(3)));
+        assert!(e.message.contains("iconv"));
+        assert_eq!(decode_utf8("f.csv", b"\xEF\xBB\xBFa,b"), Ok("a,b"));
+    }
+}
