@@ -91,27 +91,44 @@ pub(crate) fn decide_file(
                 rb.line,
             ))
     });
+    // An event id twice in one file is an error wherever the rows sit; report each repeat
+    // against the first occurrence (file order) and decide only the first.
     let mut first_line_of: BTreeMap<&steadfast_domain::EventId, u64> = BTreeMap::new();
+    let mut repeated = std::collections::HashSet::new();
+    for (i, row) in parsed.rows.iter().enumerate() {
+        match first_line_of.get(&row.command.event) {
+            Some(first) => {
+                errors.0.push(parsed.error_at(
+                    row.line,
+                    steadfast_domain::Field::EventId,
+                    format!(
+                        "event id {} appears twice in this file (first on line {first})",
+                        row.command.event
+                    ),
+                ));
+                repeated.insert(i);
+            }
+            None => {
+                first_line_of.insert(&row.command.event, row.line);
+            }
+        }
+    }
     let mut touched = std::collections::BTreeSet::new();
     for i in order {
+        if repeated.contains(&i) {
+            continue;
+        }
         let row = &parsed.rows[i];
         touched.insert(&row.command.contribution);
         match draft.record_stage(&row.command) {
             Ok(Decision::AlreadyRecorded) => outcome.already_recorded += 1,
             Ok(Decision::Record(events)) => {
-                first_line_of.insert(&row.command.event, row.line);
                 outcome.new_stage_events += 1;
                 outcome.new_contributions += events.len() as u64 - 1;
             }
             Err(violations) => {
                 for v in violations {
-                    let mut message = v.message;
-                    if v.field == steadfast_domain::Field::EventId
-                        && let Some(first) = first_line_of.get(&row.command.event)
-                    {
-                        message = format!("{message} (first on line {first})");
-                    }
-                    errors.0.push(parsed.error_at(row.line, v.field, message));
+                    errors.0.push(parsed.error_at(row.line, v.field, v.message));
                 }
             }
         }
