@@ -44,7 +44,7 @@ pub struct ImportOutcome {
 /// written.
 pub fn import_contributions(
     app: &mut Steadfast,
-    parsed: ParsedContributions,
+    parsed: &ParsedContributions,
     actor: &str,
     options: ImportOptions,
 ) -> Result<ImportOutcome, AppError> {
@@ -55,7 +55,7 @@ pub fn import_contributions(
         ..ImportOutcome::default()
     };
     let mut draft = Draft::new(app.ledger());
-    let errors = decide_file(&mut draft, &parsed, &mut outcome);
+    let errors = decide_file(&mut draft, parsed, &mut outcome);
     if !errors.0.is_empty() {
         return Err(AppError::Rejected(errors));
     }

@@ -279,33 +279,41 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
         &mut |rows| bar.set_message(format!("reading {name}: {rows} rows")),
     );
     drop(bytes);
-    // A file with broken rows is refused before the ledger is opened or created.
-    let mut app = if parsed.errors.0.is_empty() {
-        bar.set_message("opening the ledger");
-        let create = !args.dry_run;
-        match Steadfast::open(database, create, None, &mut |n| {
-            bar.set_message(format!("replaying the log: {n} events"))
-        }) {
-            Ok(app) => Some(app),
-            Err(AppError::Store(steadfast_store::StoreError::NotFound(_))) if args.dry_run => None,
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        None
-    };
-    bar.set_message(format!("checking {} rows", parsed.rows.len()));
     let options = ImportOptions {
         dry_run: args.dry_run,
     };
-    let result = match app.as_mut() {
-        Some(app) => import_contributions(app, parsed, &actor(), options),
-        None if parsed.errors.0.is_empty() => {
-            // Dry run against a ledger that does not exist yet: check against an empty one.
+    // Rules are checked even when some rows failed to parse, so one run reports everything.
+    // A ledger that does not exist yet is created only once the whole file is known good.
+    bar.set_message("opening the ledger");
+    let existing = match Steadfast::open(database, false, None, &mut |n| {
+        bar.set_message(format!("replaying the log: {n} events"))
+    }) {
+        Ok(app) => Some(app),
+        Err(AppError::Store(steadfast_store::StoreError::NotFound(_))) => None,
+        Err(e) => return Err(e.into()),
+    };
+    bar.set_message(format!("checking {} rows", parsed.rows.len()));
+    let result = match existing {
+        Some(mut app) => import_contributions(&mut app, &parsed, &actor(), options),
+        None => {
             let mut empty =
                 Steadfast::from_store(Box::new(steadfast_store::MemoryStore::new()), &mut |_| {})?;
-            import_contributions(&mut empty, parsed, &actor(), options)
+            let checked = import_contributions(
+                &mut empty,
+                &parsed,
+                &actor(),
+                ImportOptions { dry_run: true },
+            );
+            match checked {
+                Ok(outcome) if args.dry_run => Ok(outcome),
+                Ok(_) => {
+                    bar.set_message("creating the ledger");
+                    let mut app = Steadfast::open(database, true, None, &mut |_| {})?;
+                    import_contributions(&mut app, &parsed, &actor(), options)
+                }
+                Err(e) => Err(e),
+            }
         }
-        None => Err(AppError::Rejected(parsed.errors)),
     };
     bar.finish_and_clear();
     match result {
@@ -478,8 +486,19 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
         ("unit", false),
         ("basis", false),
         ("condition / reason", false),
-        ("source", false),
+        ("source", true),
     ]);
+    let source_number = |url: &Option<String>| {
+        url.as_ref()
+            .and_then(|u| detail.sources.iter().position(|s| s == u))
+            .map_or(String::new(), |i| {
+                if csv {
+                    detail.sources[i].clone()
+                } else {
+                    format!("[{}]", i + 1)
+                }
+            })
+    };
     for h in &detail.history {
         let stage = match (&h.counts_as, &h.amends) {
             (Some(s), Some(t)) => format!("{} ({s}, amends {t})", h.stage),
@@ -499,7 +518,7 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
             text(h.unit.clone()),
             text(h.valuation_basis.clone()),
             text(h.condition.clone().or(h.reason.clone())),
-            text(h.source_url.clone()),
+            source_number(&h.source_url),
         ]);
     }
     if args.format.format == Format::Table {
@@ -536,7 +555,13 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
     }
     let mut footer = Vec::new();
     footer.push("sources:".to_owned());
-    footer.extend(detail.sources.iter().map(|s| format!("  {s}")));
+    footer.extend(
+        detail
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("  [{}] {s}", i + 1)),
+    );
     if detail.anomalies.is_empty() {
         footer.push("anomalies: none".to_owned());
     } else {

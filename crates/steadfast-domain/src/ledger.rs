@@ -550,7 +550,7 @@ impl<'a> Draft<'a> {
                         out.push(Violation::new(
                             Field::EffectiveDate,
                             format!(
-                                "withdrawn on {} but contribution {} has an event effective {latest}; no event may follow a withdrawal",
+                                "withdrawn on {} but contribution {} has an event effective {latest}; no event may be dated after a withdrawal",
                                 cmd.effective_date, cmd.contribution
                             ),
                         ));
@@ -609,12 +609,12 @@ impl<'a> Draft<'a> {
                 }
                 if let Some(on) = state
                     .and_then(|s| s.withdrawn_on)
-                    .filter(|on| cmd.effective_date >= *on)
+                    .filter(|on| cmd.effective_date > *on)
                 {
                     out.push(Violation::new(
                         Field::Stage,
                         format!(
-                            "contribution {} was withdrawn on {on}; no event may follow a withdrawal",
+                            "contribution {} was withdrawn on {on}; no event may be dated after a withdrawal",
                             cmd.contribution
                         ),
                     ));
@@ -638,12 +638,12 @@ impl<'a> Draft<'a> {
         }
         if let Some(on) = state
             .and_then(|s| s.withdrawn_on)
-            .filter(|on| cmd.effective_date >= *on)
+            .filter(|on| cmd.effective_date > *on)
         {
             out.push(Violation::new(
                 Field::Stage,
                 format!(
-                    "contribution {} was withdrawn on {on}; no event may follow a withdrawal",
+                    "contribution {} was withdrawn on {on}; no event may be dated after a withdrawal",
                     cmd.contribution
                 ),
             ));

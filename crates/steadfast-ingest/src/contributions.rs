@@ -13,7 +13,7 @@ use steadfast_domain::{
 };
 
 use crate::location::{ErrorList, ImportError};
-use crate::text::{decode_utf8, parse_date};
+use crate::text::{LineCounter, decode_utf8, parse_date};
 
 /// The columns of the import layout, in their documented order.
 pub const HEADER: [&str; 18] = [
@@ -215,13 +215,14 @@ pub fn parse_contributions(
         }
     };
     let width = header.len();
+    let mut lines = LineCounter::new(text);
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 out.errors.0.push(ImportError::new(
                     file,
                     line,
@@ -237,7 +238,7 @@ pub fn parse_contributions(
         if out.rows_read.is_multiple_of(4096) {
             progress(out.rows_read);
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
             out.rows_read -= 1;
             continue; // a blank line

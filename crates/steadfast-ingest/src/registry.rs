@@ -6,7 +6,7 @@ use steadfast_domain::{PartyId, PartyKind};
 
 use crate::contributions::check_header;
 use crate::location::{ErrorList, ImportError};
-use crate::text::{decode_utf8, parse_date};
+use crate::text::{LineCounter, decode_utf8, parse_date};
 
 /// A party to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,16 +45,17 @@ fn read_rows<T>(
     let columns = check_header(file, &header, expected, false).map_err(ErrorList)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    let mut lines = LineCounter::new(text);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 errors.push(ImportError::new(file, line, None, None, e.to_string()));
                 break;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         if record.len() != header.len() {
             errors.push(ImportError::new(
                 file,

@@ -95,3 +95,57 @@ mod tests {
         assert_eq!(decode_utf8("f.csv", b"\xEF\xBB\xBFa,b"), Ok("a,b"));
     }
 }
+
+/// Turns byte offsets of records into physical line numbers (1-based). The `csv` crate's own
+/// line numbers are off after blank lines and with CRLF endings, so lines are counted here from
+/// the byte offset of each record, skipping the line breaks a record cannot start with.
+/// Offsets are expected in increasing order; counting is incremental, linear in the file.
+#[derive(Debug)]
+pub(crate) struct LineCounter<'a> {
+    text: &'a [u8],
+    byte: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            byte: 0,
+            line: 1,
+        }
+    }
+
+    pub(crate) fn line_at(&mut self, byte: u64) -> u64 {
+        let len = self.text.len();
+        let mut target = usize::try_from(byte).unwrap_or(len).min(len);
+        while target < len && matches!(self.text[target], b'\n' | b'\r') {
+            target += 1;
+        }
+        if target < self.byte {
+            self.byte = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.byte..target]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.byte = target;
+        self.line
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::LineCounter;
+
+    #[test]
+    fn lines_are_physical_with_crlf_and_blank_lines() {
+        let text = "h\r\na\r\n\r\n\nb\n";
+        let mut lines = LineCounter::new(text);
+        assert_eq!(lines.line_at(0), 1);
+        assert_eq!(lines.line_at(3), 2);
+        assert_eq!(lines.line_at(6), 5, "blank lines are skipped to the record");
+        assert_eq!(lines.line_at(3), 2, "going back recounts");
+    }
+}

@@ -1,0 +1,1252 @@
+//! Black-box tests of the `steadfast` binary: every test runs the real executable against a
+//! fresh ledger in its own temporary directory.
+//!
+//! Bad inputs must be refused with located errors (`FILE:LINE:COLUMN: FIELD: reason`), all of a
+//! file's errors at once, exit code 1, and nothing recorded. Happy paths cover the demo, imports,
+//! listings, output formats and the hash chain.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
+
+const HEADER: &str = "event_id,contribution_id,donor,recipient,stage,effective_date,amount,currency,category,channel,visibility,quantity,unit,valuation_basis,amends,reason,source_url,description";
+
+const SUMMARY: &str = "error(s); nothing from this file was recorded";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+fn output(cmd: &mut Command) -> Out {
+    let out = cmd.output().expect("run steadfast");
+    Out {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary directory holding one ledger (`ledger.sqlite`) and the input files of a test.
+struct Ledger {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Ledger {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("ledger.sqlite");
+        Ledger { dir, db }
+    }
+
+    /// A ledger with the founding scenario loaded (so NATO, EU and NSATU are known).
+    fn with_demo() -> Self {
+        let ledger = Ledger::new();
+        let out = ledger.run(&["demo"]);
+        assert_eq!(out.code, 0, "demo failed:\n{}", out.stderr);
+        ledger
+    }
+
+    /// The binary, run inside the test directory, blind to the caller's `STEADFAST_DATABASE`.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env_remove("STEADFAST_DATABASE");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        output(self.command().arg("--database").arg(&self.db).args(args))
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes an input file into the test directory; returns the name to pass on the command line.
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> String {
+        std::fs::write(self.path(name), bytes).expect("write input");
+        name.to_owned()
+    }
+
+    /// Copies a file of `tests/fixtures` into the test directory.
+    fn fixture(&self, name: &str) -> String {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        self.write(name, std::fs::read(&source).expect("read fixture"))
+    }
+
+    fn import(&self, file: &str, flags: &[&str]) -> Out {
+        let mut args = vec!["import", "contributions", file];
+        args.extend_from_slice(flags);
+        self.run(&args)
+    }
+
+    /// Writes `body` as `in.csv` and imports it.
+    fn import_text(&self, body: &str) -> Out {
+        let file = self.write("in.csv", body);
+        self.import(&file, &[])
+    }
+
+    /// `(events verified, head hash)` from `log verify --format json`.
+    fn snapshot(&self) -> (u64, String) {
+        let out = self.run(&["log", "verify", "--format", "json"]);
+        assert_eq!(
+            out.code, 0,
+            "log verify failed:\n{}{}",
+            out.stdout, out.stderr
+        );
+        let v = out.json();
+        (
+            v["events_verified"].as_u64().expect("events_verified"),
+            v["log_head"]["hash"].as_str().expect("head").to_owned(),
+        )
+    }
+
+    /// The contribution ids `contributions list` shows with these filters.
+    fn listed(&self, filters: &[&str]) -> Vec<Value> {
+        let mut args = vec!["contributions", "list", "--format", "json"];
+        args.extend_from_slice(filters);
+        let out = self.run(&args);
+        assert_eq!(out.code, 0, "list failed:\n{}", out.stderr);
+        out.json()["rows"].as_array().expect("rows").clone()
+    }
+
+    fn ids(&self, filters: &[&str]) -> Vec<String> {
+        self.listed(filters)
+            .iter()
+            .map(|r| r["contribution"].as_str().expect("id").to_owned())
+            .collect()
+    }
+}
+
+/// 1-based position of a layout column.
+fn col(field: &str) -> usize {
+    HEADER
+        .split(',')
+        .position(|h| h == field)
+        .unwrap_or_else(|| panic!("no column {field}"))
+        + 1
+}
+
+/// The location prefix of an error about `field` on `line`: `LINE:COLUMN: FIELD`.
+fn at(line: u64, field: &str) -> String {
+    format!("{line}:{}: {field}", col(field))
+}
+
+/// A valid committed row of contribution `T-{n}` (event `T-{n}-a`), with some cells replaced
+/// verbatim (quote them yourself).
+fn row(n: u32, changes: &[(&str, &str)]) -> String {
+    let (event, contribution, description) = (
+        format!("T-{n}-a"),
+        format!("T-{n}"),
+        format!("test pledge {n}"),
+    );
+    let mut cells: Vec<String> = [
+        event.as_str(),
+        contribution.as_str(),
+        "DEU",
+        "UKR",
+        "committed",
+        "2024-07-10",
+        "1000000",
+        "EUR",
+        "equipment-purchase",
+        "bilateral",
+        "public",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "https://example.org/test",
+        description.as_str(),
+    ]
+    .iter()
+    .map(|c| (*c).to_owned())
+    .collect();
+    for (field, value) in changes {
+        cells[col(field) - 1] = (*value).to_owned();
+    }
+    cells.join(",")
+}
+
+/// A CSV file: the header, then the rows.
+fn csv(rows: &[String]) -> String {
+    let mut text = format!("{HEADER}\n");
+    for r in rows {
+        text.push_str(r);
+        text.push('\n');
+    }
+    text
+}
+
+/// Asserts a refused import: exit 1, every expected `(location, key phrase)` reported as
+/// `FILE:LOCATION: …phrase…` (a phrase `a…b` needs both parts, in order), and the summary
+/// counting exactly that many errors.
+#[track_caller]
+fn assert_refused(out: &Out, file: &str, expected: &[(String, &str)]) {
+    assert_eq!(out.code, 1, "exit code; stderr:\n{}", out.stderr);
+    for (location, phrase) in expected {
+        let prefix = format!("{file}:{location}: ");
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && contains_in_order(l, phrase)),
+            "expected a line `{prefix}…{phrase}…` in stderr:\n{}",
+            out.stderr
+        );
+    }
+    let summary = format!("{file}: {} {SUMMARY}", expected.len());
+    assert!(
+        out.stderr.lines().any(|l| l == summary),
+        "expected `{summary}` in stderr:\n{}",
+        out.stderr
+    );
+}
+
+fn contains_in_order(line: &str, phrase: &str) -> bool {
+    let mut rest = line;
+    phrase.split('…').all(|part| match rest.find(part) {
+        Some(i) => {
+            rest = &rest[i + part.len()..];
+            true
+        }
+        None => false,
+    })
+}
+
+/// Imports `rows` into a demo ledger and asserts the refusal and that nothing was recorded.
+#[track_caller]
+fn assert_rows_refused(rows: &[String], expected: &[(String, &str)]) {
+    assert_rows_refused_text(&csv(rows), expected);
+}
+
+/// Imports `body` into a demo ledger and asserts the refusal and that nothing was recorded.
+#[track_caller]
+fn assert_rows_refused_text(body: &str, expected: &[(String, &str)]) {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let out = ledger.import_text(body);
+    assert_refused(&out, "in.csv", expected);
+    assert_eq!(ledger.snapshot(), before, "a refused file changed the log");
+    let listed = ledger.ids(&[]);
+    assert!(
+        !listed.iter().any(|id| id.starts_with("T-")),
+        "refused rows were listed: {listed:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: currencies and parties
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_an_unknown_currency_when_imported_then_the_currency_cell_is_named_and_nothing_recorded() {
+    assert_rows_refused(
+        &[row(1, &[]), row(2, &[("currency", "ABC")])],
+        &[(at(3, "currency"), "`ABC` is not a known ISO 4217 currency")],
+    );
+}
+
+#[test]
+fn given_malformed_currency_codes_when_imported_then_each_is_reported() {
+    assert_rows_refused(
+        &[
+            row(1, &[("currency", "eur")]),
+            row(2, &[("currency", "EURO")]),
+        ],
+        &[
+            (at(2, "currency"), "`eur` is not an ISO 4217 currency code"),
+            (at(3, "currency"), "`EURO` is not an ISO 4217 currency code"),
+        ],
+    );
+}
+
+#[test]
+fn given_an_unregistered_organisation_when_imported_then_the_party_is_unknown() {
+    assert_rows_refused(
+        &[
+            row(1, &[("donor", "OSCE")]),
+            row(2, &[("recipient", "OSCE")]),
+        ],
+        &[
+            (at(2, "donor"), "unknown party OSCE"),
+            (at(3, "recipient"), "unknown party OSCE"),
+        ],
+    );
+}
+
+#[test]
+fn given_an_unassigned_country_code_when_imported_then_it_is_refused() {
+    assert_rows_refused(
+        &[row(1, &[("donor", "XYZ")])],
+        &[(
+            at(2, "donor"),
+            "`XYZ` is three letters but not an assigned ISO 3166-1 alpha-3 country code",
+        )],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: amounts
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_malformed_amount_when_imported_then_it_is_not_a_decimal_amount() {
+    assert_rows_refused(
+        &[row(1, &[("amount", "12abc")])],
+        &[(at(2, "amount"), "`12abc` is not a decimal amount")],
+    );
+}
+
+#[test]
+fn given_a_quoted_decimal_comma_when_imported_then_the_decimal_comma_is_named() {
+    assert_rows_refused(
+        &[row(1, &[("amount", "\"1000,50\"")])],
+        &[(at(2, "amount"), "`1000,50` uses a decimal comma")],
+    );
+}
+
+#[test]
+fn given_an_unquoted_decimal_comma_when_imported_then_the_row_has_too_many_cells() {
+    assert_rows_refused(
+        &[row(1, &[]), row(2, &[("amount", "1000,50")])],
+        &[(
+            "3".to_owned(),
+            "row has 19 cells, the header has 18…decimal comma",
+        )],
+    );
+}
+
+#[test]
+fn given_a_semicolon_separated_file_when_imported_then_the_delimiter_is_named() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let file = ledger.fixture("semicolon.csv");
+    let out = ledger.import(&file, &[]);
+    assert_refused(
+        &out,
+        &file,
+        &[("1".to_owned(), "the file is separated by `;`")],
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_more_decimals_than_the_currency_has_when_imported_then_each_row_is_reported() {
+    assert_rows_refused(
+        &[
+            row(
+                1,
+                &[("donor", "JPN"), ("amount", "10.5"), ("currency", "JPY")],
+            ),
+            row(2, &[("amount", "12.345")]),
+            row(
+                3,
+                &[("donor", "ISL"), ("amount", "1.5"), ("currency", "ISK")],
+            ),
+        ],
+        &[
+            (
+                at(2, "amount"),
+                "`10.5` has 1 decimal place(s) but JPY has 0",
+            ),
+            (
+                at(3, "amount"),
+                "`12.345` has 3 decimal place(s) but EUR has 2",
+            ),
+            (
+                at(4, "amount"),
+                "`1.5` has 1 decimal place(s) but ISK has 0",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn given_an_amount_of_ten_to_the_fifteen_when_imported_then_it_is_too_large() {
+    assert_rows_refused(
+        &[row(1, &[("amount", "1000000000000000")])],
+        &[(at(2, "amount"), "is too large")],
+    );
+}
+
+#[test]
+fn given_zero_and_negative_increments_outside_amended_when_imported_then_both_are_refused() {
+    assert_rows_refused(
+        &[
+            row(1, &[("amount", "0")]),
+            row(2, &[("stage", "delivered"), ("amount", "-5")]),
+        ],
+        &[
+            (at(2, "amount"), "needs a positive increment, not zero"),
+            (at(3, "amount"), "negative increment"),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: dates
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_malformed_date_when_imported_then_the_expected_format_is_shown() {
+    assert_rows_refused(
+        &[row(1, &[("effective_date", "10/07/2024")])],
+        &[(at(2, "effective_date"), "write YYYY-MM-DD")],
+    );
+}
+
+#[test]
+fn given_impossible_dates_when_imported_then_each_is_explained() {
+    assert_rows_refused(
+        &[
+            row(1, &[("effective_date", "2023-02-29")]),
+            row(2, &[("effective_date", "2024-13-01")]),
+        ],
+        &[
+            (at(2, "effective_date"), "month 2 of 2023 has 28 days"),
+            (at(3, "effective_date"), "there is no month 13"),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: header
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_missing_column_when_imported_then_the_header_is_refused() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let header = HEADER.replace(",amount,", ",");
+    let body = format!(
+        "{header}\nT-1-a,T-1,DEU,UKR,committed,2024-07-10,EUR,equipment-purchase,bilateral,public,,,,,,,,\n"
+    );
+    let out = ledger.import_text(&body);
+    assert_refused(
+        &out,
+        "in.csv",
+        &[("1".to_owned(), "missing column(s): amount")],
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_a_misspelt_column_when_imported_then_the_right_name_is_suggested() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let body = csv(&[row(1, &[])]).replacen(",amount,", ",ammount,", 1);
+    let out = ledger.import_text(&body);
+    assert_refused(
+        &out,
+        "in.csv",
+        &[
+            (
+                format!("1:{}: ammount", col("amount")),
+                "did you mean `amount`?",
+            ),
+            ("1".to_owned(), "missing column(s): amount"),
+        ],
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_an_extra_column_when_imported_then_it_is_refused_unless_ignore_extra() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let body = format!("{HEADER},notes\n{},internal remark\n", row(1, &[]));
+    let file = ledger.write("extra.csv", body);
+
+    let out = ledger.import(&file, &[]);
+    assert_refused(
+        &out,
+        &file,
+        &[("1:19: notes".to_owned(), "unexpected column `notes`")],
+    );
+    assert!(out.stderr.contains("--ignore-extra"), "{}", out.stderr);
+    assert_eq!(ledger.snapshot(), before);
+
+    let out = ledger.import(&file, &["--ignore-extra"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(ledger.ids(&["--donor", "DEU"]).contains(&"T-1".to_owned()));
+    assert!(ledger.snapshot().0 > before.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: ids, references and the lifecycle
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_the_same_event_id_twice_in_a_file_when_imported_then_the_second_is_refused() {
+    assert_rows_refused(
+        &[row(1, &[]), row(1, &[])],
+        &[(
+            at(3, "event_id"),
+            "event id T-1-a appears twice…(first on line 2)",
+        )],
+    );
+}
+
+#[test]
+fn given_a_recorded_event_id_when_reimported_with_different_content_then_it_conflicts() {
+    let ledger = Ledger::with_demo();
+    assert_eq!(ledger.import_text(&csv(&[row(1, &[])])).code, 0);
+    let before = ledger.snapshot();
+    let out = ledger.import_text(&csv(&[row(1, &[("amount", "2000000")])]));
+    assert_refused(
+        &out,
+        "in.csv",
+        &[(
+            at(2, "event_id"),
+            "event id T-1-a is already recorded with different content",
+        )],
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_an_amendment_of_an_unrecorded_event_when_imported_then_amends_is_refused() {
+    assert_rows_refused(
+        &[
+            row(1, &[]),
+            row(
+                2,
+                &[
+                    ("contribution_id", "T-1"),
+                    ("stage", "amended"),
+                    ("effective_date", "2024-07-20"),
+                    ("amount", "-100"),
+                    ("amends", "T-404-a"),
+                    ("reason", "typo in the source"),
+                ],
+            ),
+        ],
+        &[(at(3, "amends"), "amends T-404-a, which is not recorded")],
+    );
+}
+
+#[test]
+fn given_a_withdrawn_contribution_when_a_later_event_is_imported_then_it_is_refused() {
+    let ledger = Ledger::with_demo();
+    let withdrawal = row(
+        2,
+        &[
+            ("event_id", "T-1-w"),
+            ("contribution_id", "T-1"),
+            ("stage", "withdrawn"),
+            ("effective_date", "2024-08-01"),
+            ("amount", ""),
+            ("currency", ""),
+            ("reason", "cancelled by parliament"),
+        ],
+    );
+    let out = ledger.import_text(&csv(&[row(1, &[]), withdrawal]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let before = ledger.snapshot();
+    let late = row(
+        3,
+        &[
+            ("event_id", "T-1-d"),
+            ("contribution_id", "T-1"),
+            ("stage", "delivered"),
+            ("effective_date", "2024-08-05"),
+            ("amount", "1000"),
+        ],
+    );
+    let out = ledger.import_text(&csv(&[late]));
+    assert_refused(
+        &out,
+        "in.csv",
+        &[(at(2, "stage"), "no event may be dated after a withdrawal")],
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: the file itself
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_directory_or_a_missing_path_when_imported_then_it_cannot_be_read_and_no_ledger_is_made()
+{
+    let ledger = Ledger::new();
+    std::fs::create_dir(ledger.path("folder.csv")).expect("mkdir");
+    for file in ["folder.csv", "missing.csv"] {
+        let out = ledger.import(file, &[]);
+        assert_eq!(out.code, 1, "{file}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("cannot read {file}")),
+            "{file}: {}",
+            out.stderr
+        );
+        assert!(!ledger.db.exists(), "{file}: a ledger was created");
+    }
+}
+
+#[test]
+fn given_an_empty_file_when_imported_then_a_header_is_asked_for() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let file = ledger.write("empty.csv", "");
+    let out = ledger.import(&file, &[]);
+    assert_refused(
+        &out,
+        &file,
+        &[("1".to_owned(), "the file is empty; expected a header line")],
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_a_latin1_byte_when_imported_then_the_file_is_refused_with_a_conversion_hint() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let mut bytes = csv(&[row(1, &[])]).into_bytes();
+    bytes.extend_from_slice(b"T-2-a,T-2,DEU,UKR,committed,2024-07-10,1000,EUR,equipment-purchase,bilateral,public,,,,,,,M\xfcnchen office\n");
+    let file = ledger.write("latin1.csv", bytes);
+    let out = ledger.import(&file, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("latin1.csv:3:"))
+        .unwrap_or_else(|| panic!("no error on line 3:\n{}", out.stderr));
+    assert!(line.contains("not UTF-8 (byte 0xFC)"), "{line}");
+    assert!(line.contains("iconv"), "{line}");
+    assert!(out.stderr.contains(&format!("latin1.csv: 1 {SUMMARY}")));
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_a_utf8_bom_when_imported_then_the_file_is_accepted() {
+    let ledger = Ledger::new();
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(csv(&[row(1, &[])]).as_bytes());
+    let file = ledger.write("bom.csv", bytes);
+    let out = ledger.import(&file, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(ledger.ids(&[]), vec!["T-1".to_owned()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs: reporting every error
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_three_bad_rows_among_good_ones_when_imported_then_all_three_are_reported_and_none_recorded()
+ {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let file = ledger.fixture("three-bad-rows.csv");
+    let out = ledger.import(&file, &[]);
+    assert_refused(
+        &out,
+        &file,
+        &[
+            (at(3, "effective_date"), "there is no month 31"),
+            (at(5, "amount"), "`3.5e6` is not a decimal amount"),
+            (at(6, "channel"), "`by-air` is not a channel"),
+        ],
+    );
+    assert_eq!(ledger.snapshot(), before);
+    let ids = ledger.ids(&["--donor", "SWE"]);
+    assert!(
+        !ids.iter().any(|id| id.starts_with("FIX-")),
+        "good rows of a refused file were recorded: {ids:?}"
+    );
+}
+
+#[test]
+fn given_parse_errors_and_rule_errors_in_one_file_when_imported_then_both_kinds_are_reported() {
+    assert_rows_refused(
+        &[
+            row(1, &[("donor", "OSCE")]),
+            row(2, &[("effective_date", "2024-02-30")]),
+        ],
+        &[
+            (at(2, "donor"), "unknown party OSCE"),
+            (at(3, "effective_date"), "month 2 of 2024 has 29 days"),
+        ],
+    );
+}
+
+#[test]
+fn given_a_recorded_event_when_a_file_repeats_it_twice_then_the_duplicate_is_still_refused() {
+    let ledger = Ledger::with_demo();
+    assert_eq!(ledger.import_text(&csv(&[row(1, &[])])).code, 0);
+    let before = ledger.snapshot();
+    let out = ledger.import_text(&csv(&[row(1, &[]), row(1, &[])]));
+    assert_refused(&out, "in.csv", &[(at(3, "event_id"), "appears twice")]);
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_windows_line_endings_when_rows_are_bad_then_the_physical_lines_are_named() {
+    let rows = [
+        row(1, &[]),
+        row(2, &[("amount", "1.234")]),
+        row(3, &[("currency", "ABC")]),
+    ];
+    let body = csv(&rows).replace('\n', "\r\n");
+    assert_rows_refused_text(
+        &body,
+        &[
+            (at(3, "amount"), "has 3 decimal place(s)"),
+            (at(4, "currency"), "`ABC`"),
+        ],
+    );
+}
+
+#[test]
+fn given_blank_lines_between_rows_when_rows_are_bad_then_the_physical_lines_are_named() {
+    let body = format!(
+        "{HEADER}\n{}\n\n{}\n\n\n{}\n",
+        row(1, &[]),
+        row(2, &[("amount", "1.234")]),
+        row(3, &[("currency", "ABC")]),
+    );
+    assert_rows_refused_text(
+        &body,
+        &[
+            (at(4, "amount"), "has 3 decimal place(s)"),
+            (at(7, "currency"), "`ABC`"),
+        ],
+    );
+}
+
+#[test]
+fn given_a_same_day_delivery_and_withdrawal_when_imported_in_one_or_two_files_then_the_outcome_is_the_same()
+ {
+    let commit = row(1, &[]);
+    let withdraw = row(
+        2,
+        &[
+            ("event_id", "T-1-w"),
+            ("contribution_id", "T-1"),
+            ("stage", "withdrawn"),
+            ("effective_date", "2024-08-01"),
+            ("amount", ""),
+            ("currency", ""),
+        ],
+    );
+    let deliver = row(
+        3,
+        &[
+            ("event_id", "T-1-d"),
+            ("contribution_id", "T-1"),
+            ("stage", "delivered"),
+            ("effective_date", "2024-08-01"),
+            ("amount", "1000"),
+        ],
+    );
+    let together = Ledger::new();
+    let one_file = together.import_text(&csv(&[commit.clone(), withdraw.clone(), deliver.clone()]));
+
+    let apart = Ledger::new();
+    let first = apart.import_text(&csv(&[commit, withdraw]));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = apart.import_text(&csv(&[deliver]));
+    assert_eq!(
+        one_file.code, second.code,
+        "the same rows are judged differently in one file ({}) and in two ({}):\n{}{}",
+        one_file.code, second.code, one_file.stderr, second.stderr
+    );
+}
+
+#[test]
+fn given_max_errors_two_when_four_rows_are_bad_then_two_are_printed_and_the_rest_counted() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let rows: Vec<String> = (1..=4).map(|n| row(n, &[("amount", "12abc")])).collect();
+    let file = ledger.write("in.csv", csv(&rows));
+    let out = ledger.import(&file, &["--max-errors", "2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let located: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("in.csv:") && l.contains(": amount: "))
+        .collect();
+    assert_eq!(
+        located,
+        vec![
+            format!(
+                "in.csv:{}: `12abc` is not a decimal amount; write digits with an optional sign and decimal point, e.g. 1250000.50",
+                at(2, "amount")
+            ),
+            format!(
+                "in.csv:{}: `12abc` is not a decimal amount; write digits with an optional sign and decimal point, e.g. 1250000.50",
+                at(3, "amount")
+            ),
+        ]
+    );
+    assert!(out.stderr.contains("... and 2 more"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("in.csv: 4 {SUMMARY}")));
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_json_format_when_a_file_is_refused_then_stdout_holds_the_located_errors() {
+    let ledger = Ledger::with_demo();
+    let rows = [
+        row(1, &[("currency", "ABC")]),
+        row(2, &[("effective_date", "2024-13-01")]),
+        row(3, &[("amount", "1.234")]),
+    ];
+    let file = ledger.write("in.csv", csv(&rows));
+    let out = ledger.import(&file, &["--format", "json", "--max-errors", "2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["recorded"], Value::Bool(false));
+    assert_eq!(v["more_errors"], 1);
+    let errors = v["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["file"], "in.csv");
+    assert_eq!(errors[0]["line"], 2);
+    assert_eq!(errors[0]["column"], col("currency"));
+    assert_eq!(errors[0]["field"], "currency");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`ABC` is not a known ISO 4217 currency")),
+        "{v}"
+    );
+    assert_eq!(errors[1]["line"], 3);
+    assert_eq!(errors[1]["field"], "effective_date");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Happy paths: demo, import, dry run
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_loaded_demo_when_demo_runs_again_then_it_is_already_loaded_and_the_head_unchanged() {
+    let ledger = Ledger::new();
+    let first = ledger.run(&["demo"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.contains("Loaded founding scenario"),
+        "{}",
+        first.stdout
+    );
+    let before = ledger.snapshot();
+    assert!(before.0 > 0);
+
+    let second = ledger.run(&["demo"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stdout.contains("already loaded"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_a_valid_fixture_when_imported_twice_then_the_second_import_is_a_no_op() {
+    let ledger = Ledger::new();
+    let file = ledger.fixture("small-valid.csv");
+    let first = ledger.import(&file, &["--format", "json"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let v = first.json();
+    assert_eq!(v["rows"], 4);
+    assert_eq!(v["new_stage_events"], 4);
+    assert_eq!(v["new_contributions"], 2);
+    assert_eq!(v["events_appended"], 6);
+    let before = ledger.snapshot();
+    assert_eq!(v["log_head"].as_str(), Some(before.1.as_str()));
+
+    let again = ledger.import(&file, &["--format", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let v = again.json();
+    assert_eq!(v["already_recorded"], 4);
+    assert_eq!(v["new_stage_events"], 0);
+    assert_eq!(v["events_appended"], 0);
+    assert_eq!(ledger.snapshot(), before);
+    assert_eq!(
+        ledger.ids(&[]),
+        vec!["FIX-DEU-1".to_owned(), "FIX-POL-1".to_owned()]
+    );
+}
+
+#[test]
+fn given_dry_run_when_a_valid_file_is_imported_then_nothing_is_written() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.snapshot();
+    let file = ledger.fixture("small-valid.csv");
+    let out = ledger.import(&file, &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("nothing was written"), "{}", out.stdout);
+    assert_eq!(ledger.snapshot(), before);
+    assert!(
+        ledger
+            .ids(&["--donor", "POL"])
+            .iter()
+            .all(|id| !id.starts_with("FIX-"))
+    );
+}
+
+#[test]
+fn given_no_database_when_dry_run_then_the_file_is_checked_and_no_database_is_created() {
+    let ledger = Ledger::new();
+    let file = ledger.fixture("small-valid.csv");
+    let out = ledger.import(&file, &["--dry-run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["new_stage_events"], 4);
+    assert_eq!(v["events_appended"], 0);
+    assert!(!ledger.db.exists(), "a dry run created the database");
+
+    // A rule broken against the (empty) ledger is still found without creating it.
+    let bad = ledger.write("bad.csv", csv(&[row(1, &[("recipient", "NSATU")])]));
+    let out = ledger.import(&bad, &["--dry-run"]);
+    assert_refused(&out, &bad, &[(at(2, "recipient"), "unknown party NSATU")]);
+    assert!(!ledger.db.exists(), "a dry run created the database");
+}
+
+#[test]
+fn given_rows_out_of_date_order_when_imported_then_show_lists_history_by_date_with_running_totals()
+{
+    let ledger = Ledger::new();
+    let file = ledger.fixture("out-of-order.csv");
+    let out = ledger.import(&file, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let out = ledger.run(&["contributions", "show", "FIX-NOR-7", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    let history: Vec<(String, String, String, String)> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| {
+            let s = |k: &str| h[k].as_str().unwrap_or_default().to_owned();
+            (
+                s("effective_date"),
+                s("event"),
+                s("amount"),
+                s("running_total"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("2024-04-15", "FIX-NOR-7-b", "300000.00", "300000.00"),
+        ("2024-05-02", "FIX-NOR-7-a", "1000000.00", "1000000.00"),
+        ("2024-06-20", "FIX-NOR-7-c", "-200000.00", "800000.00"),
+    ]
+    .map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned()));
+    assert_eq!(history, expected);
+    assert_eq!(v["history"][2]["counts_as"], "committed");
+    let kinds: Vec<&str> = v["anomalies"]
+        .as_array()
+        .expect("anomalies")
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"out-of-order-dates"), "{kinds:?}");
+
+    let table = ledger.run(&["contributions", "show", "FIX-NOR-7"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table.stdout.contains("out-of-order-dates: first delivered on 2024-04-15 precedes first committed on 2024-05-02"),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("800,000.00"), "{}", table.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Happy paths: listings and formats
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_the_demo_when_listing_with_filters_then_only_matching_contributions_are_shown() {
+    let ledger = Ledger::with_demo();
+    let all = ledger.listed(&[]).len();
+
+    for (flag, value, key, example) in [
+        ("--donor", "DEU", "donor", "DEU-2024-03"),
+        ("--donor", "NATO", "donor", "NATO-2024-01"),
+        ("--category", "nato-trust-fund", "category", "SWE-2024-04"),
+        ("--channel", "eu-instrument", "channel", "EU-2024-01"),
+    ] {
+        let rows = ledger.listed(&[flag, value]);
+        assert!(
+            !rows.is_empty() && rows.len() < all,
+            "{flag} {value}: {}",
+            rows.len()
+        );
+        assert!(
+            rows.iter().all(|r| r[key] == value),
+            "{flag} {value}: {rows:?}"
+        );
+        assert!(
+            rows.iter().any(|r| r["contribution"] == example),
+            "{flag} {value} lacks {example}"
+        );
+    }
+
+    let confirmed = ledger.ids(&["--stage", "confirmed"]);
+    assert!(
+        confirmed.contains(&"DEU-2024-03".to_owned()),
+        "{confirmed:?}"
+    );
+    assert!(
+        !confirmed.contains(&"USA-2024-01".to_owned()),
+        "{confirmed:?}"
+    );
+    assert!(
+        ledger
+            .ids(&["--stage", "amended"])
+            .contains(&"NLD-2024-01".to_owned())
+    );
+
+    let window = ledger.listed(&["--from", "2024-10-20", "--to", "2024-10-31"]);
+    assert!(!window.is_empty() && window.len() < all);
+    for r in &window {
+        let (first, last) = (r["first_date"].as_str(), r["last_date"].as_str());
+        assert!(
+            first <= Some("2024-10-31") && last >= Some("2024-10-20"),
+            "{r}"
+        );
+    }
+    let ids: Vec<&str> = window
+        .iter()
+        .filter_map(|r| r["contribution"].as_str())
+        .collect();
+    assert!(ids.contains(&"NATO-2024-01"), "{ids:?}");
+    assert!(!ids.contains(&"USA-2024-01"), "{ids:?}");
+
+    let both = ledger.listed(&["--donor", "USA", "--category", "equipment-purchase"]);
+    assert!(!both.is_empty());
+    assert!(
+        both.iter()
+            .all(|r| r["donor"] == "USA" && r["category"] == "equipment-purchase")
+    );
+
+    let bad = ledger.run(&["contributions", "list", "--category", "weapons"]);
+    assert_eq!(
+        bad.code, 2,
+        "an unknown category is a usage error: {}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn given_the_demo_when_listing_as_json_and_csv_then_both_parse_and_agree() {
+    let ledger = Ledger::with_demo();
+    let json = ledger.listed(&["--donor", "DEU"]);
+
+    let out = ledger.run(&["contributions", "list", "--donor", "DEU", "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+    let headers = reader.headers().expect("header row").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "contribution",
+            "donor",
+            "recipient",
+            "category",
+            "channel",
+            "status",
+            "first",
+            "last",
+            "currency",
+            "announced",
+            "committed",
+            "allocated",
+            "delivered",
+            "confirmed",
+            "items",
+            "anomalies"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(records.len(), json.len());
+    for (record, row) in records.iter().zip(&json) {
+        assert_eq!(Some(&record[0]), row["contribution"].as_str());
+        assert_eq!(&record[1], "DEU");
+    }
+
+    for args in [
+        &["demo", "--format", "json"][..],
+        &["log", "verify", "--format", "json"][..],
+        &["contributions", "show", "DEU-2024-03", "--format", "json"][..],
+    ] {
+        let out = ledger.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let _ = out.json();
+    }
+}
+
+#[test]
+fn given_formula_like_cells_when_output_as_csv_then_they_are_defused_but_numbers_are_not() {
+    let ledger = Ledger::new();
+    let file = ledger.fixture("formula-cells.csv");
+    let out = ledger.import(&file, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let out = ledger.run(&["contributions", "show", "FIX-GBR-9", "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+    let headers = reader.headers().expect("header row").clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(records.len(), 2);
+    let raw_unit = r#"=HYPERLINK("https://attacker.example","open")"#;
+    assert_eq!(&records[0][column("unit")], format!("'{raw_unit}"));
+    assert_eq!(&records[0][column("condition / reason")], "'@SUM(A1:A9)");
+    assert_eq!(
+        &records[1][column("condition / reason")],
+        "'+price correction"
+    );
+    assert_eq!(&records[1][column("increment")], "-150000.00");
+    for record in &records {
+        for cell in record {
+            let risky = cell.starts_with(['=', '+', '@', '\t', '\r'])
+                || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+            assert!(!risky, "cell `{cell}` would run as a formula");
+        }
+    }
+
+    // Only CSV is defused: JSON keeps the recorded text.
+    let json = ledger
+        .run(&["contributions", "show", "FIX-GBR-9", "--format", "json"])
+        .json();
+    assert_eq!(json["history"][0]["unit"], raw_unit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Happy paths: the hash chain and the database location
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_wrong_expected_head_when_verifying_then_it_is_a_mismatch() {
+    let ledger = Ledger::with_demo();
+    let (_, head) = ledger.snapshot();
+    let wrong = if head.starts_with('0') { "1" } else { "0" }.repeat(64);
+
+    let out = ledger.run(&["log", "verify", "--expect-head", &wrong]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("MISMATCH"), "{}", out.stdout);
+
+    let out = ledger.run(&["log", "verify", "--expect-head", &head]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("matches"), "{}", out.stdout);
+}
+
+#[test]
+fn given_an_edited_payload_when_verifying_then_the_broken_event_is_named() {
+    let ledger = Ledger::with_demo();
+    let conn = rusqlite::Connection::open(&ledger.db).expect("open sqlite");
+    let changed = conn
+        .execute("UPDATE events SET payload = x'00' WHERE position = 5", [])
+        .expect("tamper");
+    assert_eq!(changed, 1);
+    drop(conn);
+
+    let out = ledger.run(&["log", "verify"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("BROKEN at event 5"), "{}", out.stdout);
+
+    let out = ledger.run(&["log", "verify", "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let v = out.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["first_break"]["position"], 5);
+    assert_eq!(v["events_verified"], 4);
+}
+
+#[test]
+fn given_steadfast_database_or_db_when_running_then_that_ledger_is_used() {
+    let ledger = Ledger::new();
+    let out = output(
+        ledger
+            .command()
+            .env("STEADFAST_DATABASE", &ledger.db)
+            .arg("demo"),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(ledger.db.exists(), "STEADFAST_DATABASE was not used");
+    assert!(!ledger.path("steadfast.sqlite").exists());
+    let events = ledger.snapshot().0;
+
+    let other = ledger.path("other.sqlite");
+    let out = output(ledger.command().arg("--db").arg(&other).arg("demo"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(other.exists(), "--db was not used");
+
+    let out = output(
+        ledger
+            .command()
+            .env("STEADFAST_DATABASE", &ledger.db)
+            .args(["log", "verify", "--format", "json"]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["events_verified"], events);
+    assert!(!ledger.path("steadfast.sqlite").exists());
+}
+
+#[test]
+fn given_no_database_when_listing_then_a_clear_error_and_no_file() {
+    let ledger = Ledger::new();
+    for args in [
+        &["contributions", "list"][..],
+        &["contributions", "show", "DEU-2024-01"][..],
+        &["log", "verify"][..],
+    ] {
+        let out = ledger.run(args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(
+            out.stderr.contains("no ledger at"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("ledger.sqlite"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!ledger.db.exists(), "{args:?} created the database");
+    }
+}
+
+#[test]
+fn given_an_unknown_contribution_when_shown_then_it_is_an_error() {
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(&["contributions", "show", "NOPE-1"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("no contribution NOPE-1"),
+        "{}",
+        out.stderr
+    );
+}
