@@ -24,7 +24,7 @@ use output::{Format, Grid, emit, grouped};
 /// Steadfast keeps a coalition's promises honest: every pledge followed from announcement to
 /// the recipient's confirmed receipt, in a hash-chained ledger.
 #[derive(Debug, Parser)]
-#[command(name = "steadfast", version, about, long_about = None)]
+#[command(name = "steadfast", version)]
 struct Cli {
     /// The ledger: a SQLite file path (created by `demo` and `import` if missing).
     #[arg(
@@ -102,13 +102,13 @@ struct ListArgs {
     #[arg(long, value_parser = |s: &str| PartyId::parse(s).map_err(|e| e.to_string()))]
     recipient: Option<PartyId>,
     /// Only this category.
-    #[arg(long, value_parser = |s: &str| Category::parse(s).map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = choices(Category::ALL, |c| c.as_str(), Category::parse))]
     category: Option<Category>,
     /// Only this channel.
-    #[arg(long, value_parser = |s: &str| Channel::parse(s).map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = choices(Channel::ALL, |c| c.as_str(), Channel::parse))]
     channel: Option<Channel>,
     /// Only contributions with at least one event at this stage.
-    #[arg(long, value_parser = |s: &str| Stage::parse(s).map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = choices(Stage::ALL, |c| c.as_str(), Stage::parse))]
     stage: Option<Stage>,
     /// Only contributions with an event effective on or after this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
@@ -141,6 +141,16 @@ struct VerifyArgs {
     expect_head: Option<ChainHash>,
     #[command(flatten)]
     format: FormatArg,
+}
+
+/// A clap parser for a domain vocabulary: its identifiers become the listed possible values.
+fn choices<T: Clone + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(&T) -> &'static str,
+    parse: fn(&str) -> Result<T, steadfast_domain::VocabularyError>,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(all.iter().map(name)).try_map(move |s| parse(&s))
 }
 
 /// A failure already reported to the user; only the exit code remains.

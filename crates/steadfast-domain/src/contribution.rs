@@ -304,12 +304,14 @@ impl ContributionState {
 
 fn add_net(net: &mut NetIncrement, money: Option<&Money>, quantity: Option<&Quantity>) {
     if let (Some(total), Some(delta)) = (net.money.as_mut(), money)
-        && let Ok(sum) = Money::new(total.amount() + delta.amount(), total.currency())
+        && let Some(sum) = total.checked_sum(*delta)
     {
         *total = sum;
     }
-    if let (Some(total), Some(delta)) = (net.quantity.as_mut(), quantity) {
-        total.value += delta.value;
+    if let (Some(total), Some(delta)) = (net.quantity.as_mut(), quantity)
+        && let Some(sum) = total.value.checked_add(delta.value)
+    {
+        total.value = sum;
     }
 }
 

@@ -508,7 +508,17 @@ impl<'a> Draft<'a> {
                 format!("donor and recipient are both {}", cmd.donor),
             ));
         }
-        if cmd.quantity.is_some() && cmd.quantity.as_ref().is_some_and(|q| q.unit.is_empty()) {
+        if let Some(q) = cmd
+            .quantity
+            .as_ref()
+            .filter(|q| q.value.abs() >= rust_decimal::Decimal::from(crate::MAX_AMOUNT_UNITS))
+        {
+            out.push(Violation::new(
+                Field::Quantity,
+                format!("quantity {} is too large: it must be below 10^15", q.value),
+            ));
+        }
+        if cmd.quantity.as_ref().is_some_and(|q| q.unit.is_empty()) {
             out.push(Violation::new(Field::Unit, "a quantity needs its unit"));
         }
         if cmd.stage != Stage::Amended && cmd.amends.is_some() {
@@ -654,6 +664,12 @@ impl<'a> Draft<'a> {
                 "an amendment carries a signed delta: an amount, a quantity, or both",
             ));
         }
+        if cmd.quantity.as_ref().is_some_and(|q| q.value.is_zero()) {
+            out.push(Violation::new(
+                Field::Quantity,
+                "an amendment's quantity delta cannot be zero",
+            ));
+        }
         if cmd.money.is_some_and(|m| m.is_zero()) {
             out.push(Violation::new(
                 Field::Amount,
@@ -713,7 +729,11 @@ impl<'a> Draft<'a> {
                         delta.currency()
                     ),
                 )),
-                Some(m) if m.amount() + delta.amount() < rust_decimal::Decimal::ZERO => {
+                Some(m)
+                    if m.amount()
+                        .checked_add(delta.amount())
+                        .is_some_and(|sum| sum < rust_decimal::Decimal::ZERO) =>
+                {
                     out.push(Violation::new(
                         Field::Amount,
                         format!("delta {delta} would take {root} below zero (it stands at {m})"),
@@ -735,7 +755,11 @@ impl<'a> Draft<'a> {
                         q.unit, delta.unit
                     ),
                 )),
-                Some(q) if q.value + delta.value < rust_decimal::Decimal::ZERO => {
+                Some(q)
+                    if q.value
+                        .checked_add(delta.value)
+                        .is_some_and(|sum| sum < rust_decimal::Decimal::ZERO) =>
+                {
                     out.push(Violation::new(
                         Field::Quantity,
                         format!(

@@ -188,6 +188,20 @@ impl Money {
         })
     }
 
+    /// The sum of two amounts of the same currency, used for running nets inside the domain:
+    /// a sum of increments may exceed the single-increment limit. `None` if the currencies
+    /// differ or the sum overflows.
+    pub(crate) fn checked_sum(self, other: Money) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        let amount = self.amount.checked_add(other.amount)?;
+        Some(Money {
+            amount,
+            currency: self.currency,
+        })
+    }
+
     pub fn zero(currency: Currency) -> Self {
         let mut amount = Decimal::ZERO;
         amount.rescale(u32::from(currency.minor_units));
