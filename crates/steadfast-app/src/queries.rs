@@ -34,24 +34,41 @@ impl LogHead {
     }
 }
 
-/// Amounts of one currency at each flow stage.
+/// Amounts of one currency at each flow stage; `None` where no event of that stage is recorded
+/// in that currency, which is not the same as a recorded zero.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StageAmounts {
-    pub announced: Decimal,
-    pub committed: Decimal,
-    pub allocated: Decimal,
-    pub delivered: Decimal,
-    pub confirmed: Decimal,
+    pub announced: Option<Decimal>,
+    pub committed: Option<Decimal>,
+    pub allocated: Option<Decimal>,
+    pub delivered: Option<Decimal>,
+    pub confirmed: Option<Decimal>,
 }
 
 impl StageAmounts {
     fn add_from(&mut self, totals: &BTreeMap<Stage, StageTotals>, currency: Currency) {
-        let get = |s: Stage| totals.get(&s).map_or(Decimal::ZERO, |t| t.amount(currency));
-        self.announced += get(Stage::Announced);
-        self.committed += get(Stage::Committed);
-        self.allocated += get(Stage::Allocated);
-        self.delivered += get(Stage::Delivered);
-        self.confirmed += get(Stage::Confirmed);
+        for (stage, slot) in [
+            (Stage::Announced, &mut self.announced),
+            (Stage::Committed, &mut self.committed),
+            (Stage::Allocated, &mut self.allocated),
+            (Stage::Delivered, &mut self.delivered),
+            (Stage::Confirmed, &mut self.confirmed),
+        ] {
+            if let Some(amount) = totals.get(&stage).and_then(|t| t.amounts.get(&currency)) {
+                *slot = Some(slot.unwrap_or_default() + *amount);
+            }
+        }
+    }
+
+    /// In flow order, for rendering.
+    pub fn in_order(&self) -> [Option<Decimal>; 5] {
+        [
+            self.announced,
+            self.committed,
+            self.allocated,
+            self.delivered,
+            self.confirmed,
+        ]
     }
 }
 

@@ -232,18 +232,14 @@ fn demo(database: &Database, format: Format) -> Result<()> {
         ("confirmed", true),
     ]);
     for r in &report.rows {
-        let a = &r.amounts;
-        grid.push(vec![
+        let mut row = vec![
             r.donor.to_string(),
             r.donor_name.clone(),
             r.currency.to_string(),
             r.contributions.to_string(),
-            grouped(a.announced),
-            grouped(a.committed),
-            grouped(a.allocated),
-            grouped(a.delivered),
-            grouped(a.confirmed),
-        ]);
+        ];
+        row.extend(r.amounts.in_order().map(|a| amount_cell(a, format)));
+        grid.push(row);
     }
     if format == Format::Table {
         let loaded = if load.events_appended == 0 {
@@ -267,6 +263,7 @@ fn demo(database: &Database, format: Format) -> Result<()> {
         println!("{loaded}\n\nPer-donor totals by stage, in original currencies (not converted):");
     }
     let footer = vec![
+        "— means nothing recorded at that stage (not zero).".to_owned(),
         format!(
             "{} contribution(s) recorded only as quantities are not in these totals. Figures are compiled from public sources; not official figures.",
             report.contributions_without_amounts
@@ -408,6 +405,17 @@ fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format)
     Ok(())
 }
 
+/// An amount cell: grouped digits in a table, plain digits in CSV, and a dash in a table (empty
+/// in CSV) where nothing is recorded — never a 0 that was not recorded.
+fn amount_cell(amount: Option<rust_decimal::Decimal>, format: Format) -> String {
+    match (amount, format) {
+        (Some(a), Format::Table) => grouped(a),
+        (Some(a), _) => a.to_string(),
+        (None, Format::Table) => "—".to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
 fn text(value: Option<impl ToString>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -442,11 +450,8 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         ("items", false),
         ("anomalies", true),
     ]);
-    let csv = args.format.format == Format::Csv;
-    let amount = |d: rust_decimal::Decimal| if csv { d.to_string() } else { grouped(d) };
     for r in &report.rows {
-        let a = &r.amounts;
-        grid.push(vec![
+        let mut row = vec![
             r.contribution.to_string(),
             r.donor.to_string(),
             r.recipient.to_string(),
@@ -456,17 +461,21 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
             text(r.first_date),
             text(r.last_date),
             text(r.currency),
-            amount(a.announced),
-            amount(a.committed),
-            amount(a.allocated),
-            amount(a.delivered),
-            amount(a.confirmed),
-            r.items.clone(),
-            r.anomalies.to_string(),
-        ]);
+        ];
+        row.extend(
+            r.amounts
+                .in_order()
+                .map(|a| amount_cell(a, args.format.format)),
+        );
+        row.push(r.items.clone());
+        row.push(r.anomalies.to_string());
+        grid.push(row);
     }
     let footer = vec![
-        format!("{} row(s)", report.rows.len()),
+        format!(
+            "{} row(s); — means nothing recorded at that stage (not zero)",
+            report.rows.len()
+        ),
         head_line(&report.log_head),
     ];
     emit(args.format.format, &report, &grid, &footer)

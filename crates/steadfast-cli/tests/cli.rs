@@ -1250,3 +1250,38 @@ fn given_an_unknown_contribution_when_shown_then_it_is_an_error() {
         out.stderr
     );
 }
+
+#[test]
+fn given_a_commitment_without_delivery_when_listed_then_delivery_is_not_recorded_rather_than_zero()
+{
+    let ledger = Ledger::with_demo();
+    // PRT-2024-02 is an announcement only: nothing is committed or delivered.
+    let rows = ledger.listed(&["--donor", "PRT"]);
+    let announced_only = rows
+        .iter()
+        .find(|r| r["contribution"] == "PRT-2024-02")
+        .expect("PRT-2024-02 listed");
+    assert_eq!(announced_only["announced"], "95000000.00");
+    assert_eq!(announced_only["delivered"], Value::Null);
+    assert_eq!(announced_only["committed"], Value::Null);
+
+    let table = ledger.run(&["contributions", "list", "--donor", "PRT"]);
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("PRT-2024-02"))
+        .expect("table row");
+    assert_eq!(
+        line.matches('—').count(),
+        4,
+        "the four unrecorded stages read as not recorded, not zero: {line}"
+    );
+
+    let csv = ledger.run(&["contributions", "list", "--donor", "PRT", "--format", "csv"]);
+    let line = csv
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("PRT-2024-02"))
+        .expect("csv row");
+    assert!(line.contains(",95000000.00,,,,,"), "{line}");
+}
