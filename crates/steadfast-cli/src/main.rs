@@ -270,7 +270,17 @@ fn demo(database: &Database, format: Format) -> Result<()> {
         ),
         head_line(&report.log_head),
     ];
-    emit(format, &report, &grid, &footer)
+    #[derive(serde::Serialize)]
+    struct DemoJson<'a> {
+        scenario: &'a scenario::ScenarioLoad,
+        #[serde(flatten)]
+        totals: &'a queries::DonorTotalsReport,
+    }
+    let json = DemoJson {
+        scenario: &load,
+        totals: &report,
+    };
+    emit(format, &json, &grid, &footer)
 }
 
 fn import(database: &Database, args: &ImportArgs) -> Result<()> {
