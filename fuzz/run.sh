@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of Steadfast's parsers and import path with cargo-fuzz (libFuzzer).
+# Usage: fuzz/run.sh [SECONDS_PER_TARGET]   (default 60)
+# Seeds each target's corpus from the shipped data and the CLI test fixtures, then runs every
+# target. Needs cargo-fuzz (`cargo install cargo-fuzz`); works on the stable toolchain through
+# RUSTC_BOOTSTRAP with sanitizers off (this machine cannot fetch a nightly toolchain).
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-60}"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+mkdir -p corpus/contributions_csv corpus/import_dry_run corpus/registry_csv
+cp ../data/contributions-2024.csv ../crates/steadfast-cli/tests/fixtures/*.csv corpus/contributions_csv/
+cp ../data/contributions-2024.csv ../crates/steadfast-cli/tests/fixtures/*.csv corpus/import_dry_run/
+cp ../data/parties.csv ../data/memberships.csv corpus/registry_csv/
+for target in contributions_csv registry_csv import_dry_run; do
+  RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --release "$target" -- \
+    -max_total_time="$seconds" -max_len=4096
+done
