@@ -13,6 +13,9 @@ use steadfast_ingest::{ErrorList, ParsedContributions};
 
 use crate::{AppError, Steadfast};
 
+/// How many times an import is decided again after losing a race with another writer.
+const MAX_ATTEMPTS: u32 = 3;
+
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
@@ -54,14 +57,36 @@ pub fn import_contributions(
         dry_run: options.dry_run,
         ..ImportOutcome::default()
     };
-    let mut draft = Draft::new(app.ledger());
-    let errors = decide_file(&mut draft, parsed, &mut outcome);
-    if !errors.0.is_empty() {
-        return Err(AppError::Rejected(errors));
-    }
-    let events = draft.into_events();
-    if !options.dry_run {
-        outcome.events_appended = app.append(events, actor)?;
+    // Optimistic concurrency: if another writer appended to a stream this file touches between
+    // our read and our write, the store refuses the batch; catch up and decide again.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut counted = outcome.clone();
+        let mut draft = Draft::new(app.ledger());
+        let errors = decide_file(&mut draft, parsed, &mut counted);
+        if !errors.0.is_empty() {
+            return Err(AppError::Rejected(errors));
+        }
+        let events = draft.into_events();
+        if options.dry_run {
+            outcome = counted;
+            break;
+        }
+        match app.append(events, actor) {
+            Ok(appended) => {
+                outcome = counted;
+                outcome.events_appended = appended;
+                break;
+            }
+            Err(AppError::Store(
+                steadfast_store::StoreError::Conflict { .. }
+                | steadfast_store::StoreError::DuplicateKey(_),
+            )) if attempts < MAX_ATTEMPTS => {
+                app.catch_up(&mut |_| {})?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     outcome.log_head = app.head().map(|h| h.hash.to_hex());
     Ok(outcome)

@@ -101,39 +101,54 @@ impl Steadfast {
         store: Box<dyn EventStore>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
-        let mut ledger = Ledger::new();
+        let mut app = Steadfast {
+            store,
+            ledger: Ledger::new(),
+            head: None,
+        };
+        app.catch_up(progress)?;
+        Ok(app)
+    }
+
+    /// Folds into the projection every event appended after the last one it holds (by this
+    /// process or another writer). Returns how many were applied.
+    pub fn catch_up(&mut self, progress: &mut dyn FnMut(u64)) -> Result<u64, AppError> {
+        let after = self.head.map_or(0, |h| h.position);
         let mut failure = None;
         let mut count = 0u64;
-        store.scan(0, &mut |stored| match codec::decode(&stored) {
-            Ok(event) => {
-                ledger.apply(
-                    EventMeta {
+        let ledger = &mut self.ledger;
+        let head = &mut self.head;
+        self.store
+            .scan(after, &mut |stored| match codec::decode(&stored) {
+                Ok(event) => {
+                    ledger.apply(
+                        EventMeta {
+                            position: stored.position,
+                            recorded_at: stored.recorded_at,
+                        },
+                        &event,
+                    );
+                    *head = Some(Head {
                         position: stored.position,
+                        hash: stored.hash,
                         recorded_at: stored.recorded_at,
-                    },
-                    &event,
-                );
-                count += 1;
-                if count.is_multiple_of(65_536) {
-                    progress(count);
+                    });
+                    count += 1;
+                    if count.is_multiple_of(65_536) {
+                        progress(count);
+                    }
+                    ControlFlow::Continue(())
                 }
-                ControlFlow::Continue(())
-            }
-            Err(e) => {
-                failure = Some(e);
-                ControlFlow::Break(())
-            }
-        })?;
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            })?;
         if let Some(e) = failure {
             return Err(e);
         }
         progress(count);
-        let head = store.head()?;
-        Ok(Steadfast {
-            store,
-            ledger,
-            head,
-        })
+        Ok(count)
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -172,6 +187,13 @@ impl Steadfast {
             expected,
         };
         let appended = self.store.append(request)?;
+        let next = self.head.map_or(1, |h| h.position + 1);
+        if appended.first_position != next {
+            // Another writer appended in between (our batch still passed its version checks):
+            // fold its events and ours from the log, in log order.
+            self.catch_up(&mut |_| {})?;
+            return Ok(events.len() as u64);
+        }
         let recorded_at = appended
             .head
             .map_or(jiff::Timestamp::UNIX_EPOCH, |h| h.recorded_at);
