@@ -361,3 +361,46 @@ pub fn show(
         anomalies: c.anomalies(),
     })
 }
+
+/// A registered party with its memberships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartyLine {
+    pub party: PartyId,
+    pub name: String,
+    pub kind: steadfast_domain::PartyKind,
+    pub memberships: Vec<steadfast_domain::MembershipRecorded>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartyList {
+    pub log_head: LogHead,
+    pub rows: Vec<PartyLine>,
+}
+
+/// Registered parties; with `member_of`, only members of that organisation, on `on` if given
+/// (else at any time).
+pub fn parties(
+    ledger: &Ledger,
+    head: Option<Head>,
+    member_of: Option<&PartyId>,
+    on: Option<Date>,
+) -> PartyList {
+    let rows = ledger
+        .parties()
+        .filter(|p| match (member_of, on) {
+            (None, _) => true,
+            (Some(org), Some(date)) => p.member_of_on(org, date),
+            (Some(org), None) => p.memberships.iter().any(|m| &m.organisation == org),
+        })
+        .map(|p| PartyLine {
+            party: p.id.clone(),
+            name: p.name.clone(),
+            kind: p.kind,
+            memberships: p.memberships.clone(),
+        })
+        .collect();
+    PartyList {
+        log_head: LogHead::of(head),
+        rows,
+    }
+}

@@ -50,9 +50,30 @@ enum Command {
     /// List and inspect contributions.
     #[command(subcommand)]
     Contributions(ContributionsCommand),
+    /// List the registered parties and their dated memberships.
+    #[command(subcommand)]
+    Parties(PartiesCommand),
     /// Inspect the event log.
     #[command(subcommand)]
     Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PartiesCommand {
+    /// List registered parties (states and organisations) with their memberships.
+    List(PartiesArgs),
+}
+
+#[derive(Debug, Args)]
+struct PartiesArgs {
+    /// Only members of this organisation (e.g. NATO).
+    #[arg(long, value_parser = |s: &str| PartyId::parse(s).map_err(|e| e.to_string()))]
+    member_of: Option<PartyId>,
+    /// With --member-of: members on this date (YYYY-MM-DD), else at any time.
+    #[arg(long, value_parser = parse_date, requires = "member_of")]
+    on: Option<Date>,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +205,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Import(ImportCommand::Contributions(args)) => import(&database, &args),
         Command::Contributions(ContributionsCommand::List(args)) => list(&database, &args),
         Command::Contributions(ContributionsCommand::Show(args)) => show(&database, &args),
+        Command::Parties(PartiesCommand::List(args)) => parties(&database, &args),
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
     }
 }
@@ -604,6 +626,44 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
     }
     footer.push(head_line(&detail.log_head));
     emit(args.format.format, &detail, &grid, &footer)
+}
+
+fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
+    let app = open(database, false)?;
+    let report = queries::parties(app.ledger(), app.head(), args.member_of.as_ref(), args.on);
+    let mut grid = Grid::new(&[
+        ("party", false),
+        ("name", false),
+        ("kind", false),
+        ("memberships", false),
+    ]);
+    for p in &report.rows {
+        let memberships: Vec<String> = p
+            .memberships
+            .iter()
+            .map(|m| match m.left {
+                Some(left) => format!("{} {}..{left}", m.organisation, m.joined),
+                None => format!("{} since {}", m.organisation, m.joined),
+            })
+            .collect();
+        grid.push(vec![
+            p.party.to_string(),
+            p.name.clone(),
+            match p.kind {
+                steadfast_domain::PartyKind::State => "state".to_owned(),
+                steadfast_domain::PartyKind::Organisation => "organisation".to_owned(),
+            },
+            memberships.join("; "),
+        ]);
+    }
+    let footer = vec![
+        format!(
+            "{} part(ies); any ISO 3166-1 alpha-3 state is known without registration",
+            report.rows.len()
+        ),
+        head_line(&report.log_head),
+    ];
+    emit(args.format.format, &report, &grid, &footer)
 }
 
 fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {

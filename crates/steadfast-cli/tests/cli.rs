@@ -1285,3 +1285,47 @@ fn given_a_commitment_without_delivery_when_listed_then_delivery_is_not_recorded
         .expect("csv row");
     assert!(line.contains(",95000000.00,,,,,"), "{line}");
 }
+
+#[test]
+fn given_the_scenario_when_listing_nato_members_on_a_date_then_accession_dates_count() {
+    let ledger = Ledger::with_demo();
+    let members = |on: &str| -> Vec<String> {
+        let out = ledger.run(&[
+            "parties",
+            "list",
+            "--member-of",
+            "NATO",
+            "--on",
+            on,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["party"].as_str().expect("party").to_owned())
+            .collect()
+    };
+    let end_2023 = members("2023-12-31");
+    assert_eq!(end_2023.len(), 31);
+    assert!(end_2023.contains(&"FIN".to_owned()));
+    assert!(
+        !end_2023.contains(&"SWE".to_owned()),
+        "Sweden joined on 2024-03-07"
+    );
+    let end_2024 = members("2024-12-31");
+    assert_eq!(end_2024.len(), 32);
+    assert!(end_2024.contains(&"SWE".to_owned()));
+    assert!(
+        !members("2023-04-03").contains(&"FIN".to_owned()),
+        "Finland joined on 2023-04-04"
+    );
+    assert!(!end_2024.contains(&"UKR".to_owned()));
+
+    let all = ledger.run(&["parties", "list"]);
+    assert_eq!(all.code, 0);
+    assert!(all.stdout.contains("NSATU"), "{}", all.stdout);
+    assert!(all.stdout.contains("SWE") && all.stdout.contains("NATO since 2024-03-07"));
+}
