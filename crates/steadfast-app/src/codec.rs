@@ -14,20 +14,19 @@ pub const MEMBERSHIP_RECORDED: &str = "party.membership-recorded";
 pub const CONTRIBUTION_REGISTERED: &str = "contribution.registered";
 pub const STAGE_RECORDED: &str = "contribution.stage-recorded";
 
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing plain data structs to a Vec cannot fail.
-    serde_json::to_vec(value).unwrap_or_default()
+fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, AppError> {
+    serde_json::to_vec(value).map_err(|e| AppError::Invalid(format!("cannot encode an event: {e}")))
 }
 
 /// The log entry for a domain event.
-pub fn encode(event: &DomainEvent, actor: &str) -> NewEvent {
+pub fn encode(event: &DomainEvent, actor: &str) -> Result<NewEvent, AppError> {
     let (event_type, payload) = match event {
-        DomainEvent::PartyRegistered(e) => (PARTY_REGISTERED, json(e)),
-        DomainEvent::MembershipRecorded(e) => (MEMBERSHIP_RECORDED, json(e)),
-        DomainEvent::ContributionRegistered(e) => (CONTRIBUTION_REGISTERED, json(e)),
-        DomainEvent::StageRecorded(e) => (STAGE_RECORDED, json(e)),
+        DomainEvent::PartyRegistered(e) => (PARTY_REGISTERED, json(e)?),
+        DomainEvent::MembershipRecorded(e) => (MEMBERSHIP_RECORDED, json(e)?),
+        DomainEvent::ContributionRegistered(e) => (CONTRIBUTION_REGISTERED, json(e)?),
+        DomainEvent::StageRecorded(e) => (STAGE_RECORDED, json(e)?),
     };
-    NewEvent {
+    Ok(NewEvent {
         stream: event.stream(),
         effective_date: event.effective_date(),
         actor: actor.to_owned(),
@@ -35,7 +34,7 @@ pub fn encode(event: &DomainEvent, actor: &str) -> NewEvent {
         event_type: event_type.to_owned(),
         event_version: 1,
         payload,
-    }
+    })
 }
 
 fn payload<T: DeserializeOwned>(stored: &StoredEvent) -> Result<T, AppError> {

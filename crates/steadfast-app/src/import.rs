@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use steadfast_domain::{Decision, Draft, Stage};
+use steadfast_domain::{Decision, DomainEvent, Draft, Ledger, Stage};
 use steadfast_ingest::{ErrorList, ParsedContributions};
+use steadfast_store::StoreError;
 
-use crate::{AppError, Steadfast};
+use crate::queries::LogHead;
+use crate::{Access, AppError, Database, Steadfast};
 
 /// How many times an import is decided again after losing a race with another writer.
 const MAX_ATTEMPTS: u32 = 3;
@@ -24,7 +26,7 @@ pub struct ImportOptions {
 }
 
 /// What an import did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportOutcome {
     pub file: String,
     pub rows: u64,
@@ -39,7 +41,7 @@ pub struct ImportOutcome {
     /// Anomalies flagged on the contributions this import touched.
     pub anomalies: u64,
     pub dry_run: bool,
-    pub log_head: Option<String>,
+    pub log_head: LogHead,
 }
 
 /// Decides every row of a parsed file against the ledger and appends them in one batch.
@@ -51,45 +53,99 @@ pub fn import_contributions(
     actor: &str,
     options: ImportOptions,
 ) -> Result<ImportOutcome, AppError> {
-    let mut outcome = ImportOutcome {
-        file: parsed.file.clone(),
-        rows: parsed.rows_read,
-        dry_run: options.dry_run,
-        ..ImportOutcome::default()
-    };
     // Optimistic concurrency: if another writer appended to a stream this file touches between
     // our read and our write, the store refuses the batch; catch up and decide again.
     let mut attempts = 0;
-    loop {
+    let mut outcome = loop {
         attempts += 1;
-        let mut counted = outcome.clone();
-        let mut draft = Draft::new(app.ledger());
-        let errors = decide_file(&mut draft, parsed, &mut counted);
-        if !errors.0.is_empty() {
-            return Err(AppError::Rejected(errors));
-        }
-        let events = draft.into_events();
+        let (mut outcome, events) = decide_contributions(app.ledger(), parsed, options)?;
         if options.dry_run {
-            outcome = counted;
-            break;
+            break outcome;
         }
         match app.append(events, actor) {
             Ok(appended) => {
-                outcome = counted;
                 outcome.events_appended = appended;
-                break;
+                break outcome;
             }
-            Err(AppError::Store(
-                steadfast_store::StoreError::Conflict { .. }
-                | steadfast_store::StoreError::DuplicateKey(_),
-            )) if attempts < MAX_ATTEMPTS => {
+            Err(AppError::Store(StoreError::Conflict { .. } | StoreError::DuplicateKey(_)))
+                if attempts < MAX_ATTEMPTS =>
+            {
                 app.catch_up(&mut |_| {})?;
             }
             Err(e) => return Err(e),
         }
-    }
-    outcome.log_head = app.head().map(|h| h.hash.to_hex());
+    };
+    outcome.log_head = LogHead::of(app.head());
     Ok(outcome)
+}
+
+/// Decides a whole file against a ledger without writing: what it would do and the events to
+/// append, or every problem of the file.
+pub fn decide_contributions(
+    ledger: &Ledger,
+    parsed: &ParsedContributions,
+    options: ImportOptions,
+) -> Result<(ImportOutcome, Vec<DomainEvent>), AppError> {
+    let mut outcome = ImportOutcome::new(parsed, options.dry_run);
+    let mut draft = Draft::new(ledger);
+    let errors = decide_file(&mut draft, parsed, &mut outcome);
+    if errors.0.is_empty() {
+        Ok((outcome, draft.into_events()))
+    } else {
+        Err(AppError::Rejected(errors))
+    }
+}
+
+/// Imports a parsed file into the ledger at `database`. The file is decided in full before
+/// anything is written, and a ledger that does not exist yet is created only once the file is
+/// known to be good (never by a dry run). `progress` is told how many events were replayed.
+pub fn import_file(
+    database: &Database,
+    parsed: &ParsedContributions,
+    actor: &str,
+    options: ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportOutcome, AppError> {
+    let access = if options.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    match Steadfast::open(database, access, None, progress) {
+        Ok(mut app) => import_contributions(&mut app, parsed, actor, options),
+        Err(AppError::Store(StoreError::NotFound(_))) => {
+            let (mut outcome, events) = decide_contributions(&Ledger::new(), parsed, options)?;
+            if options.dry_run {
+                return Ok(outcome);
+            }
+            let mut app = Steadfast::open(database, Access::Create, None, progress)?;
+            if app.head().is_some() {
+                // Another writer created the ledger meanwhile: decide against what it holds.
+                return import_contributions(&mut app, parsed, actor, options);
+            }
+            outcome.events_appended = app.append(events, actor)?;
+            outcome.log_head = LogHead::of(app.head());
+            Ok(outcome)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl ImportOutcome {
+    /// Nothing done yet for this file.
+    pub fn new(parsed: &ParsedContributions, dry_run: bool) -> Self {
+        ImportOutcome {
+            file: parsed.file.clone(),
+            rows: parsed.rows_read,
+            already_recorded: 0,
+            new_stage_events: 0,
+            new_contributions: 0,
+            events_appended: 0,
+            anomalies: 0,
+            dry_run,
+            log_head: LogHead::of(None),
+        }
+    }
 }
 
 /// Decides every row of a parsed file into `draft`, counting into `outcome`; returns all of
@@ -100,21 +156,21 @@ pub(crate) fn decide_file(
     outcome: &mut ImportOutcome,
 ) -> ErrorList {
     let mut errors = parsed.errors.clone();
+    // Same-day amendments of amendments go after what they amend, whatever the file order.
+    let depth = amendment_depths(parsed);
     let mut order: Vec<usize> = (0..parsed.rows.len()).collect();
     order.sort_by(|a, b| {
-        let (ra, rb) = (&parsed.rows[*a], &parsed.rows[*b]);
-        (
-            &ra.command.contribution,
-            ra.command.effective_date,
-            stage_rank(ra.command.stage),
-            ra.line,
-        )
-            .cmp(&(
-                &rb.command.contribution,
-                rb.command.effective_date,
-                stage_rank(rb.command.stage),
-                rb.line,
-            ))
+        let key = |i: usize| {
+            let r = &parsed.rows[i];
+            (
+                &r.command.contribution,
+                r.command.effective_date,
+                stage_rank(r.command.stage),
+                depth[i],
+                r.line,
+            )
+        };
+        key(*a).cmp(&key(*b))
     });
     // An event id twice in one file is an error wherever the rows sit; report each repeat
     // against the first occurrence (file order) and decide only the first.
@@ -165,6 +221,49 @@ pub(crate) fn decide_file(
         .sum();
     errors.sort();
     errors
+}
+
+/// For each row, how many `amends` links lead from it to a row that amends nothing, following
+/// links within the file only (0 for rows that amend nothing or amend a stored event). A cycle
+/// is cut where it closes; the rules then report it. Linear in the number of rows.
+fn amendment_depths(parsed: &ParsedContributions) -> Vec<usize> {
+    let by_id: std::collections::HashMap<&steadfast_domain::EventId, usize> = parsed
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&r.command.event, i))
+        .collect();
+    let mut depth: Vec<Option<usize>> = vec![None; parsed.rows.len()];
+    let mut on_walk = vec![false; parsed.rows.len()];
+    for start in 0..parsed.rows.len() {
+        let mut chain = Vec::new();
+        let mut current = start;
+        let base = loop {
+            if let Some(d) = depth[current] {
+                break d + 1; // the last row of `chain` amends `current`
+            }
+            if on_walk[current] {
+                break 0; // a cycle: the rules refuse it; any order will do
+            }
+            on_walk[current] = true;
+            chain.push(current);
+            match parsed.rows[current]
+                .command
+                .amends
+                .as_ref()
+                .and_then(|t| by_id.get(t))
+            {
+                Some(next) => current = *next,
+                None => break 0,
+            }
+        };
+        // `chain` runs from `start` towards the root: its last row sits at `base`.
+        for (k, row) in chain.iter().rev().enumerate() {
+            depth[*row] = Some(base + k);
+            on_walk[*row] = false;
+        }
+    }
+    depth.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 /// Same-day events sort in the natural order of a pledge's life; a withdrawal comes last.

@@ -15,10 +15,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use steadfast_domain::{DomainEvent, EventMeta, Ledger};
-use steadfast_store::{AppendRequest, Clock, EventStore, ExpectedVersion, Head, StoreError};
+use steadfast_store::{
+    AppendRequest, ChainVerifier, Clock, EventStore, ExpectedVersion, Head, StoreError,
+};
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
 
-pub use import::{ImportOptions, ImportOutcome, import_contributions};
+pub use import::{
+    ImportOptions, ImportOutcome, decide_contributions, import_contributions, import_file,
+};
 
 /// Application failures.
 #[derive(Debug, thiserror::Error)]
@@ -56,16 +60,27 @@ impl Database {
     }
 }
 
+/// What a command needs of the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read only: never creates, upgrades or writes the file; works on a read-only ledger.
+    Read,
+    /// Read and write an existing ledger.
+    Write,
+    /// Read and write, creating the ledger if it is missing.
+    Create,
+}
+
 /// Opens the event store behind a database without replaying it (what `log verify` needs).
 pub fn open_store(
     database: &Database,
-    create: bool,
+    access: Access,
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<Box<dyn EventStore>, AppError> {
-    let mode = if create {
-        OpenMode::CreateIfMissing
-    } else {
-        OpenMode::MustExist
+    let mode = match access {
+        Access::Read => OpenMode::ReadOnly,
+        Access::Write => OpenMode::MustExist,
+        Access::Create => OpenMode::CreateIfMissing,
     };
     Ok(match database {
         Database::Sqlite(path) => Box::new(match clock {
@@ -75,24 +90,42 @@ pub fn open_store(
     })
 }
 
+/// The version each stream of a batch ends at once appended, when every stream in it carries
+/// an exact expectation (`None` otherwise: then only the log can tell).
+fn versions_after(request: &AppendRequest) -> Option<std::collections::HashMap<String, u64>> {
+    let mut versions = std::collections::HashMap::new();
+    for (stream, expected) in &request.expected {
+        let base = match expected {
+            ExpectedVersion::Exactly(v) => *v,
+            ExpectedVersion::NoStream => 0,
+            ExpectedVersion::Any => return None,
+        };
+        versions.insert(stream.clone(), base);
+    }
+    for event in &request.events {
+        *versions.get_mut(&event.stream)? += 1;
+    }
+    Some(versions)
+}
+
 /// An open ledger: the store and its projection.
 #[derive(Debug)]
 pub struct Steadfast {
     store: Box<dyn EventStore>,
     ledger: Ledger,
-    head: Option<Head>,
+    /// Checks every event folded into `ledger`; its head is the projection's head.
+    verifier: ChainVerifier,
 }
 
 impl Steadfast {
-    /// Opens a database; `create` allows making a new, empty ledger. `progress` is told how many
-    /// events have been replayed.
+    /// Opens a database and replays it; `progress` is told how many events have been replayed.
     pub fn open(
         database: &Database,
-        create: bool,
+        access: Access,
         clock: Option<Arc<dyn Clock>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
-        let store = open_store(database, create, clock)?;
+        let store = open_store(database, access, clock)?;
         Steadfast::from_store(store, progress)
     }
 
@@ -104,22 +137,29 @@ impl Steadfast {
         let mut app = Steadfast {
             store,
             ledger: Ledger::new(),
-            head: None,
+            verifier: ChainVerifier::new(),
         };
         app.catch_up(progress)?;
         Ok(app)
     }
 
     /// Folds into the projection every event appended after the last one it holds (by this
-    /// process or another writer). Returns how many were applied.
+    /// process or another writer), verifying the hash chain as it goes: no figure is ever
+    /// computed from a log that does not verify. Returns how many events were applied.
     pub fn catch_up(&mut self, progress: &mut dyn FnMut(u64)) -> Result<u64, AppError> {
-        let after = self.head.map_or(0, |h| h.position);
+        let after = self.verifier.head().map_or(0, |h| h.position);
         let mut failure = None;
         let mut count = 0u64;
         let ledger = &mut self.ledger;
-        let head = &mut self.head;
-        self.store
-            .scan(after, &mut |stored| match codec::decode(&stored) {
+        let verifier = &mut self.verifier;
+        self.store.scan(after, &mut |stored| {
+            if let Err(broken) = verifier.check(&stored) {
+                failure = Some(AppError::Corrupt(format!(
+                    "the log does not verify at {broken}; no figure is computed from it (run `steadfast log verify`)"
+                )));
+                return ControlFlow::Break(());
+            }
+            match codec::decode(&stored) {
                 Ok(event) => {
                     ledger.apply(
                         EventMeta {
@@ -128,11 +168,6 @@ impl Steadfast {
                         },
                         &event,
                     );
-                    *head = Some(Head {
-                        position: stored.position,
-                        hash: stored.hash,
-                        recorded_at: stored.recorded_at,
-                    });
                     count += 1;
                     if count.is_multiple_of(65_536) {
                         progress(count);
@@ -143,7 +178,8 @@ impl Steadfast {
                     failure = Some(e);
                     ControlFlow::Break(())
                 }
-            })?;
+            }
+        })?;
         if let Some(e) = failure {
             return Err(e);
         }
@@ -155,8 +191,9 @@ impl Steadfast {
         &self.ledger
     }
 
+    /// The head of the log as far as the projection has folded and verified it.
     pub fn head(&self) -> Option<Head> {
-        self.head
+        self.verifier.head()
     }
 
     pub fn store(&self) -> &dyn EventStore {
@@ -183,30 +220,36 @@ impl Steadfast {
             }
         }
         let request = AppendRequest {
-            events: events.iter().map(|e| codec::encode(e, actor)).collect(),
+            events: events
+                .iter()
+                .map(|e| codec::encode(e, actor))
+                .collect::<Result<_, _>>()?,
             expected,
         };
+        let ended_at = versions_after(&request);
         let appended = self.store.append(request)?;
-        let next = self.head.map_or(1, |h| h.position + 1);
-        if appended.first_position != next {
-            // Another writer appended in between (our batch still passed its version checks):
-            // fold its events and ours from the log, in log order.
-            self.catch_up(&mut |_| {})?;
-            return Ok(events.len() as u64);
+        let next = self.head().map_or(1, |h| h.position + 1);
+        match appended.head {
+            Some(head) if appended.first_position == next && ended_at.is_some() => {
+                // Our batch sits right after the projection's head: fold the events we sealed
+                // ourselves, exactly as a replay would, without reading them back.
+                for (position, event) in (appended.first_position..).zip(&events) {
+                    self.ledger.apply(
+                        EventMeta {
+                            position,
+                            recorded_at: head.recorded_at,
+                        },
+                        event,
+                    );
+                }
+                self.verifier
+                    .advance_sealed(head, ended_at.into_iter().flatten());
+            }
+            // Another writer got in first: fold its events and ours from the log, verified.
+            _ => {
+                self.catch_up(&mut |_| {})?;
+            }
         }
-        let recorded_at = appended
-            .head
-            .map_or(jiff::Timestamp::UNIX_EPOCH, |h| h.recorded_at);
-        for (position, event) in (appended.first_position..).zip(&events) {
-            self.ledger.apply(
-                EventMeta {
-                    position,
-                    recorded_at,
-                },
-                event,
-            );
-        }
-        self.head = appended.head;
         Ok(events.len() as u64)
     }
 
@@ -233,11 +276,16 @@ impl Steadfast {
             })
     }
 
-    /// Opens a store that was just verified or created in tests.
+    /// Opens a SQLite ledger for writing (creating it if `create`), without progress.
     pub fn open_path(path: &Path, create: bool) -> Result<Self, AppError> {
+        let access = if create {
+            Access::Create
+        } else {
+            Access::Write
+        };
         Steadfast::open(
             &Database::Sqlite(path.to_owned()),
-            create,
+            access,
             None,
             &mut |_| {},
         )

@@ -10,7 +10,7 @@ use steadfast_domain::{
     Anomaly, Category, Channel, ContributionId, ContributionState, Currency, Ledger, PartyId,
     Stage, StageTotals,
 };
-use steadfast_store::Head;
+use steadfast_store::{ChainHash, Head};
 
 /// The log head a result was computed at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,17 +20,12 @@ pub struct LogHead {
 }
 
 impl LogHead {
+    /// The head of an empty log is position 0 with the all-zero hash every chain starts from.
     pub fn of(head: Option<Head>) -> Self {
-        head.map_or(
-            LogHead {
-                position: 0,
-                hash: "(empty log)".to_owned(),
-            },
-            |h| LogHead {
-                position: h.position,
-                hash: h.hash.to_hex(),
-            },
-        )
+        LogHead {
+            position: head.map_or(0, |h| h.position),
+            hash: head.map_or(ChainHash::GENESIS, |h| h.hash).to_hex(),
+        }
     }
 }
 
@@ -139,11 +134,11 @@ pub struct ContributionFilter {
     pub recipient: Option<PartyId>,
     pub category: Option<Category>,
     pub channel: Option<Channel>,
-    /// Has at least one event at this stage.
+    /// Has an event at this stage (within the dates, when given).
     pub stage: Option<Stage>,
-    /// Has at least one event effective on or after this date.
+    /// Has an event (of the stage, when given) effective on or after this date.
     pub from: Option<Date>,
-    /// Has at least one event effective on or before this date.
+    /// Has an event (of the stage, when given) effective on or before this date.
     pub to: Option<Date>,
 }
 
@@ -154,12 +149,11 @@ impl ContributionFilter {
             && self.recipient.as_ref().is_none_or(|r| *r == info.recipient)
             && self.category.is_none_or(|x| x == info.category)
             && self.channel.is_none_or(|x| x == info.channel)
-            && self
-                .stage
-                .is_none_or(|s| c.history.iter().any(|h| h.event.stage == s))
             && c.history.iter().any(|h| {
                 let d = h.event.effective_date;
-                self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
+                self.stage.is_none_or(|s| h.event.stage == s)
+                    && self.from.is_none_or(|f| d >= f)
+                    && self.to.is_none_or(|t| d <= t)
             })
     }
 }
@@ -338,7 +332,6 @@ pub fn show(
         .iter()
         .filter_map(|h| h.source_url.clone())
         .collect();
-    sources.dedup();
     let mut seen = std::collections::HashSet::new();
     sources.retain(|s| seen.insert(s.clone()));
     Some(ContributionDetail {

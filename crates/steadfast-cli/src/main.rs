@@ -6,6 +6,17 @@
 
 mod output;
 
+/// `println!` that returns an error instead of panicking when stdout is closed (a pipe into
+/// `head`), so the caller can stop quietly.
+macro_rules! outln {
+    () => {
+        writeln!(std::io::stdout())
+    };
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)
+    };
+}
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +25,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
-use steadfast_app::{AppError, Database, ImportOptions, Steadfast, import_contributions, scenario};
+use steadfast_app::{Access, AppError, Database, ImportOptions, Steadfast, import_file, scenario};
 use steadfast_domain::{Category, Channel, ContributionId, PartyId, Stage};
 use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
 use steadfast_store::ChainHash;
@@ -128,13 +139,13 @@ struct ListArgs {
     /// Only this channel.
     #[arg(long, value_parser = choices(Channel::ALL, |c| c.as_str(), Channel::parse))]
     channel: Option<Channel>,
-    /// Only contributions with at least one event at this stage.
+    /// Only contributions with an event at this stage (within --from/--to when given).
     #[arg(long, value_parser = choices(Stage::ALL, |c| c.as_str(), Stage::parse))]
     stage: Option<Stage>,
-    /// Only contributions with an event effective on or after this date (YYYY-MM-DD).
+    /// Only contributions with an event (of --stage) effective on or after this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     from: Option<Date>,
-    /// Only contributions with an event effective on or before this date (YYYY-MM-DD).
+    /// Only contributions with an event (of --stage) effective on or before this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     to: Option<Date>,
     #[command(flatten)]
@@ -191,11 +202,24 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
+        // The reader of our output went away (`steadfast ... | head`): nothing to report.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().map(|io| io.kind()) == broken
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == broken
+    })
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -225,9 +249,9 @@ fn spinner(message: impl Into<String>) -> indicatif::ProgressBar {
     bar
 }
 
-fn open(database: &Database, create: bool) -> Result<Steadfast> {
+fn open(database: &Database, access: Access) -> Result<Steadfast> {
     let bar = spinner("opening the ledger");
-    let app = Steadfast::open(database, create, None, &mut |n| {
+    let app = Steadfast::open(database, access, None, &mut |n| {
         bar.set_message(format!("replaying the log: {n} events"));
     });
     bar.finish_and_clear();
@@ -239,7 +263,7 @@ fn head_line(head: &LogHead) -> String {
 }
 
 fn demo(database: &Database, format: Format) -> Result<()> {
-    let mut app = open(database, true)?;
+    let mut app = open(database, Access::Create)?;
     let load = scenario::load(&mut app).context("loading the founding scenario")?;
     let report = queries::donor_totals(app.ledger(), app.head());
     let mut grid = Grid::new(&[
@@ -282,7 +306,7 @@ fn demo(database: &Database, format: Format) -> Result<()> {
                 load.events_appended
             )
         };
-        println!("{loaded}\n\nPer-donor totals by stage, in original currencies (not converted):");
+        outln!("{loaded}\n\nPer-donor totals by stage, in original currencies (not converted):")?;
     }
     let footer = vec![
         "— means nothing recorded at that stage (not zero).".to_owned(),
@@ -321,39 +345,15 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     let options = ImportOptions {
         dry_run: args.dry_run,
     };
-    // Rules are checked even when some rows failed to parse, so one run reports everything.
-    // A ledger that does not exist yet is created only once the whole file is known good.
-    bar.set_message("opening the ledger");
-    let existing = match Steadfast::open(database, false, None, &mut |n| {
+    // Rules are checked even when some rows failed to parse, so one run reports everything;
+    // a ledger that does not exist yet is created only once the whole file is known good.
+    bar.set_message(format!(
+        "checking {} rows against the ledger",
+        parsed.rows.len()
+    ));
+    let result = import_file(database, &parsed, &actor(), options, &mut |n| {
         bar.set_message(format!("replaying the log: {n} events"))
-    }) {
-        Ok(app) => Some(app),
-        Err(AppError::Store(steadfast_store::StoreError::NotFound(_))) => None,
-        Err(e) => return Err(e.into()),
-    };
-    bar.set_message(format!("checking {} rows", parsed.rows.len()));
-    let result = match existing {
-        Some(mut app) => import_contributions(&mut app, &parsed, &actor(), options),
-        None => {
-            let mut empty =
-                Steadfast::from_store(Box::new(steadfast_store::MemoryStore::new()), &mut |_| {})?;
-            let checked = import_contributions(
-                &mut empty,
-                &parsed,
-                &actor(),
-                ImportOptions { dry_run: true },
-            );
-            match checked {
-                Ok(outcome) if args.dry_run => Ok(outcome),
-                Ok(_) => {
-                    bar.set_message("creating the ledger");
-                    let mut app = Steadfast::open(database, true, None, &mut |_| {})?;
-                    import_contributions(&mut app, &parsed, &actor(), options)
-                }
-                Err(e) => Err(e),
-            }
-        }
-    };
+    });
     bar.finish_and_clear();
     match result {
         Ok(outcome) => {
@@ -373,12 +373,11 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
             } else {
                 format!("imported {name}")
             };
-            let head = outcome.log_head.as_deref().unwrap_or("(empty log)");
             emit(
                 args.format.format,
                 &outcome,
                 &grid,
-                &[verdict, format!("log head: {head}")],
+                &[verdict, head_line(&outcome.log_head)],
             )
         }
         Err(AppError::Rejected(errors)) => {
@@ -417,7 +416,7 @@ fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format)
             "errors": list,
             "more_errors": rest,
         });
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        outln!("{}", serde_json::to_string_pretty(&body)?)?;
     }
     let mut err = std::io::stderr().lock();
     for e in shown {
@@ -453,7 +452,7 @@ fn text(value: Option<impl ToString>) -> String {
 }
 
 fn list(database: &Database, args: &ListArgs) -> Result<()> {
-    let app = open(database, false)?;
+    let app = open(database, Access::Read)?;
     let filter = ContributionFilter {
         donor: args.donor.clone(),
         recipient: args.recipient.clone(),
@@ -514,7 +513,7 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
 }
 
 fn show(database: &Database, args: &ShowArgs) -> Result<()> {
-    let app = open(database, false)?;
+    let app = open(database, Access::Read)?;
     let id = ContributionId::parse(&args.id)?;
     let detail = queries::show(app.ledger(), app.head(), &id)
         .with_context(|| format!("no contribution {id} in {}", app.location()))?;
@@ -573,23 +572,23 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
         ]);
     }
     if args.format.format == Format::Table {
-        println!(
+        outln!(
             "{}: {} ({}) -> {} ({})",
             detail.contribution,
             detail.donor_name,
             detail.donor,
             detail.recipient_name,
             detail.recipient
-        );
-        println!(
+        )?;
+        outln!(
             "category {}, channel {}, visibility {}, status {}",
             detail.category,
             detail.channel,
             detail.visibility,
             detail.status.map_or("none".to_owned(), |s| s.to_string())
-        );
+        )?;
         if !detail.description.is_empty() {
-            println!("{}", detail.description);
+            outln!("{}", detail.description)?;
         }
         if let Some(on) = detail.withdrawn_on {
             let cancelled: Vec<String> = detail
@@ -597,12 +596,12 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
                 .iter()
                 .map(|(c, a)| format!("{} {c}", grouped(*a)))
                 .collect();
-            println!(
+            outln!(
                 "withdrawn on {on}; undelivered part cancelled: {}",
                 cancelled.join(", ")
-            );
+            )?;
         }
-        println!();
+        outln!()?;
     }
     let mut footer = Vec::new();
     footer.push("sources:".to_owned());
@@ -629,7 +628,7 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
 }
 
 fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
-    let app = open(database, false)?;
+    let app = open(database, Access::Read)?;
     let report = queries::parties(app.ledger(), app.head(), args.member_of.as_ref(), args.on);
     let mut grid = Grid::new(&[
         ("party", false),
@@ -667,16 +666,13 @@ fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
 }
 
 fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
-    let store = steadfast_app::open_store(database, false, None)?;
+    let store = steadfast_app::open_store(database, Access::Read, None)?;
     let bar = spinner("verifying the chain");
     let report = steadfast_store::verify(store.as_ref(), args.expect_head, &mut |n| {
         bar.set_message(format!("verifying the chain: {n} events"));
     })?;
     bar.finish_and_clear();
     let head = LogHead::of(report.head);
-    let head_mismatch = args
-        .expect_head
-        .filter(|e| report.head.map(|h| h.hash) != Some(*e));
     #[derive(serde::Serialize)]
     struct VerifyJson<'a> {
         ok: bool,
@@ -685,6 +681,9 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
         log_head: &'a LogHead,
         first_break: Option<serde_json::Value>,
         expected_head: Option<String>,
+        /// Where the expected head sits in the chain; null when it is not in it.
+        expected_head_position: Option<u64>,
+        appended_since_expected: Option<u64>,
     }
     let json = VerifyJson {
         ok: report.is_ok(),
@@ -696,6 +695,8 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
             .as_ref()
             .map(|b| serde_json::json!({"position": b.position, "reason": b.reason})),
         expected_head: args.expect_head.map(|h| h.to_hex()),
+        expected_head_position: report.expected_head_position,
+        appended_since_expected: report.appended_since_expected(),
     };
     let mut grid = Grid::new(&[("check", false), ("result", false)]);
     grid.push(vec!["database".into(), store.location()]);
@@ -710,10 +711,15 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
     if let Some(expected) = args.expect_head {
         grid.push(vec![
             "expected head".into(),
-            if head_mismatch.is_some() {
-                format!("MISMATCH: expected {expected}")
-            } else {
-                "matches".to_owned()
+            match (
+                report.expected_head_position,
+                report.appended_since_expected(),
+            ) {
+                (Some(p), Some(0)) => format!("matches (position {p})"),
+                (Some(p), Some(n)) => {
+                    format!("found at position {p}; {n} event(s) appended since")
+                }
+                _ => format!("MISMATCH: {expected} is not in the verified chain"),
             },
         ]);
     }

@@ -94,7 +94,14 @@ pub fn emit<T: Serialize>(
             serde_json::to_writer_pretty(&mut out, value)?;
             writeln!(out)?;
         }
-        Format::Csv => write!(out, "{}", grid.to_csv()?)?,
+        Format::Csv => {
+            write!(out, "{}", grid.to_csv()?)?;
+            // The rows stay clean for spreadsheets; the head they were computed at goes to
+            // stderr, so it is still printed with every report.
+            if let Some(head) = footer.iter().find(|l| l.starts_with("log head:")) {
+                eprintln!("{head}");
+            }
+        }
         Format::Table => {
             writeln!(out, "{}", grid.to_table())?;
             for line in footer {

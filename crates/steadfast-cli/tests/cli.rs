@@ -332,7 +332,7 @@ fn given_an_unquoted_decimal_comma_when_imported_then_the_row_has_too_many_cells
     assert_rows_refused(
         &[row(1, &[]), row(2, &[("amount", "1000,50")])],
         &[(
-            "3".to_owned(),
+            "3:19".to_owned(),
             "row has 19 cells, the header has 18…decimal comma",
         )],
     );
@@ -875,7 +875,7 @@ fn given_a_valid_fixture_when_imported_twice_then_the_second_import_is_a_no_op()
     assert_eq!(v["new_contributions"], 2);
     assert_eq!(v["events_appended"], 6);
     let before = ledger.snapshot();
-    assert_eq!(v["log_head"].as_str(), Some(before.1.as_str()));
+    assert_eq!(v["log_head"]["hash"].as_str(), Some(before.1.as_str()));
 
     let again = ledger.import(&file, &["--format", "json"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
@@ -1163,15 +1163,25 @@ fn given_a_wrong_expected_head_when_verifying_then_it_is_a_mismatch() {
     assert!(out.stdout.contains("matches"), "{}", out.stdout);
 }
 
+/// Edits the ledger file behind Steadfast's back, as anyone with write access to it can: the
+/// append-only triggers are a fence against accidents, so a deliberate editor drops them first.
+fn tamper(ledger: &Ledger, sql: &str) {
+    let conn = rusqlite::Connection::open(&ledger.db).expect("open sqlite");
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;",
+    )
+    .expect("drop triggers");
+    let changed = conn.execute(sql, []).expect("tamper");
+    assert_eq!(changed, 1);
+}
+
 #[test]
 fn given_an_edited_payload_when_verifying_then_the_broken_event_is_named() {
     let ledger = Ledger::with_demo();
-    let conn = rusqlite::Connection::open(&ledger.db).expect("open sqlite");
-    let changed = conn
-        .execute("UPDATE events SET payload = x'00' WHERE position = 5", [])
-        .expect("tamper");
-    assert_eq!(changed, 1);
-    drop(conn);
+    tamper(
+        &ledger,
+        "UPDATE events SET payload = x'00' WHERE position = 5",
+    );
 
     let out = ledger.run(&["log", "verify"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
@@ -1328,4 +1338,244 @@ fn given_the_scenario_when_listing_nato_members_on_a_date_then_accession_dates_c
     assert_eq!(all.code, 0);
     assert!(all.stdout.contains("NSATU"), "{}", all.stdout);
     assert!(all.stdout.contains("SWE") && all.stdout.contains("NATO since 2024-03-07"));
+}
+
+#[test]
+fn given_a_chain_of_same_day_amendments_listed_backwards_when_imported_then_each_follows_its_target()
+ {
+    let ledger = Ledger::new();
+    let amend = |n: &str, target: &str| {
+        row(
+            1,
+            &[
+                ("event_id", n),
+                ("stage", "amended"),
+                ("amount", "-10"),
+                ("amends", target),
+                ("reason", "corrected"),
+            ],
+        )
+    };
+    let body = csv(&[
+        amend("T-1-c", "T-1-b"),
+        amend("T-1-b", "T-1-a"),
+        row(1, &[("amount", "100")]),
+    ]);
+    let out = ledger.import_text(&body);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let show = ledger.run(&["contributions", "show", "T-1", "--format", "json"]);
+    let v = show.json();
+    let committed = &v["totals"]["committed"]["amounts"]["EUR"];
+    assert_eq!(committed, "80.00", "{v}");
+}
+
+#[test]
+fn given_an_event_id_shaped_like_a_registry_key_when_imported_then_the_scenario_still_loads() {
+    let ledger = Ledger::new();
+    let out = ledger.import_text(&csv(&[row(1, &[("event_id", "party:NATO")])]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let demo = ledger.run(&["demo"]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    assert!(
+        demo.stdout.contains("Loaded founding scenario"),
+        "{}",
+        demo.stdout
+    );
+}
+
+#[test]
+fn given_a_ledger_holding_a_scenario_id_with_other_content_when_demo_runs_then_it_says_why() {
+    let ledger = Ledger::new();
+    let clash = row(
+        1,
+        &[("event_id", "DEU-2024-01-a"), ("contribution_id", "MINE")],
+    );
+    assert_eq!(ledger.import_text(&csv(&[clash])).code, 0);
+    let before = ledger.snapshot();
+    let demo = ledger.run(&["demo"]);
+    assert_eq!(demo.code, 1);
+    assert!(
+        demo.stderr
+            .contains("cannot load the founding scenario into this ledger"),
+        "{}",
+        demo.stderr
+    );
+    assert!(demo.stderr.contains("DEU-2024-01-a"), "{}", demo.stderr);
+    assert_eq!(ledger.snapshot(), before);
+}
+
+#[test]
+fn given_a_head_published_before_more_imports_when_verified_then_it_is_found_in_the_chain() {
+    let ledger = Ledger::with_demo();
+    let (_, published) = ledger.snapshot();
+    assert_eq!(ledger.import_text(&csv(&[row(1, &[])])).code, 0);
+    let out = ledger.run(&["log", "verify", "--expect-head", &published]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("found at position 228; 2 event(s) appended since"),
+        "{}",
+        out.stdout
+    );
+    let v = ledger
+        .run(&[
+            "log",
+            "verify",
+            "--expect-head",
+            &published,
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(v["expected_head_position"], 228);
+    assert_eq!(v["appended_since_expected"], 2);
+}
+
+#[test]
+fn given_stage_and_date_filters_when_listing_then_they_apply_to_the_same_event() {
+    let ledger = Ledger::new();
+    let body = csv(&[
+        row(
+            1,
+            &[("stage", "delivered"), ("effective_date", "2024-03-01")],
+        ),
+        row(
+            1,
+            &[
+                ("event_id", "T-1-b"),
+                ("stage", "announced"),
+                ("effective_date", "2024-08-01"),
+            ],
+        ),
+    ]);
+    assert_eq!(ledger.import_text(&body).code, 0);
+    assert!(
+        ledger
+            .ids(&["--stage", "delivered", "--from", "2024-07-01"])
+            .is_empty()
+    );
+    assert_eq!(
+        ledger.ids(&["--stage", "delivered", "--to", "2024-03-31"]),
+        vec!["T-1"]
+    );
+    assert_eq!(ledger.ids(&["--from", "2024-07-01"]), vec!["T-1"]);
+}
+
+#[test]
+fn given_csv_output_when_listing_then_the_log_head_goes_to_stderr() {
+    let ledger = Ledger::with_demo();
+    let (_, head) = ledger.snapshot();
+    let out = ledger.run(&["contributions", "list", "--format", "csv"]);
+    assert_eq!(out.code, 0);
+    assert!(!out.stdout.contains("log head"), "the CSV stays rows only");
+    assert!(out.stderr.contains(&head), "{}", out.stderr);
+}
+
+#[test]
+fn given_an_unclosed_quote_when_imported_then_the_runaway_cell_is_explained() {
+    let ledger = Ledger::with_demo();
+    let body = csv(&[
+        row(1, &[("description", "\"unclosed")]),
+        row(2, &[]),
+        row(3, &[]),
+    ]);
+    let out = ledger.import_text(&body);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("in.csv:2:18: description: the cell spans 3 lines"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn given_a_utf16_file_when_imported_then_the_encoding_is_named() {
+    let ledger = Ledger::new();
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in csv(&[row(1, &[])]).encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    let file = ledger.write("utf16.csv", bytes);
+    let out = ledger.import(&file, &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("utf16.csv:1:1: the file is UTF-16"),
+        "{}",
+        out.stderr
+    );
+    assert!(!ledger.db.exists());
+}
+
+#[test]
+fn given_a_tampered_ledger_when_reading_then_no_figure_is_reported() {
+    let ledger = Ledger::with_demo();
+    // Raise a US drawdown from 1 bn to 9 bn in the stored payload.
+    tamper(
+        &ledger,
+        "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), '1000000000.00', '9000000000.00') AS BLOB) \
+         WHERE idempotency_key = 'event:USA-2024-02-a'",
+    );
+    for args in [
+        &["contributions", "list", "--donor", "USA"][..],
+        &["contributions", "show", "USA-2024-02"][..],
+        &["demo"][..],
+    ] {
+        let out = ledger.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stdout);
+        assert!(!out.stdout.contains("9,000,000,000"), "{}", out.stdout);
+        assert!(
+            out.stderr.contains("the log does not verify at event")
+                && out.stderr.contains("payload was edited"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn given_a_ledger_when_editing_it_with_sql_then_the_database_refuses() {
+    let ledger = Ledger::with_demo();
+    let conn = rusqlite::Connection::open(&ledger.db).expect("open sqlite");
+    for sql in [
+        "UPDATE events SET actor = 'local:mallory' WHERE position = 1",
+        "DELETE FROM events WHERE position = 228",
+    ] {
+        let err = conn.execute(sql, []).expect_err("append-only");
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+}
+
+#[test]
+fn given_a_closed_ledger_when_only_reading_it_then_the_file_and_its_folder_are_untouched() {
+    let ledger = Ledger::with_demo();
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let bytes = std::fs::read(&ledger.db).expect("read ledger");
+    let files = listing(ledger.dir.path());
+    for args in [
+        &["contributions", "list"][..],
+        &["contributions", "show", "DEU-2024-03"][..],
+        &["parties", "list"][..],
+        &["log", "verify"][..],
+    ] {
+        let out = ledger.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            listing(ledger.dir.path()),
+            files,
+            "{args:?} left files behind"
+        );
+        assert_eq!(
+            std::fs::read(&ledger.db).expect("read"),
+            bytes,
+            "{args:?} wrote"
+        );
+    }
 }

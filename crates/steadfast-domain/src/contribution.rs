@@ -24,12 +24,16 @@ pub struct StageTotals {
 }
 
 impl StageTotals {
+    /// Adds an increment. Increments are bounded (below 10^15 each), so a sum overflows only
+    /// after some 10^13 of them; should it ever, the total saturates rather than panics.
     fn add(&mut self, money: Option<&Money>, quantity: Option<&Quantity>) {
         if let Some(m) = money {
-            *self.amounts.entry(m.currency()).or_default() += m.amount();
+            let total = self.amounts.entry(m.currency()).or_default();
+            *total = total.saturating_add(m.amount());
         }
         if let Some(q) = quantity {
-            *self.quantities.entry(q.unit.clone()).or_default() += q.value;
+            let total = self.quantities.entry(q.unit.clone()).or_default();
+            *total = total.saturating_add(q.value);
         }
     }
 
@@ -190,7 +194,8 @@ impl ContributionState {
         if let Some(pledged) = pledged {
             for (cur, amount) in &pledged.amounts {
                 let done = delivered.map_or(Decimal::ZERO, |d| d.amount(*cur));
-                let rest = (*amount - done).max(Decimal::ZERO);
+                let mut rest = (*amount - done).max(Decimal::ZERO);
+                rest.rescale(u32::from(cur.minor_units()));
                 out.insert(*cur, rest);
             }
         }
@@ -205,6 +210,12 @@ impl ContributionState {
             .copied()
             .filter(|s| self.totals.get(s).is_some_and(|t| !t.is_empty()))
             .collect();
+        if reached.is_empty() && self.withdrawn_on.is_some() {
+            out.push(Anomaly {
+                kind: AnomalyKind::SkippedStage,
+                message: "withdrawn with no stage recorded before".to_owned(),
+            });
+        }
         if let Some(furthest) = reached.last() {
             let skipped: Vec<&str> = Stage::FLOW
                 .iter()
@@ -246,6 +257,41 @@ impl ContributionState {
                     ),
                 });
             }
+        }
+        let unvalued: Vec<&str> = self
+            .history
+            .iter()
+            .filter(|h| {
+                self.info.category == crate::Category::InKindDonation
+                    && h.event.stage.is_flow()
+                    && h.event.money.is_some()
+                    && h.event.valuation_basis.is_none()
+            })
+            .map(|h| h.event.event.as_str())
+            .collect();
+        if !unvalued.is_empty() {
+            out.push(Anomaly {
+                kind: AnomalyKind::MissingValuationBasis,
+                message: format!(
+                    "in-kind value without a valuation basis: {}",
+                    unvalued.join(", ")
+                ),
+            });
+        }
+        let unconditioned: Vec<&str> = self
+            .history
+            .iter()
+            .filter(|h| h.event.stage == Stage::Confirmed && h.event.condition.is_none())
+            .map(|h| h.event.event.as_str())
+            .collect();
+        if !unconditioned.is_empty() {
+            out.push(Anomaly {
+                kind: AnomalyKind::MissingCondition,
+                message: format!(
+                    "receipt confirmed without the condition received: {}",
+                    unconditioned.join(", ")
+                ),
+            });
         }
         let committed = self.totals.get(&Stage::Committed);
         let delivered = self.totals.get(&Stage::Delivered);
@@ -333,6 +379,10 @@ pub enum AnomalyKind {
     OutOfOrderDates,
     DeliveredAboveCommitted,
     ConfirmedDiffersFromDelivered,
+    /// An in-kind value recorded without saying how it was valued.
+    MissingValuationBasis,
+    /// A confirmed receipt that does not state the condition of what arrived.
+    MissingCondition,
 }
 
 impl AnomalyKind {
@@ -342,6 +392,8 @@ impl AnomalyKind {
             AnomalyKind::OutOfOrderDates => "out-of-order-dates",
             AnomalyKind::DeliveredAboveCommitted => "delivered-above-committed",
             AnomalyKind::ConfirmedDiffersFromDelivered => "confirmed-differs-from-delivered",
+            AnomalyKind::MissingValuationBasis => "missing-valuation-basis",
+            AnomalyKind::MissingCondition => "missing-condition",
         }
     }
 }

@@ -102,7 +102,8 @@ impl DomainEvent {
     /// The author's key that makes a retry harmless, where the event has one.
     pub fn idempotency_key(&self) -> Option<String> {
         match self {
-            DomainEvent::StageRecorded(e) => Some(e.event.to_string()),
+            // Each kind of key has its own prefix, so no event id can take a registry key.
+            DomainEvent::StageRecorded(e) => Some(format!("event:{}", e.event)),
             DomainEvent::MembershipRecorded(e) => Some(format!(
                 "membership:{}:{}:{}",
                 e.party, e.organisation, e.joined

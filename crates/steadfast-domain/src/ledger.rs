@@ -602,21 +602,8 @@ impl<'a> Draft<'a> {
                         ),
                     ));
                 }
-                if cmd.stage == Stage::Confirmed && cmd.condition.is_none() {
-                    out.push(Violation::new(
-                        Field::Reason,
-                        "a confirmed receipt states the condition: as-described, needs-repair or unserviceable",
-                    ));
-                }
-                if cmd.category == Category::InKindDonation
-                    && cmd.money.is_some()
-                    && cmd.valuation_basis.is_none()
-                {
-                    out.push(Violation::new(
-                        Field::ValuationBasis,
-                        "an in-kind item records its valuation basis (use `declared` when the source gives none)",
-                    ));
-                }
+                // A confirmed receipt without its condition, or an in-kind valuation without its
+                // basis, is incomplete rather than untrue: accepted and flagged as an anomaly.
                 if let Some(on) = state
                     .and_then(|s| s.withdrawn_on)
                     .filter(|on| cmd.effective_date > *on)

@@ -120,10 +120,27 @@ impl<'de> Deserialize<'de> for Currency {
 
 /// An amount of money in one currency, kept at the currency's scale. May be negative only where a
 /// rule allows it (an amendment's delta); that rule lives with the stage, not here.
+/// Deserializing goes through [`Money::new`], so a stored amount is held to the same limits as
+/// a typed one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawMoney")]
 pub struct Money {
     amount: Decimal,
     currency: Currency,
+}
+
+/// The serialized shape of `Money`, checked on the way in.
+#[derive(Deserialize)]
+struct RawMoney {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl TryFrom<RawMoney> for Money {
+    type Error = MoneyError;
+    fn try_from(raw: RawMoney) -> Result<Self, Self::Error> {
+        Money::new(raw.amount, raw.currency)
+    }
 }
 
 impl Money {

@@ -244,6 +244,8 @@ pub fn parse_contributions(
             continue; // a blank line
         }
         if record.len() != width {
+            // Point at the first cell too many, or at the first one missing.
+            let column = record.len().min(width) + 1;
             let hint = if record.len() > width {
                 " (an unquoted `,` inside a cell — a decimal comma such as 1250000,50, or a description with a comma that needs quotes?)"
             } else {
@@ -252,7 +254,7 @@ pub fn parse_contributions(
             out.errors.0.push(ImportError::new(
                 file,
                 line,
-                None,
+                Some(column),
                 None,
                 format!(
                     "row has {} cells, the header has {width}{hint}",
@@ -285,10 +287,20 @@ impl Cells<'_> {
             self.fail(field, format!("longer than {MAX_TEXT} characters"));
             return "";
         }
+        if value.contains('\n') {
+            let lines = value.matches('\n').count() + 1;
+            self.fail(
+                field,
+                format!(
+                    "the cell spans {lines} lines: line breaks are not accepted inside cells, and a `\"` that is never closed takes in the rows after it (they are not checked until it is fixed)"
+                ),
+            );
+            return "";
+        }
         if value.chars().any(char::is_control) {
             self.fail(
                 field,
-                "contains a control character (a line break or tab inside a cell?)",
+                "contains a control character (a tab or carriage return inside a cell?)",
             );
             return "";
         }

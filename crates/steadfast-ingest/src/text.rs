@@ -7,6 +7,15 @@ use crate::location::ImportError;
 /// Decodes a file as UTF-8, dropping a leading byte-order mark. A file that is not UTF-8 is
 /// refused at the first bad byte, with its line and column and a hint to convert it.
 pub fn decode_utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ImportError> {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(ImportError::new(
+            file,
+            1,
+            Some(1),
+            None,
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8, e.g. `iconv -f UTF-16 -t UTF-8 in.csv > out.csv`",
+        ));
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
@@ -51,6 +60,11 @@ pub fn parse_date(text: &str) -> Result<Date, String> {
             "`{text}` is not a real date: there is no month {m}"
         ));
     }
+    if !(1900..=2199).contains(&y) {
+        return Err(format!(
+            "`{text}` is outside the years Steadfast accepts (1900 to 2199)"
+        ));
+    }
     let month = i8::try_from(m).unwrap_or(1);
     let day = i8::try_from(d).unwrap_or(0);
     Date::new(y, month, day).map_err(|_| {
@@ -93,6 +107,8 @@ mod tests {
         assert_eq!((e.location.line, e.location.column), (2, Some(3)));
         assert!(e.message.contains("iconv"));
         assert_eq!(decode_utf8("f.csv", b"\xEF\xBB\xBFa,b"), Ok("a,b"));
+        let utf16 = decode_utf8("f.csv", b"\xFF\xFEa\0,\0").expect_err("utf-16");
+        assert!(utf16.message.contains("UTF-16"), "{}", utf16.message);
     }
 }
 

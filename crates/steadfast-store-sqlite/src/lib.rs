@@ -1,18 +1,24 @@
 //! The SQLite event store: one file, no server.
 //!
-//! Opened in WAL mode with `synchronous=FULL` — both are checked after being set, and the open
-//! fails if SQLite did not take them — so a batch acknowledged by `append` survives a crash or
-//! power loss. Each batch is one `BEGIN IMMEDIATE` transaction: all of it lands or none. The
-//! schema is versioned with `PRAGMA user_version` and the file is marked with an
-//! `application_id`, so a foreign SQLite file is refused rather than written into.
+//! Writers ([`OpenMode::CreateIfMissing`], [`OpenMode::MustExist`]) open in WAL mode with
+//! `synchronous=FULL` — both are checked after being set, and the open fails if SQLite did not
+//! take them — so a batch acknowledged by `append` survives a crash or power loss. Each batch is
+//! one `BEGIN IMMEDIATE` transaction: all of it lands or none. The schema is versioned with
+//! `PRAGMA user_version` and the file is marked with an `application_id`; both are read before
+//! anything is set or written, so a foreign file is refused untouched. Triggers make the log
+//! append-only at the database level (see `migrations/0002_append_only.sql`).
+//!
+//! Readers ([`OpenMode::ReadOnly`]) never write: not the file, not its directory, not a side
+//! file where that can be avoided (see [`OpenMode::ReadOnly`]).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
     AppendRequest, Appended, ChainHash, Clock, EventStore, Head, StoreError, StoredEvent,
     SystemClock, seal_batch,
@@ -22,16 +28,163 @@ use steadfast_store::{
 const APPLICATION_ID: i64 = 0x5354_4446;
 
 /// Schema migrations, applied in order; `user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_events.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_events.sql"),
+    include_str!("../migrations/0002_append_only.sql"),
+];
 
 const COLUMNS: &str = "position, stream, stream_version, recorded_at_us, effective_date, actor, \
      idempotency_key, event_type, event_version, payload, payload_digest, prev_hash, hash";
 
-/// Whether opening may create a new ledger file.
+/// How long a statement waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the read commands are, for messages that point a user without write access at them.
+const READ_COMMANDS: &str = "read commands such as `steadfast contributions list` and `steadfast log verify` open the ledger read-only and need no write access";
+
+/// How to open a ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
+    /// Read and write; creates the file if it is missing (and initialises an existing empty one).
+    /// Upgrades an older schema.
     CreateIfMissing,
+    /// Read and write; the file must exist (NotFound otherwise). A 0-byte file is initialised
+    /// as a new ledger. Upgrades an older schema.
     MustExist,
+    /// Read only, for commands that only read. Never creates, initialises, upgrades or writes
+    /// the ledger; `append` fails with an "opened read-only" error. The file must exist
+    /// (NotFound otherwise) and be a ledger of exactly this build's schema: an empty or foreign
+    /// file is refused as "not a Steadfast ledger", an older ledger must first be opened once by
+    /// a write command, which upgrades it, and a newer one needs a newer Steadfast.
+    ///
+    /// When no write-ahead log (`-wal`) is beside the file — no writer has it open and the last
+    /// one closed cleanly — the file is read as SQLite's `immutable`: no locks, no `-wal` or
+    /// `-shm` created, so it works where neither the file nor its directory is writable and
+    /// leaves the directory exactly as it was. Such a reader sees the log as it was at open;
+    /// if another process writes the file while it is open, every later read fails with a
+    /// "changed by another process" error (run the command again) rather than return a torn
+    /// view. When a `-wal` is present (a writer is active, or did not shut down cleanly), the
+    /// file is read through SQLite's ordinary locks, which sees the writer's committed events
+    /// and may need to create the `-shm` beside it.
+    ReadOnly,
+}
+
+/// How an open store reaches its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Access {
+    Write,
+    /// Read-only through SQLite's locks (a `-wal` was present at open).
+    ReadLocked,
+    /// Read-only without locks from a file no writer had open (its real path, symlinks
+    /// resolved); the stamp taken at open detects any write since.
+    ReadImmutable(PathBuf, FileStamp),
+}
+
+impl Access {
+    fn writes(&self) -> bool {
+        *self == Access::Write
+    }
+}
+
+/// Enough of a file's metadata to notice that it was written (or replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64, i64, i64),
+}
+
+fn stamp(path: &Path) -> std::io::Result<FileStamp> {
+    let meta = std::fs::metadata(path)?;
+    Ok(FileStamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        #[cfg(unix)]
+        inode: {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
+        },
+    })
+}
+
+/// `ledger.sqlite` + `-wal` and the like.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A `file:` URI opening `path` read-only and immutable.
+fn immutable_uri(path: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            let _ = write!(uri, "%{b:02X}");
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    uri
+}
+
+/// What a file's header says it is, read with pragmas that write nothing.
+#[derive(Debug, Clone, Copy)]
+struct Identity {
+    application_id: i64,
+    user_version: i64,
+    schema_objects: i64,
+}
+
+/// One statement, so one read snapshot: read one by one, a migration committed by another
+/// process in between would make a new ledger look like a foreign database.
+fn identity(conn: &Connection) -> rusqlite::Result<Identity> {
+    conn.query_row(
+        "SELECT a.application_id, v.user_version, (SELECT count(*) FROM sqlite_schema) \
+         FROM pragma_application_id AS a, pragma_user_version AS v",
+        [],
+        |r| {
+            Ok(Identity {
+                application_id: r.get(0)?,
+                user_version: r.get(1)?,
+                schema_objects: r.get(2)?,
+            })
+        },
+    )
+}
+
+fn known_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Refuses what is not a ledger this build can use; returns the schema version (0 for a new,
+/// empty file, which only a writer accepts and initialises).
+fn check_identity(path: &Path, writes: bool, found: Identity) -> Result<i64, StoreError> {
+    let empty = found.application_id == 0 && found.schema_objects == 0 && found.user_version == 0;
+    if found.application_id != APPLICATION_ID && !empty {
+        return Err(StoreError::Incompatible(format!(
+            "{} is a SQLite database but not a Steadfast ledger; refusing to {} it",
+            path.display(),
+            if writes { "write into" } else { "read" }
+        )));
+    }
+    if empty && !writes {
+        return Err(StoreError::Incompatible(format!(
+            "{} is not a Steadfast ledger (an empty SQLite database)",
+            path.display()
+        )));
+    }
+    let known = known_version();
+    if found.user_version > known {
+        return Err(StoreError::Incompatible(format!(
+            "{} has schema version {}, newer than this build knows ({known}); upgrade Steadfast",
+            path.display(),
+            found.user_version
+        )));
+    }
+    Ok(found.user_version)
 }
 
 /// The SQLite backend.
@@ -40,14 +193,19 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     clock: Arc<dyn Clock>,
+    access: Access,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
+fn backend_msg(message: String) -> StoreError {
+    StoreError::Backend(message.into())
+}
+
 impl SqliteStore {
-    /// Opens (or creates) a ledger on the system clock.
+    /// Opens a ledger on the system clock; see [`OpenMode`] for what each mode may do.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
         SqliteStore::open_with_clock(path, mode, Arc::new(SystemClock))
     }
@@ -57,43 +215,129 @@ impl SqliteStore {
         mode: OpenMode,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
-        if mode == OpenMode::MustExist && !path.exists() {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => Some(meta),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(StoreError::Incompatible(format!(
+                    "cannot open {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        match &meta {
+            None if mode != OpenMode::CreateIfMissing => {
+                return Err(StoreError::NotFound(format!(
+                    "no ledger at {} (run `steadfast demo` or `steadfast import contributions FILE` to create one)",
+                    path.display()
+                )));
+            }
+            Some(meta) if !meta.is_file() => {
+                return Err(StoreError::Incompatible(format!(
+                    "{} is not a Steadfast ledger (not a regular file)",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+        if mode == OpenMode::ReadOnly {
+            if meta.is_some_and(|m| m.len() == 0) {
+                return Err(StoreError::Incompatible(format!(
+                    "{} is not a Steadfast ledger (the file is empty)",
+                    path.display()
+                )));
+            }
+            SqliteStore::open_reader(path, clock)
+        } else {
+            SqliteStore::open_writer(path, mode, clock)
+        }
+    }
+
+    fn open_writer(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        if mode == OpenMode::CreateIfMissing
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
             return Err(StoreError::NotFound(format!(
-                "no ledger at {} (run `steadfast demo` or `steadfast import contributions FILE` to create one)",
-                path.display()
+                "cannot create {}: the directory {} does not exist",
+                path.display(),
+                dir.display()
             )));
         }
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if mode == OpenMode::CreateIfMissing {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-            StoreError::Incompatible(format!("cannot open {} as a ledger: {e}", path.display()))
-        })?;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| classify(path, &Access::Write, e))?;
         let mut store = SqliteStore {
             conn,
             path: path.to_owned(),
             clock,
+            access: Access::Write,
         };
+        store.conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+        // Identity first, with pragmas that write nothing: a foreign or newer file is refused
+        // before anything (journal mode included) is set on it.
+        let found = identity(&store.conn).map_err(|e| store.fail(e))?;
+        let version = check_identity(&store.path, store.access.writes(), found)?;
+        // SQLite quietly opens a file it may not write read-only; say so now, not at the first
+        // append.
+        if store.conn.is_readonly(rusqlite::MAIN_DB).map_err(backend)? {
+            return Err(store.not_writable("attempt to write a readonly database"));
+        }
         store.configure()?;
-        store.migrate()?;
+        if version != known_version() {
+            store.migrate()?;
+        }
+        Ok(store)
+    }
+
+    fn open_reader(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        // No `-wal` (and no rollback journal): no writer has the file open and everything is
+        // in the file itself, so it can be read without locks or side files. With a `-wal`,
+        // committed events may live only there: read through SQLite's locks. SQLite keeps the
+        // side files beside the file a symlink points to, so look there.
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let quiescent =
+            !side_file(&real, "-wal").exists() && !side_file(&real, "-journal").exists();
+        let access = if quiescent {
+            let at_open = stamp(&real).map_err(|e| {
+                StoreError::Incompatible(format!("cannot open {}: {e}", path.display()))
+            })?;
+            Access::ReadImmutable(real.clone(), at_open)
+        } else {
+            Access::ReadLocked
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if quiescent {
+            Connection::open_with_flags(immutable_uri(&real), flags | OpenFlags::SQLITE_OPEN_URI)
+        } else {
+            // Without the URI flag, so a path that happens to start with `file:` is a path.
+            Connection::open_with_flags(path, flags)
+        }
+        .map_err(|e| classify(path, &access, e))?;
+        let store = SqliteStore {
+            conn,
+            path: path.to_owned(),
+            clock,
+            access,
+        };
+        store.conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+        let found = store.checked(identity(&store.conn).map_err(|e| store.fail(e)))?;
+        let version = check_identity(&store.path, store.access.writes(), found)?;
+        if version < known_version() {
+            return Err(StoreError::Incompatible(format!(
+                "{} has schema version {version}, older than this build's ({}); it cannot be upgraded while opened read-only — open it once with a write command such as `steadfast import` to upgrade",
+                store.path.display(),
+                known_version()
+            )));
+        }
         Ok(store)
     }
 
     fn configure(&self) -> Result<(), StoreError> {
-        let not_a_ledger = |e: rusqlite::Error| {
-            StoreError::Incompatible(format!(
-                "{} is not a Steadfast ledger (not a SQLite database?): {e}",
-                self.path.display()
-            ))
-        };
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(backend)?;
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(not_a_ledger)?;
+        let mode = self.set_wal()?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Incompatible(format!(
                 "{}: SQLite refused WAL journal mode (got `{mode}`)",
@@ -102,11 +346,11 @@ impl SqliteStore {
         }
         self.conn
             .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(backend)?;
+            .map_err(|e| self.fail(e))?;
         let synchronous: i64 = self
             .conn
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
-            .map_err(backend)?;
+            .map_err(|e| self.fail(e))?;
         if synchronous != 2 {
             return Err(StoreError::Incompatible(format!(
                 "{}: SQLite did not take synchronous=FULL (got {synchronous}); refusing to risk acknowledged writes",
@@ -116,52 +360,87 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Switches to WAL (a no-op on a ledger already in it). Several processes switching the same
+    /// new file at once can get SQLITE_BUSY straight away, without the busy handler (SQLite will
+    /// not wait for a write lock while holding a read lock another connection may be waiting
+    /// on), so the switch is retried until the busy timeout.
+    fn set_wal(&self) -> Result<String, StoreError> {
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            {
+                Err(e)
+                    if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                result => return result.map_err(|e| self.fail(e)),
+            }
+        }
+    }
+
+    /// Brings the schema up to date in one `BEGIN IMMEDIATE` transaction. What was read before
+    /// is re-read under the write lock: another process may have created or upgraded the same
+    /// ledger in between (several commands starting at once on a new file).
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let app_id: i64 = self
-            .conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(backend)?;
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(backend)?;
-        let tables: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-            .map_err(backend)?;
-        if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
-            return Err(StoreError::Incompatible(format!(
-                "{} is a SQLite database but not a Steadfast ledger; refusing to write into it",
-                self.path.display()
-            )));
-        }
-        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-        if version > known {
-            return Err(StoreError::Incompatible(format!(
-                "{} has schema version {version}, newer than this build knows ({known}); upgrade Steadfast",
-                self.path.display()
-            )));
-        }
-        let pending = usize::try_from(version).unwrap_or(0);
-        if pending == MIGRATIONS.len() {
-            return Ok(());
-        }
+        let path = self.path.clone();
+        let access = self.access.clone();
+        let fail = |e| classify(&path, &access, e);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(pending) {
-            tx.execute_batch(sql).map_err(backend)?;
+            .map_err(fail)?;
+        let found = identity(&tx).map_err(fail)?;
+        let version = check_identity(&path, true, found)?;
+        let done = usize::try_from(version).unwrap_or(0);
+        if done == MIGRATIONS.len() {
+            return Ok(());
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+            tx.execute_batch(sql).map_err(fail)?;
             tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(0))
-                .map_err(backend)?;
+                .map_err(fail)?;
         }
         tx.pragma_update(None, "application_id", APPLICATION_ID)
-            .map_err(backend)?;
-        tx.commit().map_err(backend)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+
+    /// Maps a SQLite failure to what the caller must know (locked, not writable, not a ledger).
+    fn fail(&self, e: rusqlite::Error) -> StoreError {
+        classify(&self.path, &self.access, e)
+    }
+
+    fn not_writable(&self, cause: &str) -> StoreError {
+        not_writable(&self.path, cause)
+    }
+
+    /// For a reader without locks: fails if the file was written since it was opened, whatever
+    /// the read returned — what it read may mix old and new pages.
+    fn checked<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Access::ReadImmutable(real, at_open) = &self.access
+            && stamp(real).ok().as_ref() != Some(at_open)
+        {
+            return Err(backend_msg(format!(
+                "{} was changed by another process while this command had it open read-only; nothing read from it since is trusted — run the command again",
+                self.path.display()
+            )));
+        }
+        result
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The mode the store was opened in, as far as writing goes.
+    pub fn is_read_only(&self) -> bool {
+        !self.access.writes()
     }
 
     /// The raw connection, for tests that simulate tampering or inspect pragmas.
@@ -171,11 +450,58 @@ impl SqliteStore {
     }
 }
 
-fn head_of(conn: &Connection) -> Result<Option<Head>, StoreError> {
+fn not_writable(path: &Path, cause: &str) -> StoreError {
+    StoreError::Incompatible(format!(
+        "cannot write to {}: the file or its directory is not writable by this process ({cause}); SQLite writes the ledger and its -wal and -shm files beside it. Only writing needs that: {READ_COMMANDS}",
+        path.display()
+    ))
+}
+
+/// Classifies a SQLite failure: only "not a database" means a foreign file; a lock held by
+/// another process and a file or directory that cannot be written each get their own message.
+fn classify(path: &Path, access: &Access, e: rusqlite::Error) -> StoreError {
+    let not_a_database = e.sqlite_error_code() == Some(ErrorCode::NotADatabase)
+        || e.to_string().contains("file is not a database");
+    if not_a_database {
+        return StoreError::Incompatible(format!(
+            "{} is not a Steadfast ledger (not a SQLite database): {e}",
+            path.display()
+        ));
+    }
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => backend_msg(format!(
+            "{}: the ledger is locked by another process ({e}); try again when it has finished",
+            path.display()
+        )),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) if access.writes() => {
+            not_writable(path, &e.to_string())
+        }
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => {
+            StoreError::Incompatible(if *access == Access::ReadLocked {
+                format!(
+                    "cannot read {} ({e}): a write-ahead log ({}) is beside it, so SQLite must also be able to create or open {} — a writer is active or did not close cleanly; open it once with a write command such as `steadfast import`, or read it where the directory is writable",
+                    path.display(),
+                    side_file(path, "-wal").display(),
+                    side_file(path, "-shm").display()
+                )
+            } else {
+                format!(
+                    "cannot read {} ({e}): check that the file is readable by this process",
+                    path.display()
+                )
+            })
+        }
+        _ => backend(e),
+    }
+}
+
+type Fail<'a> = &'a dyn Fn(rusqlite::Error) -> StoreError;
+
+fn head_of(conn: &Connection, fail: Fail<'_>) -> Result<Option<Head>, StoreError> {
     conn.prepare_cached(
         "SELECT position, hash, recorded_at_us FROM events ORDER BY position DESC LIMIT 1",
     )
-    .map_err(backend)?
+    .map_err(fail)?
     .query_row([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -184,7 +510,7 @@ fn head_of(conn: &Connection) -> Result<Option<Head>, StoreError> {
         ))
     })
     .optional()
-    .map_err(backend)?
+    .map_err(fail)?
     .map(|(position, hash, recorded)| {
         Ok(Head {
             position: to_u64(position)?,
@@ -255,11 +581,19 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<Result<StoredEvent, StoreError>, ru
 
 impl EventStore for SqliteStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
+        if !self.access.writes() {
+            return Err(StoreError::Incompatible(format!(
+                "{} is opened read-only; appending needs it opened for writing",
+                self.path.display()
+            )));
+        }
+        let path = self.path.clone();
+        let fail = |e| classify(&path, &Access::Write, e);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let head = head_of(&tx)?;
+            .map_err(fail)?;
+        let head = head_of(&tx, &fail)?;
         let sealed = {
             let mut version_stmt = tx
                 .prepare_cached("SELECT max(stream_version) FROM events WHERE stream = ?1")
@@ -304,21 +638,22 @@ impl EventStore for SqliteStore {
                         e.prev_hash.0.as_slice(),
                         e.hash.0.as_slice(),
                     ])
-                    .map_err(|err| match err {
-                        rusqlite::Error::SqliteFailure(f, _)
-                            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                        {
-                            StoreError::Conflict {
-                                stream: e.stream.clone(),
-                                expected: steadfast_store::ExpectedVersion::Any,
-                                actual: "written concurrently".to_owned(),
-                            }
-                        }
-                        other => backend(other),
+                    .map_err(|err| match err.sqlite_error_code() {
+                        // Unreachable through this store: the batch was sealed under the write
+                        // lock against the current head, keys and stream versions. Reaching it
+                        // means the file was changed behind the lock (or its schema edited).
+                        Some(ErrorCode::ConstraintViolation) => backend_msg(format!(
+                            "{}: SQLite refused to insert event {} (stream `{}`, version {}): {err}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock (run `steadfast log verify`)",
+                            path.display(),
+                            e.position,
+                            e.stream,
+                            e.stream_version
+                        )),
+                        _ => fail(err),
                     })?;
             }
         }
-        tx.commit().map_err(backend)?;
+        tx.commit().map_err(fail)?;
         let head = sealed
             .last()
             .map(|e| Head {
@@ -335,7 +670,7 @@ impl EventStore for SqliteStore {
     }
 
     fn head(&self) -> Result<Option<Head>, StoreError> {
-        head_of(&self.conn)
+        self.checked(head_of(&self.conn, &|e| self.fail(e)))
     }
 
     fn scan(
@@ -343,47 +678,146 @@ impl EventStore for SqliteStore {
         after: u64,
         visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM events WHERE position > ?1 ORDER BY position"
-            ))
-            .map_err(backend)?;
-        let mut rows = stmt.query([to_i64(after)?]).map_err(backend)?;
-        while let Some(row) = rows.next().map_err(backend)? {
-            let event = read_row(row).map_err(backend)??;
-            if visit(event).is_break() {
-                break;
+        let fail = |e| self.fail(e);
+        let result = (|| {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM events WHERE position > ?1 ORDER BY position"
+                ))
+                .map_err(fail)?;
+            let mut rows = stmt.query([to_i64(after)?]).map_err(fail)?;
+            while let Some(row) = rows.next().map_err(fail)? {
+                let event = read_row(row).map_err(fail)??;
+                if visit(event).is_break() {
+                    break;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })();
+        self.checked(result)
     }
 
     fn stream_version(&self, stream: &str) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT max(stream_version) FROM events WHERE stream = ?1")
-            .map_err(backend)?
-            .query_row([stream], |r| r.get(0))
-            .map_err(backend)?;
-        v.map(to_u64).transpose()
+        let fail = |e| self.fail(e);
+        let result = (|| {
+            let v: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT max(stream_version) FROM events WHERE stream = ?1")
+                .map_err(fail)?
+                .query_row([stream], |r| r.get(0))
+                .map_err(fail)?;
+            v.map(to_u64).transpose()
+        })();
+        self.checked(result)
     }
 
     fn event_by_key(&self, key: &str) -> Result<Option<StoredEvent>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM events WHERE idempotency_key = ?1"
-            ))
-            .map_err(backend)?;
-        let row = stmt
-            .query_row([key], read_row)
-            .optional()
-            .map_err(backend)?;
-        row.transpose()
+        let fail = |e| self.fail(e);
+        let result = (|| {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM events WHERE idempotency_key = ?1"
+                ))
+                .map_err(fail)?;
+            let row = stmt.query_row([key], read_row).optional().map_err(fail)?;
+            row.transpose()
+        })();
+        self.checked(result)
     }
 
     fn location(&self) -> String {
         format!("sqlite:{}", self.path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Classification of failures a test running as root cannot provoke on a real file (root
+    //! may write anything); the rest are provoked for real in `tests/sqlite.rs`.
+
+    use super::*;
+
+    fn failure(code: i32, message: &str) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message.to_owned()))
+    }
+
+    #[test]
+    fn a_read_only_file_or_directory_is_not_writable_for_a_writer() {
+        let path = Path::new("/srv/ledger.sqlite");
+        for (code, message) in [
+            (
+                rusqlite::ffi::SQLITE_READONLY,
+                "attempt to write a readonly database",
+            ),
+            (
+                rusqlite::ffi::SQLITE_READONLY_DIRECTORY,
+                "attempt to write a readonly database",
+            ),
+            (
+                rusqlite::ffi::SQLITE_CANTOPEN,
+                "unable to open database file",
+            ),
+        ] {
+            let err = classify(path, &Access::Write, failure(code, message));
+            assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
+            let text = err.to_string();
+            assert!(text.contains("not writable"), "{text}");
+            assert!(text.contains("open the ledger read-only"), "{text}");
+            assert!(!text.contains("not a Steadfast ledger"), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_not_a_database_means_not_a_ledger() {
+        let path = Path::new("/srv/ledger.sqlite");
+        let err = classify(
+            path,
+            &Access::Write,
+            failure(rusqlite::ffi::SQLITE_NOTADB, "file is not a database"),
+        );
+        assert!(err.to_string().contains("not a Steadfast ledger"), "{err}");
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            for access in [Access::Write, Access::ReadLocked] {
+                let err = classify(path, &access, failure(code, "database is locked"));
+                assert!(matches!(err, StoreError::Backend(_)), "{err}");
+                assert!(
+                    err.to_string()
+                        .contains("the ledger is locked by another process"),
+                    "{err}"
+                );
+            }
+        }
+        let err = classify(
+            path,
+            &Access::Write,
+            failure(rusqlite::ffi::SQLITE_IOERR, "disk I/O error"),
+        );
+        assert!(matches!(err, StoreError::Backend(_)), "{err}");
+        assert!(!err.to_string().contains("not a Steadfast ledger"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_reported_to_a_reader() {
+        let path = Path::new("/srv/ledger.sqlite");
+        let err = classify(
+            path,
+            &Access::ReadLocked,
+            failure(
+                rusqlite::ffi::SQLITE_CANTOPEN,
+                "unable to open database file",
+            ),
+        );
+        assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
+        assert!(err.to_string().contains("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn the_immutable_uri_escapes_the_path() {
+        assert_eq!(
+            immutable_uri(Path::new("/tmp/a b/l?#%.sqlite")),
+            "file:/tmp/a%20b/l%3F%23%25.sqlite?mode=ro&immutable=1"
+        );
     }
 }

@@ -68,7 +68,10 @@ pub fn event_hash(event: &StoredEvent) -> ChainHash {
     field(&mut h, event.stream.as_bytes());
     h.update(event.stream_version.to_be_bytes());
     h.update(event.recorded_at.as_microsecond().to_be_bytes());
-    field(&mut h, event.effective_date.to_string().as_bytes());
+    // Spelled out rather than left to a Display impl, so the chain never depends on one.
+    let d = event.effective_date;
+    let date = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    field(&mut h, date.as_bytes());
     field(&mut h, event.actor.as_bytes());
     match &event.idempotency_key {
         None => h.update([0u8]),
@@ -90,6 +93,121 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
+impl fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "event {}: {}", self.position, self.reason)
+    }
+}
+
+/// Checks events one after another, as they are read from the start of the log: positions
+/// consecutive from 1, stream versions consecutive per stream, recorded-at never decreasing,
+/// the payload digest, the link to the previous hash and the hash itself. Used by `verify` and
+/// by every replay, so no figure is ever computed from a log that does not verify.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    prev: ChainHash,
+    position: u64,
+    last_recorded: Timestamp,
+    versions: std::collections::HashMap<String, u64>,
+    head: Option<Head>,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        ChainVerifier {
+            prev: ChainHash::GENESIS,
+            position: 0,
+            last_recorded: Timestamp::MIN,
+            versions: std::collections::HashMap::new(),
+            head: None,
+        }
+    }
+}
+
+impl ChainVerifier {
+    pub fn new() -> Self {
+        ChainVerifier::default()
+    }
+
+    /// Checks the next event; on success it becomes the verified head.
+    pub fn check(&mut self, event: &StoredEvent) -> Result<(), ChainBreak> {
+        let fail = |reason: String| ChainBreak {
+            position: event.position,
+            reason,
+        };
+        let expected_position = self.position + 1;
+        if event.position != expected_position {
+            return Err(fail(format!(
+                "position {} where {expected_position} was expected (an event is missing or was inserted)",
+                event.position
+            )));
+        }
+        let expected_version = self.versions.get(&event.stream).map_or(1, |v| v + 1);
+        if event.stream_version != expected_version {
+            return Err(fail(format!(
+                "stream `{}` version {} where {expected_version} was expected",
+                event.stream, event.stream_version
+            )));
+        }
+        if event.recorded_at < self.last_recorded {
+            return Err(fail(format!(
+                "recorded at {} before the previous event ({})",
+                event.recorded_at, self.last_recorded
+            )));
+        }
+        if payload_digest(&event.payload) != event.payload_digest {
+            return Err(fail(
+                "the payload does not match its digest (the payload was edited)".to_owned(),
+            ));
+        }
+        if event.prev_hash != self.prev {
+            return Err(fail(format!(
+                "previous hash {} does not match the hash of the event before ({})",
+                event.prev_hash, self.prev
+            )));
+        }
+        let recomputed = event_hash(event);
+        if recomputed != event.hash {
+            return Err(fail(format!(
+                "stored hash {} but the header and payload hash to {recomputed} (the header was edited)",
+                event.hash
+            )));
+        }
+        self.position = event.position;
+        self.prev = event.hash;
+        self.last_recorded = event.recorded_at;
+        match self.versions.get_mut(&event.stream) {
+            Some(v) => *v = event.stream_version,
+            None => {
+                self.versions
+                    .insert(event.stream.clone(), event.stream_version);
+            }
+        }
+        self.head = Some(Head {
+            position: event.position,
+            hash: event.hash,
+            recorded_at: event.recorded_at,
+        });
+        Ok(())
+    }
+
+    /// Moves past a batch this process sealed and appended itself (so it need not be read back
+    /// and re-hashed): `head` is the batch's last event, `streams` the version each stream in
+    /// the batch ended at. Only for a batch appended right after the current head.
+    pub fn advance_sealed(&mut self, head: Head, streams: impl IntoIterator<Item = (String, u64)>) {
+        self.position = head.position;
+        self.prev = head.hash;
+        self.last_recorded = head.recorded_at;
+        self.versions.extend(streams);
+        self.head = Some(head);
+    }
+
+    /// The last event that verified.
+    pub fn head(&self) -> Option<Head> {
+        self.head
+    }
+}
+
 /// The outcome of verifying a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -97,116 +215,59 @@ pub struct VerifyReport {
     /// The head as recomputed (the last event that verified).
     pub head: Option<Head>,
     pub first_break: Option<ChainBreak>,
-    /// Set when a head was expected and the log's head differs.
+    /// The head the caller expected (e.g. one published earlier), if any.
     pub expected_head: Option<ChainHash>,
+    /// Where the expected head sits in the verified chain; `None` if it is not in it. A head
+    /// published earlier is found before the current head when events were appended since.
+    pub expected_head_position: Option<u64>,
 }
 
 impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.first_break.is_none()
-            && self
-                .expected_head
-                .is_none_or(|e| self.head.is_some_and(|h| h.hash == e))
+            && (self.expected_head.is_none() || self.expected_head_position.is_some())
+    }
+
+    /// Events appended after the expected head, when it was found.
+    pub fn appended_since_expected(&self) -> Option<u64> {
+        self.expected_head_position
+            .map(|p| self.head.map_or(0, |h| h.position).saturating_sub(p))
     }
 }
 
-/// Recomputes the whole chain: positions consecutive from 1, stream versions consecutive per
-/// stream, recorded-at never decreasing, payload digests, previous hashes and hashes. Stops at
-/// the first break. `progress` is called every so often with the events checked.
+/// Recomputes the whole chain and stops at the first break. With `expected_head`, also checks
+/// that the chain contains that hash: a head published earlier must still be in the log (events
+/// appended since are fine; a rewritten or cut history is not). `progress` is called every so
+/// often with the number of events checked.
 pub fn verify(
     store: &dyn EventStore,
     expected_head: Option<ChainHash>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerifyReport, StoreError> {
-    let mut prev = ChainHash::GENESIS;
-    let mut last: Option<Head> = None;
+    let mut verifier = ChainVerifier::new();
     let mut count = 0u64;
-    let mut versions: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut broken: Option<ChainBreak> = None;
-    let mut last_recorded = Timestamp::MIN;
+    let mut expected_head_position = None;
     store.scan(0, &mut |event| {
-        let reason = check_one(&event, count + 1, &prev, last_recorded, &versions);
-        if let Some(reason) = reason {
-            broken = Some(ChainBreak {
-                position: event.position,
-                reason,
-            });
+        if let Err(b) = verifier.check(&event) {
+            broken = Some(b);
             return ControlFlow::Break(());
         }
+        if expected_head == Some(event.hash) {
+            expected_head_position = Some(event.position);
+        }
         count += 1;
-        prev = event.hash;
-        last_recorded = event.recorded_at;
-        versions.insert(event.stream.clone(), event.stream_version);
-        last = Some(Head {
-            position: event.position,
-            hash: event.hash,
-            recorded_at: event.recorded_at,
-        });
         if count.is_multiple_of(65_536) {
             progress(count);
         }
         ControlFlow::Continue(())
     })?;
     progress(count);
-    if broken.is_none() {
-        // The chain verified; the stored head must be its end (nothing after, nothing cut).
-        let stored = store.head()?;
-        if stored.map(|h| h.hash) != last.map(|h| h.hash) {
-            broken = Some(ChainBreak {
-                position: stored.map_or(0, |h| h.position),
-                reason: "the stored head is not the end of the verified chain".to_owned(),
-            });
-        }
-    }
     Ok(VerifyReport {
         events: count,
-        head: last,
+        head: verifier.head(),
         first_break: broken,
         expected_head,
+        expected_head_position,
     })
-}
-
-fn check_one(
-    event: &StoredEvent,
-    expected_position: u64,
-    prev: &ChainHash,
-    last_recorded: Timestamp,
-    versions: &std::collections::HashMap<String, u64>,
-) -> Option<String> {
-    if event.position != expected_position {
-        return Some(format!(
-            "position {} where {expected_position} was expected (an event is missing or was inserted)",
-            event.position
-        ));
-    }
-    let expected_version = versions.get(&event.stream).map_or(1, |v| v + 1);
-    if event.stream_version != expected_version {
-        return Some(format!(
-            "stream `{}` version {} where {expected_version} was expected",
-            event.stream, event.stream_version
-        ));
-    }
-    if event.recorded_at < last_recorded {
-        return Some(format!(
-            "recorded at {} before the previous event ({last_recorded})",
-            event.recorded_at
-        ));
-    }
-    if payload_digest(&event.payload) != event.payload_digest {
-        return Some("the payload does not match its digest (the payload was edited)".to_owned());
-    }
-    if event.prev_hash != *prev {
-        return Some(format!(
-            "previous hash {} does not match the hash of the event before ({prev})",
-            event.prev_hash
-        ));
-    }
-    let recomputed = event_hash(event);
-    if recomputed != event.hash {
-        return Some(format!(
-            "stored hash {} but the header and payload hash to {recomputed} (the header was edited)",
-            event.hash
-        ));
-    }
-    None
 }

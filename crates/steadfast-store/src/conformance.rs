@@ -319,8 +319,17 @@ pub fn verify_accepts_an_honest_log_and_checks_the_expected_head<S: EventStore, 
     assert_eq!(ok.head, Some(head));
     let other = ChainHash([7; 32]);
     let mismatch = verify(&store, Some(other), &mut |_| {}).expect("verify");
-    assert!(!mismatch.is_ok());
+    assert!(!mismatch.is_ok(), "a hash that is not in the chain");
     assert!(mismatch.first_break.is_none());
+    assert_eq!(mismatch.expected_head_position, None);
+    // A head published earlier stays valid as the log grows: it is a prefix of the chain.
+    store
+        .append(batch(vec![event("a", None, b"later")]))
+        .expect("append");
+    let earlier = verify(&store, Some(head.hash), &mut |_| {}).expect("verify");
+    assert!(earlier.is_ok());
+    assert_eq!(earlier.expected_head_position, Some(head.position));
+    assert_eq!(earlier.appended_since_expected(), Some(1));
 }
 
 pub fn empty_batch_changes_nothing<S: EventStore, G>(f: &mut impl Factory<S, G>) {

@@ -21,7 +21,9 @@ use std::ops::ControlFlow;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-pub use chain::{ChainBreak, ChainHash, VerifyReport, event_hash, payload_digest, verify};
+pub use chain::{
+    ChainBreak, ChainHash, ChainVerifier, VerifyReport, event_hash, payload_digest, verify,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStore;
 
