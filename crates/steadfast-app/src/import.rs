@@ -123,9 +123,20 @@ pub fn import_file(
                 // Another writer created the ledger meanwhile: decide against what it holds.
                 return import_contributions(&mut app, parsed, actor, options);
             }
-            outcome.events_appended = app.append(events, actor)?;
-            outcome.log_head = LogHead::of(app.head());
-            Ok(outcome)
+            match app.append(events, actor) {
+                Ok(appended) => {
+                    outcome.events_appended = appended;
+                    outcome.log_head = LogHead::of(app.head());
+                    Ok(outcome)
+                }
+                // Another writer appended between our open and our append: catch up and decide
+                // again like any import that lost a race.
+                Err(AppError::Store(StoreError::Conflict { .. } | StoreError::DuplicateKey(_))) => {
+                    app.catch_up(&mut |_| {})?;
+                    import_contributions(&mut app, parsed, actor, options)
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     }

@@ -228,11 +228,10 @@ impl Steadfast {
         };
         let ended_at = versions_after(&request);
         let appended = self.store.append(request)?;
-        let next = self.head().map_or(1, |h| h.position + 1);
         match appended.head {
-            Some(head) if appended.first_position == next && ended_at.is_some() => {
-                // Our batch sits right after the projection's head: fold the events we sealed
-                // ourselves, exactly as a replay would, without reading them back.
+            // Our batch was chained right onto the head this projection verified: fold the
+            // events we sealed ourselves, exactly as a replay would, without reading them back.
+            Some(head) if appended.chained_onto == self.head() && ended_at.is_some() => {
                 for (position, event) in (appended.first_position..).zip(&events) {
                     self.ledger.apply(
                         EventMeta {
@@ -245,9 +244,15 @@ impl Steadfast {
                 self.verifier
                     .advance_sealed(head, ended_at.into_iter().flatten());
             }
-            // Another writer got in first: fold its events and ours from the log, verified.
+            // Another writer got in first (or the head changed under us): fold its events and
+            // ours from the log, verified, which also catches a rewritten head.
             _ => {
-                self.catch_up(&mut |_| {})?;
+                self.catch_up(&mut |_| {}).map_err(|e| {
+                    AppError::Corrupt(format!(
+                        "the batch was recorded (events {} to {}), but reading the ledger back failed: {e}",
+                        appended.first_position, appended.last_position
+                    ))
+                })?;
             }
         }
         Ok(events.len() as u64)

@@ -59,3 +59,39 @@ fn a_stale_writer_catches_up_instead_of_losing_or_doubling_events() {
     assert_eq!(first.catch_up(&mut |_| {}).expect("catch up"), 3);
     assert_eq!(first.ledger(), replayed.ledger());
 }
+
+#[test]
+fn a_head_rewritten_under_an_open_ledger_is_caught_at_the_next_append() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ledger.sqlite");
+    let mut app = Steadfast::open_path(&path, true).expect("open");
+    let first = row("A-1", "A", "committed", "2024-03-01", "100");
+    import_contributions(
+        &mut app,
+        &parsed(&[&first]),
+        "local:t",
+        ImportOptions::default(),
+    )
+    .expect("first import");
+
+    // Someone rewrites the last event and its hash behind the open ledger's back, so that the
+    // file's own chain still links up to it.
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update;
+         UPDATE events SET actor = 'local:mallory', hash = randomblob(32) WHERE position = 2;",
+    )
+    .expect("tamper");
+    drop(conn);
+
+    let next = row("A-2", "A", "delivered", "2024-04-01", "40");
+    let err = import_contributions(
+        &mut app,
+        &parsed(&[&next]),
+        "local:t",
+        ImportOptions::default(),
+    )
+    .expect_err("the rewritten head is noticed");
+    let message = err.to_string();
+    assert!(message.contains("does not verify at event 3"), "{message}");
+}

@@ -381,8 +381,11 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
             )
         }
         Err(AppError::Rejected(errors)) => {
-            report_errors(&name, &errors.0, args.max_errors, args.format.format)?;
-            Err(Reported.into())
+            // The file was refused whatever happens to our output: the exit status says so.
+            match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
+                Err(e) if !is_broken_pipe(&e) => Err(e),
+                _ => Err(Reported.into()),
+            }
         }
         Err(e) => Err(e.into()),
     }
@@ -397,6 +400,22 @@ fn read_input(path: &Path, name: &str) -> Result<Vec<u8>> {
 fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format) -> Result<()> {
     let shown = &errors[..errors.len().min(max)];
     let rest = errors.len() - shown.len();
+    // Errors go to stderr first, so they are reported even if stdout is already closed.
+    let mut err = std::io::stderr().lock();
+    for e in shown {
+        writeln!(err, "{e}")?;
+    }
+    if rest > 0 {
+        writeln!(
+            err,
+            "... and {rest} more error(s) (raise --max-errors to see them)"
+        )?;
+    }
+    writeln!(
+        err,
+        "{name}: {} error(s); nothing from this file was recorded",
+        errors.len()
+    )?;
     if format == Format::Json {
         let list: Vec<serde_json::Value> = shown
             .iter()
@@ -418,21 +437,6 @@ fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format)
         });
         outln!("{}", serde_json::to_string_pretty(&body)?)?;
     }
-    let mut err = std::io::stderr().lock();
-    for e in shown {
-        writeln!(err, "{e}")?;
-    }
-    if rest > 0 {
-        writeln!(
-            err,
-            "... and {rest} more error(s) (raise --max-errors to see them)"
-        )?;
-    }
-    writeln!(
-        err,
-        "{name}: {} error(s); nothing from this file was recorded",
-        errors.len()
-    )?;
     Ok(())
 }
 
@@ -728,14 +732,15 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
     } else {
         "the log does NOT verify".to_owned()
     };
-    emit(
+    let emitted = emit(
         args.format.format,
         &json,
         &grid,
         &[verdict, head_line(&head)],
-    )?;
+    );
+    // A log that does not verify fails the command even if nobody reads the report.
     if report.is_ok() {
-        Ok(())
+        emitted
     } else {
         Err(Reported.into())
     }

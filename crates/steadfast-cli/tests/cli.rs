@@ -1152,7 +1152,8 @@ fn given_formula_like_cells_when_output_as_csv_then_they_are_defused_but_numbers
 fn given_a_wrong_expected_head_when_verifying_then_it_is_a_mismatch() {
     let ledger = Ledger::with_demo();
     let (_, head) = ledger.snapshot();
-    let wrong = if head.starts_with('0') { "1" } else { "0" }.repeat(64);
+    // Not the all-zero hash: that is the empty log's head, a prefix of every log.
+    let wrong = if head.starts_with("ab") { "cd" } else { "ab" }.repeat(32);
 
     let out = ledger.run(&["log", "verify", "--expect-head", &wrong]);
     assert_eq!(out.code, 1, "{}", out.stdout);
@@ -1577,5 +1578,103 @@ fn given_a_closed_ledger_when_only_reading_it_then_the_file_and_its_folder_are_u
             bytes,
             "{args:?} wrote"
         );
+    }
+}
+
+/// Runs the binary with its stdout a pipe whose reader is already gone, as in `steadfast … |
+/// head` once `head` has exited.
+fn run_with_closed_stdout(ledger: &Ledger, args: &[&str]) -> Out {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = ledger
+        .command()
+        .arg("--database")
+        .arg(&ledger.db)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run steadfast");
+    Out {
+        code: out.status.code().expect("exit code"),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn given_a_closed_output_pipe_when_reporting_then_only_the_outcome_decides_the_exit_status() {
+    let ledger = Ledger::with_demo();
+    let listed = run_with_closed_stdout(&ledger, &["contributions", "list"]);
+    assert_eq!(listed.code, 0, "a reader that left early is no failure");
+    assert!(!listed.stderr.contains("Broken pipe"), "{}", listed.stderr);
+
+    let bad = ledger.write("bad.csv", csv(&[row(1, &[("amount", "-5")])]));
+    let refused = run_with_closed_stdout(
+        &ledger,
+        &["import", "contributions", &bad, "--format", "json"],
+    );
+    assert_eq!(refused.code, 1, "a refused file still fails");
+    assert!(
+        refused.stderr.contains("bad.csv:2:7: amount"),
+        "{}",
+        refused.stderr
+    );
+
+    tamper(
+        &ledger,
+        "UPDATE events SET actor = 'local:mallory' WHERE position = 5",
+    );
+    for format in ["table", "json"] {
+        let broken = run_with_closed_stdout(&ledger, &["log", "verify", "--format", format]);
+        assert_eq!(broken.code, 1, "a broken chain still fails ({format})");
+    }
+}
+
+#[test]
+fn given_a_relative_path_starting_with_file_colon_when_used_then_it_names_that_file() {
+    let ledger = Ledger::new();
+    let out = output(ledger.command().args(["--db", "file:q.sqlite", "demo"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(ledger.path("file:q.sqlite").is_file());
+    assert!(!ledger.path("q.sqlite").exists(), "read as a URI");
+    let verify = output(
+        ledger
+            .command()
+            .args(["--db", "file:q.sqlite", "log", "verify"]),
+    );
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(verify.stdout.contains("228"), "{}", verify.stdout);
+}
+
+#[test]
+fn given_two_first_imports_racing_on_a_missing_ledger_when_both_finish_then_each_event_is_there_once()
+ {
+    let rows: Vec<String> = (1..=400).map(|n| row(n, &[])).collect();
+    for _ in 0..3 {
+        let ledger = Ledger::new();
+        let file = ledger.write("in.csv", csv(&rows));
+        let spawn = || {
+            ledger
+                .command()
+                .arg("--database")
+                .arg(&ledger.db)
+                .args(["import", "contributions", &file])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        };
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let out = child.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // 400 registrations and 400 stage events, once.
+        assert_eq!(ledger.snapshot().0, 800);
     }
 }

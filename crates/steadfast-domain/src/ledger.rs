@@ -390,8 +390,26 @@ impl<'a> Draft<'a> {
                 format!("party {} is not registered", cmd.party),
             ));
         };
-        if party.memberships.contains(&cmd) {
-            return Ok(false);
+        if let Some(existing) = party
+            .memberships
+            .iter()
+            .find(|m| m.organisation == cmd.organisation && m.joined == cmd.joined)
+        {
+            if *existing == cmd {
+                return Ok(false);
+            }
+            return Err(Violation::new(
+                Field::EffectiveDate,
+                format!(
+                    "the membership of {} in {} from {} is already recorded{}; changing it (such as recording its end) is not supported yet",
+                    cmd.party,
+                    cmd.organisation,
+                    cmd.joined,
+                    existing
+                        .left
+                        .map_or(String::new(), |l| format!(" (until {l})"))
+                ),
+            ));
         }
         let mut party = party.clone();
         party.memberships.push(cmd.clone());

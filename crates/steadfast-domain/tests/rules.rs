@@ -1248,3 +1248,53 @@ fn a_quantity_beyond_the_increment_limit_is_refused_not_a_panic() {
     then_rejected(first, Field::Quantity);
     then_rejected(second, Field::Quantity);
 }
+
+#[test]
+fn a_recorded_membership_is_not_silently_changed() {
+    let mut ledger = Ledger::new();
+    let mut draft = Draft::new(&ledger);
+    let org = |id: &str, name: &str| PartyRegistered {
+        party: party(id),
+        name: name.to_owned(),
+        kind: PartyKind::Organisation,
+        registered_on: date("2024-01-01"),
+    };
+    draft.register_party(org("NATO", "NATO")).expect("nato");
+    draft
+        .register_party(PartyRegistered {
+            party: party("HUN"),
+            name: "Hungary".to_owned(),
+            kind: PartyKind::State,
+            registered_on: date("2024-01-01"),
+        })
+        .expect("hun");
+    let joined = steadfast_domain::MembershipRecorded {
+        party: party("HUN"),
+        organisation: party("NATO"),
+        joined: date("1999-03-12"),
+        left: None,
+    };
+    draft.record_membership(joined.clone()).expect("membership");
+    for e in draft.into_events() {
+        ledger.apply(EventMeta::PENDING, &e);
+    }
+    let mut draft = Draft::new(&ledger);
+    assert_eq!(
+        draft.record_membership(joined.clone()),
+        Ok(false),
+        "the same: a no-op"
+    );
+    let ended = steadfast_domain::MembershipRecorded {
+        left: Some(date("2030-01-01")),
+        ..joined
+    };
+    let refused = draft
+        .record_membership(ended)
+        .expect_err("not silently changed");
+    assert!(
+        refused.message.contains("already recorded"),
+        "{}",
+        refused.message
+    );
+    assert!(draft.into_events().is_empty());
+}

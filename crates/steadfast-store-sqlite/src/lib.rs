@@ -215,6 +215,15 @@ impl SqliteStore {
         mode: OpenMode,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
+        // The bundled SQLite reads any name starting with `file:` as a URI; a relative path
+        // that happens to start so is made explicit, so it always names the file it says.
+        let explicit;
+        let path = if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+            explicit = Path::new(".").join(path);
+            explicit.as_path()
+        } else {
+            path
+        };
         let meta = match std::fs::metadata(path) {
             Ok(meta) => Some(meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -313,7 +322,6 @@ impl SqliteStore {
         let conn = if quiescent {
             Connection::open_with_flags(immutable_uri(&real), flags | OpenFlags::SQLITE_OPEN_URI)
         } else {
-            // Without the URI flag, so a path that happens to start with `file:` is a path.
             Connection::open_with_flags(path, flags)
         }
         .map_err(|e| classify(path, &access, e))?;
@@ -423,8 +431,13 @@ impl SqliteStore {
     /// For a reader without locks: fails if the file was written since it was opened, whatever
     /// the read returned — what it read may mix old and new pages.
     fn checked<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        // A writer must open the file (creating its `-wal`) before it can change it, so a
+        // side file that appeared since the open means a writer came along, even where file
+        // timestamps are too coarse to show its writes.
         if let Access::ReadImmutable(real, at_open) = &self.access
-            && stamp(real).ok().as_ref() != Some(at_open)
+            && (stamp(real).ok().as_ref() != Some(at_open)
+                || side_file(real, "-wal").exists()
+                || side_file(real, "-journal").exists())
         {
             return Err(backend_msg(format!(
                 "{} was changed by another process while this command had it open read-only; nothing read from it since is trusted — run the command again",
@@ -594,6 +607,7 @@ impl EventStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let head = head_of(&tx, &fail)?;
+        let chained_onto = head;
         let sealed = {
             let mut version_stmt = tx
                 .prepare_cached("SELECT max(stream_version) FROM events WHERE stream = ?1")
@@ -666,6 +680,7 @@ impl EventStore for SqliteStore {
             first_position,
             last_position: head.map_or(0, |h| h.position),
             head,
+            chained_onto,
         })
     }
 

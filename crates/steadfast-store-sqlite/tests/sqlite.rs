@@ -453,6 +453,24 @@ fn a_lock_free_reader_refuses_to_read_a_file_written_under_it() {
     assert_eq!(events_in(&fresh), 205);
 }
 
+#[test]
+fn a_lock_free_reader_stops_trusting_the_file_once_a_writer_has_it_open() {
+    // Even before the writer changes a byte of the file (where coarse timestamps could hide
+    // the change), its `-wal` shows it is there.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.sqlite");
+    closed_ledger(&path);
+    let reader = SqliteStore::open(&path, OpenMode::ReadOnly).expect("open read-only");
+    assert_eq!(events_in(&reader), 5);
+    let writer = SqliteStore::open(&path, OpenMode::MustExist).expect("open writer");
+    let err = reader.head().expect_err("a writer is active");
+    assert!(
+        err.to_string().contains("changed by another process"),
+        "{err}"
+    );
+    drop(writer);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Errors say what happened.
 

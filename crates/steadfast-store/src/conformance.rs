@@ -102,6 +102,9 @@ pub fn empty_store_has_no_head<S: EventStore, G>(f: &mut impl Factory<S, G>) {
     let report = verify(&store, None, &mut |_| {}).expect("verify");
     assert!(report.is_ok());
     assert_eq!(report.events, 0);
+    let genesis = verify(&store, Some(ChainHash::GENESIS), &mut |_| {}).expect("verify");
+    assert!(genesis.is_ok(), "the empty log's head is the all-zero hash");
+    assert_eq!(genesis.expected_head_position, Some(0));
 }
 
 pub fn append_assigns_positions_versions_and_chain<S: EventStore, G>(f: &mut impl Factory<S, G>) {
@@ -114,6 +117,8 @@ pub fn append_assigns_positions_versions_and_chain<S: EventStore, G>(f: &mut imp
         .append(batch(vec![event("a", None, b"3")]))
         .expect("append");
     assert_eq!((second.first_position, second.last_position), (3, 3));
+    assert_eq!(first.chained_onto, None);
+    assert_eq!(second.chained_onto, first.head);
     let events = all(&store);
     let summary: Vec<(u64, &str, u64)> = events
         .iter()

@@ -103,6 +103,10 @@ pub struct Appended {
     pub first_position: u64,
     pub last_position: u64,
     pub head: Option<Head>,
+    /// The head the batch was chained onto (`None` for the first batch of a log): a writer
+    /// that verified the log up to its own head can tell whether the store's head was the one
+    /// it verified.
+    pub chained_onto: Option<Head>,
 }
 
 /// Store failures, separated as callers must treat them differently.

@@ -49,6 +49,7 @@ impl MemoryStore {
 impl EventStore for MemoryStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
         let head = self.head()?;
+        let chained_onto = head;
         let sealed = seal_batch(
             request,
             head,
@@ -70,6 +71,7 @@ impl EventStore for MemoryStore {
             first_position,
             last_position: head.map_or(0, |h| h.position),
             head,
+            chained_onto,
         })
     }
 
