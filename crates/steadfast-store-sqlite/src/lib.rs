@@ -491,11 +491,23 @@ fn classify(path: &Path, access: &Access, e: rusqlite::Error) -> StoreError {
         }
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => {
             StoreError::Incompatible(if *access == Access::ReadLocked {
+                // Name the side file that is actually there.
+                let journal = side_file(path, "-journal");
+                let (found, needs) = if journal.exists() {
+                    (
+                        journal,
+                        "to roll back the interrupted write first".to_owned(),
+                    )
+                } else {
+                    (
+                        side_file(path, "-wal"),
+                        format!("to create or open {}", side_file(path, "-shm").display()),
+                    )
+                };
                 format!(
-                    "cannot read {} ({e}): a write-ahead log ({}) is beside it, so SQLite must also be able to create or open {} — a writer is active or did not close cleanly; open it once with a write command such as `steadfast import`, or read it where the directory is writable",
+                    "cannot read {} ({e}): {} is beside it, so SQLite needs write access {needs} — a writer is active or did not close cleanly; open it once with a write command such as `steadfast import`, or read it where the directory is writable",
                     path.display(),
-                    side_file(path, "-wal").display(),
-                    side_file(path, "-shm").display()
+                    found.display(),
                 )
             } else {
                 format!(
@@ -826,6 +838,25 @@ mod tests {
         );
         assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
         assert!(err.to_string().contains("cannot read"), "{err}");
+        assert!(err.to_string().contains("ledger.sqlite-wal"), "{err}");
+    }
+
+    #[test]
+    fn a_reader_blocked_by_a_rollback_journal_is_told_about_the_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.sqlite");
+        std::fs::write(side_file(&path, "-journal"), b"hot").expect("journal");
+        let err = classify(
+            &path,
+            &Access::ReadLocked,
+            failure(
+                rusqlite::ffi::SQLITE_READONLY,
+                "attempt to write a readonly database",
+            ),
+        )
+        .to_string();
+        assert!(err.contains("ledger.sqlite-journal"), "{err}");
+        assert!(!err.contains("-wal"), "{err}");
     }
 
     #[test]
