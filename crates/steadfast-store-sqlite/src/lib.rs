@@ -619,7 +619,6 @@ impl EventStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let head = head_of(&tx, &fail)?;
-        let chained_onto = head;
         let sealed = {
             let mut version_stmt = tx
                 .prepare_cached("SELECT max(stream_version) FROM events WHERE stream = ?1")
@@ -640,7 +639,6 @@ impl EventStore for SqliteStore {
                 &mut |key| key_stmt.exists([key]).map_err(backend),
             )?
         };
-        let first_position = head.map_or(1, |h| h.position + 1);
         {
             let mut insert = tx
                 .prepare_cached(&format!(
@@ -680,20 +678,7 @@ impl EventStore for SqliteStore {
             }
         }
         tx.commit().map_err(fail)?;
-        let head = sealed
-            .last()
-            .map(|e| Head {
-                position: e.position,
-                hash: e.hash,
-                recorded_at: e.recorded_at,
-            })
-            .or(head);
-        Ok(Appended {
-            first_position,
-            last_position: head.map_or(0, |h| h.position),
-            head,
-            chained_onto,
-        })
+        Ok(Appended::of(head, &sealed))
     }
 
     fn head(&self) -> Result<Option<Head>, StoreError> {

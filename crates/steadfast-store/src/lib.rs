@@ -109,6 +109,31 @@ pub struct Appended {
     pub chained_onto: Option<Head>,
 }
 
+impl Appended {
+    /// What appending `sealed` (from [`seal_batch`]) onto the head `before` wrote; shared by
+    /// the backends so they all report alike.
+    pub fn of(before: Option<Head>, sealed: &[StoredEvent]) -> Self {
+        let head = sealed.last().map(StoredEvent::head).or(before);
+        Appended {
+            first_position: before.map_or(1, |h| h.position + 1),
+            last_position: head.map_or(0, |h| h.position),
+            head,
+            chained_onto: before,
+        }
+    }
+}
+
+impl StoredEvent {
+    /// This event as a log head.
+    pub fn head(&self) -> Head {
+        Head {
+            position: self.position,
+            hash: self.hash,
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
 /// Store failures, separated as callers must treat them differently.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

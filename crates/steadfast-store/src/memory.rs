@@ -49,7 +49,6 @@ impl MemoryStore {
 impl EventStore for MemoryStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
         let head = self.head()?;
-        let chained_onto = head;
         let sealed = seal_batch(
             request,
             head,
@@ -57,7 +56,7 @@ impl EventStore for MemoryStore {
             &mut |s| Ok(self.stream_versions.get(s).copied()),
             &mut |k| Ok(self.keys.contains_key(k)),
         )?;
-        let first_position = head.map_or(1, |h| h.position + 1);
+        let appended = Appended::of(head, &sealed);
         for event in sealed {
             self.stream_versions
                 .insert(event.stream.clone(), event.stream_version);
@@ -66,21 +65,11 @@ impl EventStore for MemoryStore {
             }
             self.events.push(event);
         }
-        let head = self.head()?;
-        Ok(Appended {
-            first_position,
-            last_position: head.map_or(0, |h| h.position),
-            head,
-            chained_onto,
-        })
+        Ok(appended)
     }
 
     fn head(&self) -> Result<Option<Head>, StoreError> {
-        Ok(self.events.last().map(|e| Head {
-            position: e.position,
-            hash: e.hash,
-            recorded_at: e.recorded_at,
-        }))
+        Ok(self.events.last().map(StoredEvent::head))
     }
 
     fn scan(
