@@ -183,11 +183,7 @@ impl ChainVerifier {
                     .insert(event.stream.clone(), event.stream_version);
             }
         }
-        self.head = Some(Head {
-            position: event.position,
-            hash: event.hash,
-            recorded_at: event.recorded_at,
-        });
+        self.head = Some(event.head());
         Ok(())
     }
 
