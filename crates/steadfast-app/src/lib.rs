@@ -210,20 +210,20 @@ impl Steadfast {
         if events.is_empty() {
             return Ok(0);
         }
+        let encoded: Vec<_> = events
+            .iter()
+            .map(|e| codec::encode(e, actor))
+            .collect::<Result<_, _>>()?;
+        // Each stream is expected where the projection last saw it, checked once per batch.
         let mut expected: Vec<(String, ExpectedVersion)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for event in &events {
-            let stream = event.stream();
-            if seen.insert(stream.clone()) {
-                let version = self.stream_version_seen(event);
-                expected.push((stream, version));
+        for (event, new) in events.iter().zip(&encoded) {
+            if seen.insert(new.stream.as_str()) {
+                expected.push((new.stream.clone(), self.stream_version_seen(event)));
             }
         }
         let request = AppendRequest {
-            events: events
-                .iter()
-                .map(|e| codec::encode(e, actor))
-                .collect::<Result<_, _>>()?,
+            events: encoded,
             expected,
         };
         let ended_at = versions_after(&request);

@@ -6,6 +6,7 @@
 //! domain's `Draft` does — and they never touch the store.
 
 mod contributions;
+mod header;
 mod location;
 mod registry;
 mod text;

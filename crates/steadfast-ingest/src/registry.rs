@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use steadfast_domain::{PartyId, PartyKind};
 
-use crate::contributions::check_header;
+use crate::header::check_header;
 use crate::location::{ErrorList, ImportError};
 use crate::text::{LineCounter, decode_utf8, parse_date};
 
