@@ -8,11 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-mkdir -p corpus/contributions_csv corpus/import_dry_run corpus/registry_csv
+mkdir -p corpus/contributions_csv corpus/import_dry_run corpus/registry_csv corpus/ecb_rates \
+  corpus/frameworks_toml
 cp ../data/contributions-2024.csv ../crates/steadfast-cli/tests/fixtures/*.csv corpus/contributions_csv/
 cp ../data/contributions-2024.csv ../crates/steadfast-cli/tests/fixtures/*.csv corpus/import_dry_run/
 cp ../data/parties.csv ../data/memberships.csv corpus/registry_csv/
-for target in contributions_csv registry_csv import_dry_run; do
+# The ECB history is 1.9 MB: seed with its head (inputs are capped at 4 KiB anyway).
+head -n 30 ../data/ecb-eurofxref-hist.csv > corpus/ecb_rates/ecb-eurofxref-hist-head.csv
+cp ../data/gdp-worldbank.csv corpus/ecb_rates/
+cp ../data/frameworks.toml corpus/frameworks_toml/
+for target in contributions_csv registry_csv import_dry_run ecb_rates frameworks_toml; do
   RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --release "$target" -- \
     -max_total_time="$seconds" -max_len=4096
 done

@@ -13,6 +13,8 @@ pub const PARTY_REGISTERED: &str = "party.registered";
 pub const MEMBERSHIP_RECORDED: &str = "party.membership-recorded";
 pub const CONTRIBUTION_REGISTERED: &str = "contribution.registered";
 pub const STAGE_RECORDED: &str = "contribution.stage-recorded";
+pub const FRAMEWORK_ADOPTED: &str = "framework.adopted";
+pub const FX_FIXINGS_PUBLISHED: &str = "fx.fixings-published";
 
 fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, AppError> {
     serde_json::to_vec(value).map_err(|e| AppError::Invalid(format!("cannot encode an event: {e}")))
@@ -25,6 +27,8 @@ pub fn encode(event: &DomainEvent, actor: &str) -> Result<NewEvent, AppError> {
         DomainEvent::MembershipRecorded(e) => (MEMBERSHIP_RECORDED, json(e)?),
         DomainEvent::ContributionRegistered(e) => (CONTRIBUTION_REGISTERED, json(e)?),
         DomainEvent::StageRecorded(e) => (STAGE_RECORDED, json(e)?),
+        DomainEvent::FrameworkAdopted(e) => (FRAMEWORK_ADOPTED, json(e)?),
+        DomainEvent::FxFixingsPublished(e) => (FX_FIXINGS_PUBLISHED, json(e)?),
     };
     Ok(NewEvent {
         stream: event.stream(),
@@ -53,6 +57,8 @@ pub fn decode(stored: &StoredEvent) -> Result<DomainEvent, AppError> {
         (MEMBERSHIP_RECORDED, 1) => Ok(DomainEvent::MembershipRecorded(payload(stored)?)),
         (CONTRIBUTION_REGISTERED, 1) => Ok(DomainEvent::ContributionRegistered(payload(stored)?)),
         (STAGE_RECORDED, 1) => Ok(DomainEvent::StageRecorded(payload(stored)?)),
+        (FRAMEWORK_ADOPTED, 1) => Ok(DomainEvent::FrameworkAdopted(payload(stored)?)),
+        (FX_FIXINGS_PUBLISHED, 1) => Ok(DomainEvent::FxFixingsPublished(payload(stored)?)),
         (other, version) => Err(AppError::Corrupt(format!(
             "event {} has type `{other}` version {version}, which this build of Steadfast does not know; upgrade Steadfast",
             stored.position

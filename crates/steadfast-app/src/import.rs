@@ -7,16 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::queries::LogHead;
+use crate::write::{Recorded, decide_and_append, write_to};
+use crate::{AppError, Database, Steadfast};
 use serde::Serialize;
 use steadfast_domain::{Decision, DomainEvent, Draft, Ledger, Stage};
 use steadfast_ingest::{ErrorList, ParsedContributions};
-use steadfast_store::StoreError;
-
-use crate::queries::LogHead;
-use crate::{Access, AppError, Database, Steadfast};
-
-/// How many times an import is decided again after losing a race with another writer.
-const MAX_ATTEMPTS: u32 = 3;
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,37 +42,16 @@ pub struct ImportOutcome {
 
 /// Decides every row of a parsed file against the ledger and appends them in one batch.
 /// Returns every problem of the file (parse and rule errors) if there is any; then nothing is
-/// written.
+/// written. Losing a race with another writer makes it catch up and decide again.
 pub fn import_contributions(
     app: &mut Steadfast,
     parsed: &ParsedContributions,
     actor: &str,
     options: ImportOptions,
 ) -> Result<ImportOutcome, AppError> {
-    // Optimistic concurrency: if another writer appended to a stream this file touches between
-    // our read and our write, the store refuses the batch; catch up and decide again.
-    let mut attempts = 0;
-    let mut outcome = loop {
-        attempts += 1;
-        let (mut outcome, events) = decide_contributions(app.ledger(), parsed, options)?;
-        if options.dry_run {
-            break outcome;
-        }
-        match app.append(events, actor) {
-            Ok(appended) => {
-                outcome.events_appended = appended;
-                break outcome;
-            }
-            Err(AppError::Store(StoreError::Conflict { .. } | StoreError::DuplicateKey(_)))
-                if attempts < MAX_ATTEMPTS =>
-            {
-                app.catch_up(&mut |_| {})?;
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    outcome.log_head = LogHead::of(app.head());
-    Ok(outcome)
+    decide_and_append(app, actor, options.dry_run, &mut |ledger| {
+        decide_contributions(ledger, parsed, options)
+    })
 }
 
 /// Decides a whole file against a ledger without writing: what it would do and the events to
@@ -106,39 +81,15 @@ pub fn import_file(
     options: ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportOutcome, AppError> {
-    let access = if options.dry_run {
-        Access::Read
-    } else {
-        Access::Write
-    };
-    match Steadfast::open(database, access, None, progress) {
-        Ok(mut app) => import_contributions(&mut app, parsed, actor, options),
-        Err(AppError::Store(StoreError::NotFound(_))) => {
-            let (mut outcome, events) = decide_contributions(&Ledger::new(), parsed, options)?;
-            if options.dry_run {
-                return Ok(outcome);
-            }
-            let mut app = Steadfast::open(database, Access::Create, None, progress)?;
-            if app.head().is_some() {
-                // Another writer created the ledger meanwhile: decide against what it holds.
-                return import_contributions(&mut app, parsed, actor, options);
-            }
-            match app.append(events, actor) {
-                Ok(appended) => {
-                    outcome.events_appended = appended;
-                    outcome.log_head = LogHead::of(app.head());
-                    Ok(outcome)
-                }
-                // Another writer appended between our open and our append: catch up and decide
-                // again like any import that lost a race.
-                Err(AppError::Store(StoreError::Conflict { .. } | StoreError::DuplicateKey(_))) => {
-                    app.catch_up(&mut |_| {})?;
-                    import_contributions(&mut app, parsed, actor, options)
-                }
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(e),
+    write_to(database, actor, options.dry_run, progress, &mut |ledger| {
+        decide_contributions(ledger, parsed, options)
+    })
+}
+
+impl Recorded for ImportOutcome {
+    fn recorded(&mut self, events_appended: u64, head: LogHead) {
+        self.events_appended = events_appended;
+        self.log_head = head;
     }
 }
 

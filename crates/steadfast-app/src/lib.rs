@@ -6,9 +6,13 @@
 //! `Draft`, so nothing is appended unless the whole batch is valid.
 
 pub mod codec;
+pub mod frameworks;
+pub mod fx;
 pub mod import;
 pub mod queries;
+pub mod reports;
 pub mod scenario;
+pub mod write;
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -108,6 +112,14 @@ fn versions_after(request: &AppendRequest) -> Option<std::collections::HashMap<S
     Some(versions)
 }
 
+/// Remembers `head` as the latest head of its recording moment.
+fn note_head(heads: &mut Vec<Head>, head: Head) {
+    match heads.last_mut() {
+        Some(last) if last.recorded_at == head.recorded_at => *last = head,
+        _ => heads.push(head),
+    }
+}
+
 /// An open ledger: the store and its projection.
 #[derive(Debug)]
 pub struct Steadfast {
@@ -115,6 +127,9 @@ pub struct Steadfast {
     ledger: Ledger,
     /// Checks every event folded into `ledger`; its head is the projection's head.
     verifier: ChainVerifier,
+    /// The head after each distinct recording moment, in log order (recording times never go
+    /// back), so a report "as known on" a moment can name the head it was computed at.
+    known_heads: Vec<Head>,
 }
 
 impl Steadfast {
@@ -138,6 +153,7 @@ impl Steadfast {
             store,
             ledger: Ledger::new(),
             verifier: ChainVerifier::new(),
+            known_heads: Vec::new(),
         };
         app.catch_up(progress)?;
         Ok(app)
@@ -152,6 +168,7 @@ impl Steadfast {
         let mut count = 0u64;
         let ledger = &mut self.ledger;
         let verifier = &mut self.verifier;
+        let known_heads = &mut self.known_heads;
         self.store.scan(after, &mut |stored| {
             if let Err(broken) = verifier.check(&stored) {
                 failure = Some(AppError::Corrupt(format!(
@@ -159,6 +176,7 @@ impl Steadfast {
                 )));
                 return ControlFlow::Break(());
             }
+            note_head(known_heads, stored.head());
             match codec::decode(&stored) {
                 Ok(event) => {
                     ledger.apply(
@@ -194,6 +212,15 @@ impl Steadfast {
     /// The head of the log as far as the projection has folded and verified it.
     pub fn head(&self) -> Option<Head> {
         self.verifier.head()
+    }
+
+    /// The head of the log as it stood at `moment`: the last event recorded at or before it
+    /// (`None` if nothing was recorded by then).
+    pub fn head_known_on(&self, moment: jiff::Timestamp) -> Option<Head> {
+        let known = self
+            .known_heads
+            .partition_point(|h| h.recorded_at <= moment);
+        known.checked_sub(1).map(|i| self.known_heads[i])
     }
 
     pub fn store(&self) -> &dyn EventStore {
@@ -243,6 +270,7 @@ impl Steadfast {
                 }
                 self.verifier
                     .advance_sealed(head, ended_at.into_iter().flatten());
+                note_head(&mut self.known_heads, head);
             }
             // Another writer got in first (or the head changed under us): fold its events and
             // ours from the log, verified, which also catches a rewritten head.
@@ -270,6 +298,15 @@ impl Steadfast {
                 }),
             DomainEvent::PartyRegistered(e) => self.party_stream_version(&e.party),
             DomainEvent::MembershipRecorded(e) => self.party_stream_version(&e.party),
+            DomainEvent::FrameworkAdopted(e) => self
+                .ledger
+                .framework(&e.framework)
+                .map_or(ExpectedVersion::NoStream, |_| ExpectedVersion::Exactly(1)),
+            // One event per publication day, on one stream per publisher.
+            DomainEvent::FxFixingsPublished(_) => match self.ledger.rates().days() as u64 {
+                0 => ExpectedVersion::NoStream,
+                days => ExpectedVersion::Exactly(days),
+            },
         }
     }
 

@@ -1,27 +1,35 @@
 //! The founding scenario, shipped inside the binary from the repository's `data/` folder: the
-//! party registry (the 32 Allies with their NATO accession dates, Ukraine, NATO, the EU, NSATU)
-//! and the sourced 2024 dataset. Loading is idempotent: every event carries a key, so a second
-//! load appends nothing.
+//! party registry (the 32 Allies with their NATO accession dates, Ukraine, NATO, the EU, NSATU),
+//! the ECB reference-rate history, the `washington-2024` framework with its GDP basis, and the
+//! sourced 2024 dataset. Loading is idempotent: every event carries a key, so a second load
+//! appends nothing.
 
 use jiff::civil::Date;
 use serde::Serialize;
 use steadfast_domain::{Draft, MembershipRecorded, PartyRegistered};
-use steadfast_ingest::{CsvOptions, parse_contributions, parse_memberships, parse_parties};
+use steadfast_ingest::{
+    CsvOptions, parse_contributions, parse_ecb_rates, parse_frameworks, parse_gdp,
+    parse_memberships, parse_parties,
+};
 
-use steadfast_store::StoreError;
-
+use crate::frameworks::decide_frameworks;
+use crate::fx::{FxImportOutcome, decide_rates};
 use crate::import::{ImportOutcome, decide_file};
 use crate::queries::LogHead;
+use crate::write::{Recorded, decide_and_append};
 use crate::{AppError, Steadfast};
 
 /// The scenario's version, recorded as the actor of its events (`scenario:<version>`).
-pub const VERSION: &str = "2024.1";
+pub const VERSION: &str = "2024.2";
 /// The date the registry entries hold from.
 const REGISTERED_ON: Date = Date::constant(2024, 1, 1);
 
 const PARTIES: &[u8] = include_bytes!("../../../data/parties.csv");
 const MEMBERSHIPS: &[u8] = include_bytes!("../../../data/memberships.csv");
 const CONTRIBUTIONS: &[u8] = include_bytes!("../../../data/contributions-2024.csv");
+const RATES: &[u8] = include_bytes!("../../../data/ecb-eurofxref-hist.csv");
+const FRAMEWORKS: &[u8] = include_bytes!("../../../data/frameworks.toml");
+const GDP: &[u8] = include_bytes!("../../../data/gdp-worldbank.csv");
 
 /// What loading the scenario did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,8 +37,17 @@ pub struct ScenarioLoad {
     pub version: &'static str,
     pub parties_registered: u64,
     pub memberships_recorded: u64,
+    pub rate_days_recorded: u64,
+    pub frameworks_adopted: u64,
     pub contributions: ImportOutcome,
     pub events_appended: u64,
+}
+
+impl Recorded for ScenarioLoad {
+    fn recorded(&mut self, events_appended: u64, head: LogHead) {
+        self.events_appended = events_appended;
+        self.contributions.log_head = head;
+    }
 }
 
 /// The actor name of the scenario's events.
@@ -46,6 +63,9 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
     };
     let parties = parse_parties("data/parties.csv", PARTIES).map_err(invalid)?;
     let memberships = parse_memberships("data/memberships.csv", MEMBERSHIPS).map_err(invalid)?;
+    let rates = parse_ecb_rates("data/ecb-eurofxref-hist.csv", RATES).map_err(invalid)?;
+    let frameworks = parse_frameworks("data/frameworks.toml", FRAMEWORKS).map_err(invalid)?;
+    let gdp = parse_gdp("data/gdp-worldbank.csv", GDP).map_err(invalid)?;
     let contributions = parse_contributions(
         "data/contributions-2024.csv",
         CONTRIBUTIONS,
@@ -58,14 +78,14 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             v.message
         ))
     };
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let mut draft = Draft::new(app.ledger());
+    decide_and_append(app, &actor(), false, &mut |ledger| {
+        let mut draft = Draft::new(ledger);
         let mut load = ScenarioLoad {
             version: VERSION,
             parties_registered: 0,
             memberships_recorded: 0,
+            rate_days_recorded: 0,
+            frameworks_adopted: 0,
             contributions: ImportOutcome::new(&contributions, false),
             events_appended: 0,
         };
@@ -91,7 +111,27 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
                 .map_err(|v| clash("data/memberships.csv", m.line, v))?;
             load.memberships_recorded += u64::from(recorded);
         }
-        let errors = decide_file(&mut draft, &contributions, &mut load.contributions);
+        let mut rate_outcome = FxImportOutcome::new("data/ecb-eurofxref-hist.csv", &rates, false);
+        let mut errors = decide_rates(
+            &mut draft,
+            "data/ecb-eurofxref-hist.csv",
+            &rates,
+            &mut rate_outcome,
+        );
+        load.rate_days_recorded = rate_outcome.new_days;
+        errors.0.extend(
+            decide_frameworks(
+                &mut draft,
+                "data/frameworks.toml",
+                &frameworks,
+                &gdp,
+                &mut load.frameworks_adopted,
+            )
+            .0,
+        );
+        errors
+            .0
+            .extend(decide_file(&mut draft, &contributions, &mut load.contributions).0);
         if !errors.0.is_empty() {
             // The scenario is valid on an empty ledger (a test says so); a refusal here means
             // this ledger already holds different events under the scenario's ids.
@@ -99,19 +139,6 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
                 "cannot load the founding scenario into this ledger, which already records different events under its ids:\n{errors}"
             )));
         }
-        let events = draft.into_events();
-        match app.append(events, &actor()) {
-            Ok(appended) => {
-                load.events_appended = appended;
-                load.contributions.log_head = LogHead::of(app.head());
-                return Ok(load);
-            }
-            Err(AppError::Store(StoreError::Conflict { .. } | StoreError::DuplicateKey(_)))
-                if attempts < 3 =>
-            {
-                app.catch_up(&mut |_| {})?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+        Ok((load, draft.into_events()))
+    })
 }

@@ -17,6 +17,8 @@ macro_rules! outln {
     };
 }
 
+mod reports;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,8 +27,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
+use steadfast_app::reports::ReportOptions;
 use steadfast_app::{Access, AppError, Database, ImportOptions, Steadfast, import_file, scenario};
-use steadfast_domain::{Category, Channel, ContributionId, PartyId, Stage};
+use steadfast_domain::{Category, Channel, ContributionId, FxPolicy, PartyId, Stage};
 use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
 use steadfast_store::ChainHash;
 
@@ -53,7 +56,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load the founding scenario (once) and print per-donor totals by stage.
+    /// Load the founding scenario (once) and print the fair-share scoreboard and the gaps.
     Demo(FormatArg),
     /// Import records from a file.
     #[command(subcommand)]
@@ -64,6 +67,12 @@ enum Command {
     /// List the registered parties and their dated memberships.
     #[command(subcommand)]
     Parties(PartiesCommand),
+    /// The accountability reports: fair shares, gaps between stages, anomalies.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
+    /// Exchange rates.
+    #[command(subcommand)]
+    Fx(reports::FxCommand),
     /// Inspect the event log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -230,6 +239,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Contributions(ContributionsCommand::List(args)) => list(&database, &args),
         Command::Contributions(ContributionsCommand::Show(args)) => show(&database, &args),
         Command::Parties(PartiesCommand::List(args)) => parties(&database, &args),
+        Command::Report(command) => reports::run(&database, &command),
+        Command::Fx(reports::FxCommand::Import(args)) => reports::fx_import(&database, &args),
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
     }
 }
@@ -265,27 +276,23 @@ fn head_line(head: &LogHead) -> String {
 fn demo(database: &Database, format: Format) -> Result<()> {
     let mut app = open(database, Access::Create)?;
     let load = scenario::load(&mut app).context("loading the founding scenario")?;
-    let report = queries::donor_totals(app.ledger(), app.head());
-    let mut grid = Grid::new(&[
-        ("donor", false),
-        ("name", false),
-        ("currency", false),
-        ("contributions", true),
-        ("announced", true),
-        ("committed", true),
-        ("allocated", true),
-        ("delivered", true),
-        ("confirmed", true),
-    ]);
-    for r in &report.rows {
-        let mut row = vec![
-            r.donor.to_string(),
-            r.donor_name.clone(),
-            r.currency.to_string(),
-            r.contributions.to_string(),
-        ];
-        row.extend(r.amounts.in_order().map(|a| amount_cell(a, format)));
-        grid.push(row);
+    let options = ReportOptions::new(FxPolicy::EventDate);
+    let scoreboard = reports::fair_share_view(&app, None, Some(Stage::Committed), &options)?;
+    let gaps = steadfast_app::reports::gaps(&app, &options);
+    if format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct DemoJson<'a> {
+            scenario: &'a scenario::ScenarioLoad,
+            fair_share: &'a steadfast_app::reports::FairShareView,
+            gaps: &'a steadfast_app::reports::GapsView,
+        }
+        let json = DemoJson {
+            scenario: &load,
+            fair_share: &scoreboard,
+            gaps: &gaps,
+        };
+        outln!("{}", serde_json::to_string_pretty(&json)?)?;
+        return Ok(());
     }
     if format == Format::Table {
         let loaded = if load.events_appended == 0 {
@@ -296,37 +303,24 @@ fn demo(database: &Database, format: Format) -> Result<()> {
             )
         } else {
             format!(
-                "Loaded founding scenario {} into {}: {} parties, {} memberships, {} stage events in {} contributions ({} log events).",
+                "Loaded founding scenario {} into {}: {} parties, {} memberships, {} days of ECB rates, {} framework(s), {} stage events in {} contributions ({} log events).",
                 load.version,
                 app.location(),
                 load.parties_registered,
                 load.memberships_recorded,
+                load.rate_days_recorded,
+                load.frameworks_adopted,
                 load.contributions.new_stage_events,
                 load.contributions.new_contributions,
                 load.events_appended
             )
         };
-        outln!("{loaded}\n\nPer-donor totals by stage, in original currencies (not converted):")?;
+        outln!("{loaded}\n")?;
     }
-    let footer = vec![
-        "— means nothing recorded at that stage (not zero).".to_owned(),
-        format!(
-            "{} contribution(s) recorded only as quantities are not in these totals. Figures are compiled from public sources; not official figures.",
-            report.contributions_without_amounts
-        ),
-        head_line(&report.log_head),
-    ];
-    #[derive(serde::Serialize)]
-    struct DemoJson<'a> {
-        scenario: &'a scenario::ScenarioLoad,
-        #[serde(flatten)]
-        totals: &'a queries::DonorTotalsReport,
-    }
-    let json = DemoJson {
-        scenario: &load,
-        totals: &report,
-    };
-    emit(format, &json, &grid, &footer)
+    // In CSV the two tables follow each other, separated by a blank line.
+    reports::print_fair_share(&scoreboard, format)?;
+    outln!()?;
+    reports::print_gaps(&gaps, format)
 }
 
 fn import(database: &Database, args: &ImportArgs) -> Result<()> {

@@ -96,10 +96,11 @@ pub fn emit<T: Serialize>(
         }
         Format::Csv => {
             write!(out, "{}", grid.to_csv()?)?;
-            // The rows stay clean for spreadsheets; the head they were computed at goes to
-            // stderr, so it is still printed with every report.
-            if let Some(head) = footer.iter().find(|l| l.starts_with("log head:")) {
-                eprintln!("{head}");
+            // The rows stay clean for spreadsheets; the notes under them (method, caveat, the
+            // head they were computed at) go to stderr, so they still come with every report.
+            let mut err = std::io::stderr().lock();
+            for line in footer {
+                writeln!(err, "{line}")?;
             }
         }
         Format::Table => {

@@ -105,6 +105,30 @@ impl ContributionState {
         None
     }
 
+    /// The contribution as it stood with only the history entries `keep` accepts (in log
+    /// order): what "as of" and "as known on" views are built from.
+    pub fn filtered(&self, mut keep: impl FnMut(&HistoryEntry) -> bool) -> ContributionState {
+        let mut out = ContributionState::new(self.info.clone(), self.registered_at);
+        for entry in &self.history {
+            if keep(entry) {
+                out.apply(entry.meta, &entry.event);
+            }
+        }
+        out
+    }
+
+    /// The effective date an entry's increment counts from: its own, or for an amendment the
+    /// date of the event it corrects (followed to the root of a chain of amendments).
+    pub fn counts_from(&self, entry: &HistoryEntry) -> Date {
+        match (&entry.event.stage, &entry.event.amends) {
+            (Stage::Amended, Some(target)) => self
+                .root_of(target)
+                .and_then(|root| self.entry(root))
+                .map_or(entry.event.effective_date, |e| e.event.effective_date),
+            _ => entry.event.effective_date,
+        }
+    }
+
     pub fn entry(&self, id: &EventId) -> Option<&HistoryEntry> {
         self.index.get(id).map(|i| &self.history[*i])
     }

@@ -7,6 +7,8 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use crate::framework::FrameworkAdopted;
+pub use crate::fx::FxFixingsPublished;
 use crate::ids::{ContributionId, EventId, PartyId, PartyKind};
 use crate::money::Money;
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
@@ -76,6 +78,8 @@ pub enum DomainEvent {
     MembershipRecorded(MembershipRecorded),
     ContributionRegistered(ContributionRegistered),
     StageRecorded(StageRecorded),
+    FrameworkAdopted(FrameworkAdopted),
+    FxFixingsPublished(FxFixingsPublished),
 }
 
 impl DomainEvent {
@@ -86,6 +90,8 @@ impl DomainEvent {
             DomainEvent::MembershipRecorded(e) => format!("party:{}", e.party),
             DomainEvent::ContributionRegistered(e) => format!("contribution:{}", e.contribution),
             DomainEvent::StageRecorded(e) => format!("contribution:{}", e.contribution),
+            DomainEvent::FrameworkAdopted(e) => format!("framework:{}", e.framework),
+            DomainEvent::FxFixingsPublished(e) => format!("fx:{}", e.source),
         }
     }
 
@@ -96,6 +102,8 @@ impl DomainEvent {
             DomainEvent::MembershipRecorded(e) => e.joined,
             DomainEvent::ContributionRegistered(e) => e.opened_on,
             DomainEvent::StageRecorded(e) => e.effective_date,
+            DomainEvent::FrameworkAdopted(e) => e.adopted_on,
+            DomainEvent::FxFixingsPublished(e) => e.date,
         }
     }
 
@@ -109,6 +117,8 @@ impl DomainEvent {
                 e.party, e.organisation, e.joined
             )),
             DomainEvent::PartyRegistered(e) => Some(format!("party:{}", e.party)),
+            DomainEvent::FrameworkAdopted(e) => Some(format!("framework:{}", e.framework)),
+            DomainEvent::FxFixingsPublished(e) => Some(format!("fx:{}:{}", e.source, e.date)),
             DomainEvent::ContributionRegistered(_) => None,
         }
     }

@@ -167,6 +167,11 @@ token_id!(
     EventId,
     "event id"
 );
+token_id!(
+    /// A framework (a collective pledge such as `washington-2024`), chosen when it is adopted.
+    FrameworkId,
+    "framework id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::contribution::ContributionState;
@@ -16,7 +17,9 @@ use crate::events::{
     ContributionRegistered, DomainEvent, EventMeta, MembershipRecorded, PartyRegistered, Quantity,
     StageRecorded,
 };
-use crate::ids::{ContributionId, EventId, PartyId, PartyKind};
+use crate::framework::FrameworkAdopted;
+use crate::fx::{ECB, FxFixingsPublished, RateTable};
+use crate::ids::{ContributionId, EventId, FrameworkId, PartyId, PartyKind};
 use crate::money::Money;
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
 
@@ -45,7 +48,16 @@ pub struct Ledger {
     contributions: BTreeMap<ContributionId, ContributionState>,
     /// Which contribution each stage event id belongs to.
     event_owner: HashMap<EventId, ContributionId>,
+    frameworks: BTreeMap<FrameworkId, AdoptedFramework>,
+    rates: RateTable,
     events_applied: u64,
+}
+
+/// A framework as adopted, with where it sits in the log (for "as known on").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdoptedFramework {
+    pub rules: FrameworkAdopted,
+    pub meta: EventMeta,
 }
 
 impl Ledger {
@@ -87,7 +99,29 @@ impl Ledger {
                     state.apply(meta, e);
                 }
             }
+            DomainEvent::FrameworkAdopted(e) => {
+                self.frameworks
+                    .entry(e.framework.clone())
+                    .or_insert_with(|| AdoptedFramework {
+                        rules: e.clone(),
+                        meta,
+                    });
+            }
+            DomainEvent::FxFixingsPublished(e) => self.rates.apply(meta, e),
         }
+    }
+
+    pub fn framework(&self, id: &FrameworkId) -> Option<&AdoptedFramework> {
+        self.frameworks.get(id)
+    }
+
+    pub fn frameworks(&self) -> impl Iterator<Item = &AdoptedFramework> {
+        self.frameworks.values()
+    }
+
+    /// The exchange rates recorded.
+    pub fn rates(&self) -> &RateTable {
+        &self.rates
     }
 
     pub fn events_applied(&self) -> u64 {
@@ -323,6 +357,82 @@ impl<'a> Draft<'a> {
 
     fn party(&self, id: &PartyId) -> Option<&Party> {
         self.new_parties.get(id).or_else(|| self.base.party(id))
+    }
+
+    /// Adopts a framework; adopting the very same rules again is a no-op. Returns the problems
+    /// (each naming its field) when it cannot be adopted.
+    pub fn adopt_framework(&mut self, cmd: FrameworkAdopted) -> Result<bool, Vec<String>> {
+        let existing = self
+            .base
+            .framework(&cmd.framework)
+            .map(|f| &f.rules)
+            .or_else(|| {
+                self.events.iter().find_map(|e| match e {
+                    DomainEvent::FrameworkAdopted(f) if f.framework == cmd.framework => Some(f),
+                    _ => None,
+                })
+            });
+        if let Some(existing) = existing {
+            return if *existing == cmd {
+                Ok(false)
+            } else {
+                Err(vec![format!(
+                    "id: framework {} is already adopted with different rules; a change needs its own event",
+                    cmd.framework
+                )])
+            };
+        }
+        let mut problems = cmd.problems();
+        for party in cmd.participants.iter().chain(&cmd.recipients) {
+            if !self.knows_party(party) {
+                problems.push(format!("{party} is not a registered party"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.events.push(DomainEvent::FrameworkAdopted(cmd));
+        Ok(true)
+    }
+
+    /// Records one publication day of reference rates; the same day with the same rates again
+    /// is a no-op, with different rates a refusal naming the first difference.
+    pub fn record_fixings(&mut self, cmd: FxFixingsPublished) -> Result<bool, String> {
+        if cmd.source != ECB {
+            return Err(format!("source: only {ECB} reference rates are supported"));
+        }
+        if let Some((currency, rate)) = cmd.rates.iter().find(|(_, r)| **r <= Decimal::ZERO) {
+            return Err(format!("{currency}: the rate {rate} is not positive"));
+        }
+        if cmd.rates.keys().any(|c| c.code() == "EUR") {
+            return Err("EUR: reference rates are quoted against the euro".to_owned());
+        }
+        let existing = self.base.rates().day(cmd.date).or_else(|| {
+            self.events.iter().find_map(|e| match e {
+                DomainEvent::FxFixingsPublished(f) if f.date == cmd.date => Some(&f.rates),
+                _ => None,
+            })
+        });
+        if let Some(existing) = existing {
+            if *existing == cmd.rates {
+                return Ok(false);
+            }
+            let currencies: std::collections::BTreeSet<_> =
+                existing.keys().chain(cmd.rates.keys()).collect();
+            let show = |r: Option<&Decimal>| r.map_or("no rate".to_owned(), |r| r.to_string());
+            let (currency, was, now) = currencies
+                .into_iter()
+                .map(|c| (c, existing.get(c), cmd.rates.get(c)))
+                .find(|(_, a, b)| a != b)
+                .map(|(c, a, b)| (c.to_string(), show(a), show(b)))
+                .unwrap_or_default();
+            return Err(format!(
+                "{currency}: the {ECB} fixing of {} is already recorded as {was}, this file says {now}; a recorded fixing is never changed",
+                cmd.date
+            ));
+        }
+        self.events.push(DomainEvent::FxFixingsPublished(cmd));
+        Ok(true)
     }
 
     /// Registers a party; re-registering the same name and kind is a no-op.

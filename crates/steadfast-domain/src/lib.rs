@@ -7,20 +7,32 @@
 
 pub mod contribution;
 pub mod events;
+pub mod framework;
+pub mod fx;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod period;
 pub mod reference;
+pub mod scoreboard;
 pub mod vocabulary;
 
 pub use contribution::{Anomaly, AnomalyKind, ContributionState, HistoryEntry, StageTotals};
 pub use events::{
-    ContributionRegistered, DomainEvent, EventMeta, MembershipRecorded, PartyRegistered, Quantity,
-    StageRecorded,
+    ContributionRegistered, DomainEvent, EventMeta, FrameworkAdopted, FxFixingsPublished,
+    MembershipRecorded, PartyRegistered, Quantity, StageRecorded,
 };
-pub use ids::{ContributionId, EventId, IdError, PartyId, PartyKind};
-pub use ledger::{Decision, Draft, Field, Ledger, Party, RecordStage, Violation};
+pub use framework::{Allocation, Exemption, FairShares, ShareBasis, fair_shares};
+pub use fx::{Converted, FxPolicy, RateBasis, RateTable};
+pub use ids::{ContributionId, EventId, FrameworkId, IdError, PartyId, PartyKind};
+pub use ledger::{AdoptedFramework, Decision, Draft, Field, Ledger, Party, RecordStage, Violation};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
+pub use period::{HalfYear, HalfYearError};
+pub use scoreboard::{
+    AnomaliesReport, AnomalyRow, AnomalyRowKind, Coverage, DonorGaps, FairShareReport,
+    FairShareRow, FairShareTotals, GapsReport, ReportError, ReportQuery, ShareStatus,
+    anomalies_report, fair_share_report, gaps_report,
+};
 pub use vocabulary::{
     Category, Channel, Condition, Stage, ValuationBasis, Visibility, VocabularyError,
 };

@@ -55,7 +55,14 @@ fn the_stores_do_not_know_the_domain() {
 fn ingest_does_not_know_the_store() {
     assert_only(
         "steadfast-ingest",
-        &["csv", "jiff", "rust_decimal", "steadfast-domain", "strsim"],
+        &[
+            "csv",
+            "jiff",
+            "rust_decimal",
+            "steadfast-domain",
+            "strsim",
+            "toml",
+        ],
     );
 }
 

@@ -1,6 +1,7 @@
-//! Text-level checks shared by the importers: encoding and dates.
+//! Text-level checks shared by the importers: encoding, dates and plain decimals.
 
 use jiff::civil::Date;
+use rust_decimal::Decimal;
 
 use crate::location::ImportError;
 
@@ -73,6 +74,60 @@ pub fn parse_date(text: &str) -> Result<Date, String> {
     })
 }
 
+/// Why a text is not a plain positive decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecimalProblem {
+    /// Not digits with an optional `.` and fraction (a sign, an exponent, a separator, a comma).
+    Malformed,
+    /// More fraction digits than allowed (how many were written).
+    TooManyDecimals(usize),
+    /// Zero.
+    NotPositive,
+    /// At or above the limit.
+    TooLarge,
+}
+
+/// Parses a plain positive decimal as published tables write them: digits with an optional `.`
+/// and fraction (digits on both sides), no sign, exponent or thousands separator, at most
+/// `max_decimals` fraction digits and below 10^`max_integer_digits`. The value keeps the scale
+/// it was written with (`1.0825` has 4 decimals).
+pub(crate) fn parse_positive_decimal(
+    text: &str,
+    max_decimals: usize,
+    max_integer_digits: usize,
+) -> Result<Decimal, DecimalProblem> {
+    let (int_part, frac) = match text.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int_part) || !frac.is_none_or(digits) {
+        return Err(DecimalProblem::Malformed);
+    }
+    let frac = frac.unwrap_or("");
+    if frac.len() > max_decimals {
+        return Err(DecimalProblem::TooManyDecimals(frac.len()));
+    }
+    let significant = int_part.trim_start_matches('0');
+    if significant.len() > max_integer_digits {
+        return Err(DecimalProblem::TooLarge);
+    }
+    // Leading zeros dropped, so the digit count stays within what a `Decimal` holds.
+    let canonical = match (significant.is_empty(), frac.is_empty()) {
+        (true, true) => "0".to_owned(),
+        (true, false) => format!("0.{frac}"),
+        (false, true) => significant.to_owned(),
+        (false, false) => format!("{significant}.{frac}"),
+    };
+    let value = canonical
+        .parse::<Decimal>()
+        .map_err(|_| DecimalProblem::Malformed)?;
+    if value.is_zero() {
+        return Err(DecimalProblem::NotPositive);
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +154,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn positive_decimals_are_plain() {
+        let ok = |t: &str| parse_positive_decimal(t, 4, 9);
+        assert_eq!(ok("1.0825").map(|d| d.to_string()), Ok("1.0825".to_owned()));
+        assert_eq!(ok("000136").map(|d| d.to_string()), Ok("136".to_owned()));
+        assert_eq!(ok("0.5").map(|d| d.to_string()), Ok("0.5".to_owned()));
+        for bad in [
+            "", ".5", "5.", "1,0825", "-1", "+1", "1e3", "1 000", "1.2.3", " 1", "١",
+        ] {
+            assert_eq!(ok(bad), Err(DecimalProblem::Malformed), "{bad:?}");
+        }
+        assert_eq!(ok("1.00001"), Err(DecimalProblem::TooManyDecimals(5)));
+        assert_eq!(ok("0.0000"), Err(DecimalProblem::NotPositive));
+        assert_eq!(ok("999999999.9999").map(|_| ()), Ok(()));
+        assert_eq!(ok("1000000000"), Err(DecimalProblem::TooLarge));
+        let zeros = format!("{}1.5", "0".repeat(100));
+        assert_eq!(ok(&zeros).map(|d| d.to_string()), Ok("1.5".to_owned()));
     }
 
     #[test]

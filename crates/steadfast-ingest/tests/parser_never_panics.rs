@@ -4,17 +4,25 @@
 //! Inputs: arbitrary bytes; arbitrary text over a CSV-heavy alphabet behind a valid header; and
 //! valid files (a generated one and the shipped scenario files) mutated at random positions by
 //! inserting, deleting or replacing bytes (`,` `"` `\n` `\r` `;` spaces, non-ASCII and arbitrary
-//! bytes).
+//! bytes). The published tables (ECB rates, GDP) and the frameworks TOML get the same treatment.
 
 use proptest::prelude::*;
 use steadfast_ingest::{
     CsvOptions, ErrorList, HEADER, ImportError, ParsedContributions, parse_contributions,
-    parse_memberships, parse_parties,
+    parse_ecb_rates, parse_frameworks, parse_gdp, parse_memberships, parse_parties,
 };
 
 const PARTIES: &[u8] = include_bytes!("../../../data/parties.csv");
 const MEMBERSHIPS: &[u8] = include_bytes!("../../../data/memberships.csv");
 const CONTRIBUTIONS: &[u8] = include_bytes!("../../../data/contributions-2024.csv");
+const GDP: &[u8] = include_bytes!("../../../data/gdp-worldbank.csv");
+const FRAMEWORKS: &[u8] = include_bytes!("../../../data/frameworks.toml");
+/// The head of the ECB history (the whole file is too slow to mutate hundreds of times).
+const ECB_HEAD: &str = "Date,USD,JPY,BGN,CYP,CZK,DKK,EEK,GBP,HUF,ISK,\n\
+    2024-07-12,1.089,172.87,1.9558,N/A,25.341,7.461,N/A,0.84,395.08,149.3,\n\
+    2024-07-11,1.0855,175.39,1.9558,N/A,25.361,7.4606,N/A,0.84405,394.85,149.5,\n\
+    2024-07-10,1.0825,174.79,1.9558,N/A,25.379,7.4603,N/A,0.84475,395.4,149.7,\n\
+    1999-01-04,1.1789,133.73,N/A,0.58231,35.107,7.4501,15.6466,0.7111,251.48,81.48,\n";
 
 /// A small valid contributions file exercising most columns.
 fn valid_contributions() -> String {
@@ -97,6 +105,57 @@ fn check_list<T>(
 fn check_registry(bytes: &[u8]) -> Result<(), TestCaseError> {
     check_list(parse_parties("p.csv", bytes), "p.csv", |r| r.line)?;
     check_list(parse_memberships("m.csv", bytes), "m.csv", |r| r.line)?;
+    Ok(())
+}
+
+/// The ECB rates, the GDP table and the frameworks file: never a panic, an `Err` always says
+/// something, every error is on a real line, and what parses is consistent.
+fn check_tables(bytes: &[u8]) -> Result<(), TestCaseError> {
+    match parse_ecb_rates("r.csv", bytes) {
+        Ok(rates) => {
+            prop_assert!(!rates.rows.is_empty());
+            prop_assert!(rates.rows.windows(2).all(|w| w[0].date < w[1].date));
+            for row in &rates.rows {
+                prop_assert!(row.line >= 2);
+                prop_assert!(
+                    row.rates
+                        .iter()
+                        .all(|(_, r)| r.is_sign_positive() && !r.is_zero())
+                );
+            }
+        }
+        Err(errors) => check_errors(&errors, "r.csv")?,
+    }
+    match parse_gdp("g.csv", bytes) {
+        Ok(table) => {
+            prop_assert!(!table.years.is_empty());
+            for row in &table.rows {
+                prop_assert!(row.line >= 2);
+                prop_assert!(row.values.keys().all(|y| table.years.contains(y)));
+            }
+        }
+        Err(errors) => check_errors(&errors, "g.csv")?,
+    }
+    match parse_frameworks("f.toml", bytes) {
+        Ok(specs) => {
+            prop_assert!(!specs.is_empty());
+            for f in &specs {
+                prop_assert!(f.line >= 1);
+                prop_assert!(f.period_start <= f.period_end);
+                prop_assert!(f.target.is_positive());
+                prop_assert!(!f.participants.is_empty());
+            }
+        }
+        Err(errors) => check_errors(&errors, "f.toml")?,
+    }
+    Ok(())
+}
+
+fn check_errors(errors: &ErrorList, file: &str) -> Result<(), TestCaseError> {
+    prop_assert!(!errors.0.is_empty(), "an Err with no errors");
+    for e in &errors.0 {
+        check_error(e, file)?;
+    }
     Ok(())
 }
 
@@ -183,6 +242,58 @@ fn csvish_body() -> impl Strategy<Value = String> {
     prop::collection::vec(ch, 0..600).prop_map(|cs| cs.into_iter().collect())
 }
 
+/// Text over an alphabet rich in what TOML cares about.
+fn tomlish_body() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => Just("\n".to_owned()),
+        2 => Just(" = ".to_owned()),
+        2 => Just("\"".to_owned()),
+        1 => Just("'".to_owned()),
+        2 => Just("[".to_owned()),
+        2 => Just("]".to_owned()),
+        1 => Just("[[framework]]\n".to_owned()),
+        1 => Just("[framework.share_basis]\n".to_owned()),
+        1 => Just("[[framework.exemptions]]\n".to_owned()),
+        1 => Just("{".to_owned()),
+        1 => Just("}".to_owned()),
+        2 => Just(",".to_owned()),
+        1 => Just(".".to_owned()),
+        1 => Just("#".to_owned()),
+        1 => Just("2024-07-10".to_owned()),
+        1 => Just("true".to_owned()),
+        1 => Just("\"UKR\"".to_owned()),
+        1 => Just("\"2024-H1\"".to_owned()),
+        3 => prop::sample::select(vec![
+            "id", "name", "adopted_on", "target", "amount", "currency", "period", "start", "end",
+            "recipients", "participants", "counting_stage", "eligible_categories",
+            "valuation_preference", "reporting_periods", "share_basis", "indicator", "year",
+            "exemptions", "party", "in_denominator", "reason", "framework",
+        ]).prop_map(str::to_owned),
+        2 => prop::char::range('0', '9').prop_map(String::from),
+        1 => any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..200).prop_map(|ps| ps.concat())
+}
+
+/// Mutations that also insert TOML punctuation.
+fn toml_mutation() -> impl Strategy<Value = Mutation> {
+    let bytes = prop_oneof![
+        4 => interesting_bytes(),
+        1 => Just(b"[".to_vec()),
+        1 => Just(b"]".to_vec()),
+        1 => Just(b"=".to_vec()),
+        1 => Just(b"{".to_vec()),
+        1 => Just(b"#".to_vec()),
+        1 => Just(b"'".to_vec()),
+        1 => Just(b"N/A".to_vec()),
+    ];
+    prop_oneof![
+        (any::<prop::sample::Index>(), bytes.clone()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        any::<prop::sample::Index>().prop_map(Mutation::Delete),
+        (any::<prop::sample::Index>(), bytes).prop_map(|(i, b)| Mutation::Replace(i, b)),
+    ]
+}
+
 #[test]
 fn the_seed_files_are_valid() {
     let parsed = parse_contributions(
@@ -201,6 +312,9 @@ fn the_seed_files_are_valid() {
     assert!(shipped.errors.0.is_empty(), "{}", shipped.errors);
     assert!(parse_parties("p.csv", PARTIES).is_ok());
     assert!(parse_memberships("m.csv", MEMBERSHIPS).is_ok());
+    assert!(parse_ecb_rates("r.csv", ECB_HEAD.as_bytes()).is_ok());
+    assert!(parse_gdp("g.csv", GDP).is_ok());
+    assert!(parse_frameworks("f.toml", FRAMEWORKS).is_ok());
 }
 
 #[test]
@@ -214,6 +328,10 @@ fn degenerate_inputs_are_located_on_line_one() {
         b"\xFF",
         b"a;b;c\n1;2;3\n",
         b"event_id,event_id\n",
+        b"[[framework]]\n",
+        b"framework = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+        b"Date,USD,\n",
+        b"iso3,gdp_2023_usd\n",
     ] {
         let parsed = parse_contributions("f.csv", bytes, CsvOptions::default(), &mut |_| {});
         assert!(!parsed.errors.0.is_empty(), "{bytes:?}");
@@ -223,6 +341,9 @@ fn degenerate_inputs_are_located_on_line_one() {
         for result in [
             parse_parties("p.csv", bytes).map(|_| ()),
             parse_memberships("m.csv", bytes).map(|_| ()),
+            parse_ecb_rates("r.csv", bytes).map(|_| ()),
+            parse_gdp("g.csv", bytes).map(|_| ()),
+            parse_frameworks("f.toml", bytes).map(|_| ()),
         ] {
             if let Err(errors) = result {
                 for e in &errors.0 {
@@ -240,6 +361,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         check_contributions(&bytes)?;
         check_registry(&bytes)?;
+        check_tables(&bytes)?;
     }
 
     #[test]
@@ -248,6 +370,14 @@ proptest! {
         check_contributions(text.as_bytes())?;
         check_registry(format!("party,name,kind\n{body}").as_bytes())?;
         check_registry(format!("party,organisation,joined,left\n{body}").as_bytes())?;
+        check_tables(format!("Date,USD,JPY,ISK,\n{body}").as_bytes())?;
+        check_tables(format!("iso3,name,nato_accession_year,gdp_2023_usd\n{body}").as_bytes())?;
+    }
+
+    #[test]
+    fn arbitrary_toml_ish_text_never_panics(body in tomlish_body()) {
+        check_tables(format!("[[framework]]\n{body}").as_bytes())?;
+        check_tables(body.as_bytes())?;
     }
 
     #[test]
@@ -316,5 +446,14 @@ proptest! {
         check_contributions(&mutate(CONTRIBUTIONS.to_vec(), &mutations))?;
         check_registry(&mutate(PARTIES.to_vec(), &mutations))?;
         check_registry(&mutate(MEMBERSHIPS.to_vec(), &mutations))?;
+    }
+
+    #[test]
+    fn the_mutated_tables_and_frameworks_never_panic(
+        mutations in prop::collection::vec(toml_mutation(), 1..12),
+    ) {
+        check_tables(&mutate(ECB_HEAD.as_bytes().to_vec(), &mutations))?;
+        check_tables(&mutate(GDP.to_vec(), &mutations))?;
+        check_tables(&mutate(FRAMEWORKS.to_vec(), &mutations))?;
     }
 }

@@ -1,0 +1,484 @@
+//! The accountability reports — fair share, gaps, anomalies — as the CLI prints them and the
+//! API will serve them: the domain's figures plus what makes them checkable: the method (rules,
+//! stage, FX policy, basis, log head) and a coverage caveat. Every report is reproducible: the
+//! same ledger and the same options give the same bytes, and a report "as known on" a past
+//! moment is the report that moment would have given.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+use steadfast_domain::scoreboard::{EarlierFixing, NotCounted, UnconvertedValue};
+use steadfast_domain::{
+    AnomaliesReport, ContributionId, Coverage, EventId, FairShareReport, FrameworkId, FxPolicy,
+    GapsReport, Ledger, PartyId, ReportQuery, Stage, anomalies_report, fair_share_report,
+    gaps_report,
+};
+
+use crate::queries::LogHead;
+use crate::{AppError, Steadfast};
+
+/// Digits shown for a share of the basis (a fraction).
+const SHARE_DIGITS: u32 = 10;
+/// Digits shown for a ratio (a fraction).
+const RATIO_DIGITS: u32 = 4;
+
+/// What every report is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOptions {
+    pub fx_policy: FxPolicy,
+    pub as_of: Option<Date>,
+    pub as_known_on: Option<Timestamp>,
+}
+
+impl ReportOptions {
+    pub fn new(fx_policy: FxPolicy) -> Self {
+        ReportOptions {
+            fx_policy,
+            as_of: None,
+            as_known_on: None,
+        }
+    }
+
+    fn query(&self) -> ReportQuery {
+        ReportQuery {
+            fx_policy: self.fx_policy,
+            as_of: self.as_of,
+            as_known_on: self.as_known_on,
+        }
+    }
+}
+
+/// Reads `--as-known-on`: an RFC 3339 moment (`2024-07-10T12:00:00Z`, any offset) or a bare
+/// date, which means the end of that day in UTC.
+pub fn parse_moment(text: &str) -> Result<Timestamp, AppError> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if let Ok(d) = text.parse::<Date>() {
+        let end = d
+            .at(23, 59, 59, 999_999_999)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|e| AppError::Invalid(format!("`{text}`: {e}")))?;
+        return Ok(end.timestamp());
+    }
+    Err(AppError::Invalid(format!(
+        "`{text}` is not a moment: write a date (2024-07-10, meaning the end of that day in UTC) or an RFC 3339 time (2024-07-10T12:00:00Z)"
+    )))
+}
+
+/// The head a report is computed at: the current one, or the one of its "as known on" moment.
+fn head_for(app: &Steadfast, options: &ReportOptions) -> LogHead {
+    LogHead::of(match options.as_known_on {
+        Some(t) => app.head_known_on(t),
+        None => app.head(),
+    })
+}
+
+fn fraction(d: Decimal, digits: u32) -> Decimal {
+    let mut r = d.round_dp_with_strategy(digits, RoundingStrategy::MidpointNearestEven);
+    r.rescale(digits);
+    r
+}
+
+/// The coverage of a report and the caveat printed under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoverageNote {
+    #[serde(flatten)]
+    pub counts: Coverage,
+    pub caveat: String,
+}
+
+impl CoverageNote {
+    fn of(counts: Coverage, what: &str) -> Self {
+        let caveat = format!(
+            "Coverage: {} {what} in {} contributions by {} donors, citing {} distinct sources ({} without a source). Compiled from public announcements recorded in this ledger; not official figures.",
+            counts.events,
+            counts.contributions,
+            counts.donors,
+            counts.sources,
+            counts.unsourced_events
+        );
+        CoverageNote { counts, caveat }
+    }
+}
+
+fn view_lines(options: &ReportOptions, head: &LogHead) -> Vec<String> {
+    vec![
+        format!(
+            "FX: {} — {}; each value is converted and rounded half-to-even to the cent on its own, and totals are sums of the rounded values.",
+            options.fx_policy,
+            options.fx_policy.describe()
+        ),
+        format!(
+            "View: {}; {}.",
+            options.as_of.map_or_else(
+                || "events of every effective date".to_owned(),
+                |d| format!("events effective on or before {d}")
+            ),
+            options.as_known_on.map_or_else(
+                || "everything recorded so far".to_owned(),
+                |t| format!("as known on {t} (events recorded at or before that moment)")
+            ),
+        ),
+        format!("Log head: position {}, hash {}.", head.position, head.hash),
+    ]
+}
+
+/// A scoreboard row as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FairShareRowView {
+    pub party: PartyId,
+    pub name: String,
+    /// Fraction of the share basis.
+    pub share: Decimal,
+    pub fair_share_eur: Decimal,
+    pub counted_eur: Decimal,
+    /// `counted / fair share` as a fraction; `null` when there is no fair share.
+    pub ratio: Option<Decimal>,
+    pub gap_eur: Decimal,
+    pub status: &'static str,
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FairShareTotalsView {
+    pub fair_share_eur: Decimal,
+    pub counted_eur: Decimal,
+    pub gap_eur: Decimal,
+    pub unallocated_eur: Decimal,
+    pub participants: u64,
+    pub met: u64,
+    pub short: u64,
+    pub no_records: u64,
+    pub exempt: u64,
+}
+
+/// The fair-share scoreboard as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FairShareView {
+    pub framework: FrameworkId,
+    pub framework_name: String,
+    pub stage: Stage,
+    pub fx_policy: FxPolicy,
+    pub as_of: Option<Date>,
+    pub as_known_on: Option<Timestamp>,
+    pub log_head: LogHead,
+    pub method: Vec<String>,
+    pub target_eur: Decimal,
+    pub rows: Vec<FairShareRowView>,
+    pub totals: FairShareTotalsView,
+    pub unconverted: Vec<UnconvertedValue>,
+    /// Values converted with the fixing of an earlier day (weekends, holidays).
+    pub earlier_fixings: Vec<EarlierFixing>,
+    pub not_counted: Vec<NotCounted>,
+    pub coverage: CoverageNote,
+}
+
+fn fair_share_method(
+    report: &FairShareReport,
+    options: &ReportOptions,
+    head: &LogHead,
+) -> Vec<String> {
+    let f = &report.framework;
+    let list = |items: Vec<String>| items.join(", ");
+    let basis = &f.share_basis;
+    let exemptions = if f.exemptions.is_empty() {
+        "no exemptions".to_owned()
+    } else {
+        list(
+            f.exemptions
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} exempt ({} the denominator)",
+                        e.party,
+                        if e.in_denominator {
+                            "kept in"
+                        } else {
+                            "left out of"
+                        }
+                    )
+                })
+                .collect(),
+        )
+    };
+    let mut lines = vec![
+        format!(
+            "Framework {} ({}), adopted {}: target {} {} for {} to {}, recipients {}.",
+            f.framework,
+            f.name,
+            f.adopted_on,
+            f.target.currency(),
+            f.target.amount(),
+            f.period_start,
+            f.period_end,
+            list(f.recipients.iter().map(ToString::to_string).collect()),
+        ),
+        format!(
+            "Fair shares: the target split among {} participants in proportion to {} {} ({}; {}), {exemptions}; floored to the cent, leftover cents by largest remainder, ties by party id, so they add up exactly to the target.",
+            f.participants.len(),
+            basis.indicator,
+            basis.year,
+            basis.source,
+            basis.dataset,
+        ),
+        format!(
+            "Counted: increments recorded at stage {}{}, effective in the period, in categories {}, for recipients in the framework; an amendment counts from the date of the event it corrects; a withdrawn contribution counts no more than it delivered.",
+            report.stage,
+            if report.stage == f.counting_stage {
+                " (the framework's counting stage)".to_owned()
+            } else {
+                format!(" (the framework counts {})", f.counting_stage)
+            },
+            list(
+                f.eligible_categories
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            ),
+        ),
+        format!(
+            "Status: met when counted ≥ fair share; short when less; no-records when nothing is counted; ratio = counted / fair share; gap = what is missing to the fair share."
+        ),
+    ];
+    lines.extend(view_lines(options, head));
+    lines
+}
+
+/// Computes the fair-share scoreboard of a framework.
+pub fn fair_share(
+    app: &Steadfast,
+    framework: &FrameworkId,
+    stage: Option<Stage>,
+    options: &ReportOptions,
+) -> Result<FairShareView, AppError> {
+    let ledger = app.ledger();
+    let report = fair_share_report(ledger, framework, stage, options.query())
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let head = head_for(app, options);
+    let method = fair_share_method(&report, options, &head);
+    let t = &report.totals;
+    Ok(FairShareView {
+        framework: report.framework.framework.clone(),
+        framework_name: report.framework.name.clone(),
+        stage: report.stage,
+        fx_policy: options.fx_policy,
+        as_of: options.as_of,
+        as_known_on: options.as_known_on,
+        method,
+        target_eur: report.framework.target.amount(),
+        rows: report
+            .rows
+            .iter()
+            .map(|r| FairShareRowView {
+                party: r.party.clone(),
+                name: ledger.party_name(&r.party),
+                share: fraction(r.share, SHARE_DIGITS),
+                fair_share_eur: r.fair_share,
+                counted_eur: r.counted,
+                ratio: r.ratio.map(|x| fraction(x, RATIO_DIGITS)),
+                gap_eur: r.gap,
+                status: r.status.as_str(),
+                events: r.events,
+            })
+            .collect(),
+        totals: FairShareTotalsView {
+            fair_share_eur: t.fair_share,
+            counted_eur: t.counted,
+            gap_eur: t.gap,
+            unallocated_eur: t.unallocated,
+            participants: t.participants,
+            met: t.met,
+            short: t.short,
+            no_records: t.no_records,
+            exempt: t.exempt,
+        },
+        coverage: CoverageNote::of(report.coverage.clone(), "counted stage events"),
+        unconverted: report.unconverted,
+        earlier_fixings: report.earlier_fixings,
+        not_counted: report.not_counted,
+        log_head: head,
+    })
+}
+
+/// The gaps figures of one donor or of all (euros; `null` where no value is recorded at a
+/// stage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GapsFigures {
+    pub contributions: u64,
+    pub announced_eur: Option<Decimal>,
+    pub committed_eur: Option<Decimal>,
+    pub allocated_eur: Option<Decimal>,
+    pub delivered_eur: Option<Decimal>,
+    pub confirmed_eur: Option<Decimal>,
+    /// Median days from announcement to first delivery; `null`: no recorded delivery.
+    pub median_days_to_delivered: Option<Decimal>,
+    pub median_days_to_confirmed: Option<Decimal>,
+    pub delivered_contributions: u64,
+    pub confirmed_contributions: u64,
+    pub unconverted: u64,
+}
+
+impl GapsFigures {
+    fn of(stages: &BTreeMap<Stage, Decimal>, contributions: u64) -> Self {
+        let at = |s: Stage| stages.get(&s).copied();
+        GapsFigures {
+            contributions,
+            announced_eur: at(Stage::Announced),
+            committed_eur: at(Stage::Committed),
+            allocated_eur: at(Stage::Allocated),
+            delivered_eur: at(Stage::Delivered),
+            confirmed_eur: at(Stage::Confirmed),
+            median_days_to_delivered: None,
+            median_days_to_confirmed: None,
+            delivered_contributions: 0,
+            confirmed_contributions: 0,
+            unconverted: 0,
+        }
+    }
+
+    /// In flow order, for rendering.
+    pub fn stages(&self) -> [Option<Decimal>; 5] {
+        [
+            self.announced_eur,
+            self.committed_eur,
+            self.allocated_eur,
+            self.delivered_eur,
+            self.confirmed_eur,
+        ]
+    }
+}
+
+/// One donor's row of the gaps report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GapsRowView {
+    pub donor: PartyId,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: GapsFigures,
+}
+
+/// The gaps report as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GapsView {
+    pub fx_policy: FxPolicy,
+    pub as_of: Option<Date>,
+    pub as_known_on: Option<Timestamp>,
+    pub log_head: LogHead,
+    pub method: Vec<String>,
+    pub rows: Vec<GapsRowView>,
+    pub totals: GapsFigures,
+    pub unconverted: Vec<UnconvertedValue>,
+    pub coverage: CoverageNote,
+}
+
+/// Computes the gaps report over every contribution.
+pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
+    let ledger = app.ledger();
+    let report: GapsReport = gaps_report(ledger, options.query());
+    let head = head_for(app, options);
+    let mut method = vec![
+        "Per donor, every recipient and category: the euro value of the increments recorded at each stage (an amendment at the stage of the event it corrects); — means no value recorded at that stage, which is not zero.".to_owned(),
+        "Days: median days from a contribution's first announced event (else its first committed one) to its first delivered and first confirmed event, over the contributions that have both; \"no recorded delivery\" when none has.".to_owned(),
+    ];
+    method.extend(view_lines(options, &head));
+    let rows = report
+        .rows
+        .iter()
+        .map(|r| GapsRowView {
+            donor: r.donor.clone(),
+            name: ledger.party_name(&r.donor),
+            figures: GapsFigures {
+                median_days_to_delivered: r.median_days_to_delivered,
+                median_days_to_confirmed: r.median_days_to_confirmed,
+                delivered_contributions: r.delivered_contributions,
+                confirmed_contributions: r.confirmed_contributions,
+                unconverted: r.unconverted,
+                ..GapsFigures::of(&r.stages, r.contributions)
+            },
+        })
+        .collect::<Vec<_>>();
+    let sum = |f: fn(&GapsFigures) -> u64| rows.iter().map(|r| f(&r.figures)).sum::<u64>();
+    let totals = GapsFigures {
+        median_days_to_delivered: report.median_days_to_delivered,
+        median_days_to_confirmed: report.median_days_to_confirmed,
+        delivered_contributions: sum(|f| f.delivered_contributions),
+        confirmed_contributions: sum(|f| f.confirmed_contributions),
+        unconverted: sum(|f| f.unconverted),
+        ..GapsFigures::of(&report.totals, sum(|f| f.contributions))
+    };
+    GapsView {
+        fx_policy: options.fx_policy,
+        as_of: options.as_of,
+        as_known_on: options.as_known_on,
+        log_head: head,
+        method,
+        rows,
+        totals,
+        unconverted: report.unconverted,
+        coverage: CoverageNote::of(report.coverage, "stage events"),
+    }
+}
+
+/// One anomaly as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnomalyView {
+    pub contribution: ContributionId,
+    pub donor: PartyId,
+    pub kind: &'static str,
+    pub event: Option<EventId>,
+    pub reason: String,
+}
+
+/// The anomalies report as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnomaliesView {
+    pub fx_policy: FxPolicy,
+    pub as_of: Option<Date>,
+    pub as_known_on: Option<Timestamp>,
+    pub log_head: LogHead,
+    pub method: Vec<String>,
+    pub rows: Vec<AnomalyView>,
+    pub coverage: CoverageNote,
+}
+
+/// Lists every anomaly, contribution by contribution.
+pub fn anomalies(app: &Steadfast, options: &ReportOptions) -> AnomaliesView {
+    let report: AnomaliesReport = anomalies_report(app.ledger(), options.query());
+    let head = head_for(app, options);
+    let mut method = vec![
+        "Flagged, never rejected: stages skipped, first dates out of stage order, delivered above committed, confirmed different from delivered, in-kind values without a valuation basis, receipts without a condition, and values with no exchange rate under the FX policy (unconverted).".to_owned(),
+    ];
+    method.extend(view_lines(options, &head));
+    AnomaliesView {
+        fx_policy: options.fx_policy,
+        as_of: options.as_of,
+        as_known_on: options.as_known_on,
+        log_head: head,
+        method,
+        rows: report
+            .rows
+            .into_iter()
+            .map(|r| AnomalyView {
+                contribution: r.contribution,
+                donor: r.donor,
+                kind: r.kind.as_str(),
+                event: r.event,
+                reason: r.reason,
+            })
+            .collect(),
+        coverage: CoverageNote::of(report.coverage, "stage events"),
+    }
+}
+
+/// Frameworks recorded, for listings and error hints.
+pub fn framework_ids(ledger: &Ledger) -> Vec<FrameworkId> {
+    ledger
+        .frameworks()
+        .map(|f| f.rules.framework.clone())
+        .collect()
+}

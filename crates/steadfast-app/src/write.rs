@@ -1,0 +1,99 @@
+//! The one way a write reaches the log: decide a whole batch against the projection, append it
+//! atomically with the expected version of every stream it touches, and — if another writer got
+//! in first — catch up and decide again (at most [`MAX_ATTEMPTS`] times). Contribution imports,
+//! rate imports and the scenario all go through here, so they share the same guarantees: all of
+//! a file or none of it, no lost update, no double record.
+
+use steadfast_domain::{DomainEvent, Ledger};
+use steadfast_store::StoreError;
+
+use crate::queries::LogHead;
+use crate::{Access, AppError, Database, Steadfast};
+
+/// How many times a write is decided again after losing a race with another writer.
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
+
+/// What a write reports; told how many events were appended and the head after them.
+pub trait Recorded {
+    fn recorded(&mut self, events_appended: u64, head: LogHead);
+}
+
+/// A decision: what the write would do, and the events to append.
+pub type Decided<O> = Result<(O, Vec<DomainEvent>), AppError>;
+
+fn lost_race(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Store(StoreError::Conflict { .. } | StoreError::DuplicateKey(_))
+    )
+}
+
+/// Decides against the open ledger and appends (unless `dry_run`), retrying a lost race.
+pub fn decide_and_append<O: Recorded>(
+    app: &mut Steadfast,
+    actor: &str,
+    dry_run: bool,
+    decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
+) -> Result<O, AppError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (mut outcome, events) = decide(app.ledger())?;
+        if dry_run {
+            outcome.recorded(0, LogHead::of(app.head()));
+            return Ok(outcome);
+        }
+        match app.append(events, actor) {
+            Ok(appended) => {
+                outcome.recorded(appended, LogHead::of(app.head()));
+                return Ok(outcome);
+            }
+            Err(e) if lost_race(&e) && attempts < MAX_ATTEMPTS => {
+                app.catch_up(&mut |_| {})?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Opens the ledger at `database` and writes a decided batch into it. A ledger that does not
+/// exist yet is created only once the batch is known to be good, and never by a dry run.
+/// `progress` is told how many events were replayed.
+pub fn write_to<O: Recorded>(
+    database: &Database,
+    actor: &str,
+    dry_run: bool,
+    progress: &mut dyn FnMut(u64),
+    decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
+) -> Result<O, AppError> {
+    let access = if dry_run { Access::Read } else { Access::Write };
+    match Steadfast::open(database, access, None, progress) {
+        Ok(mut app) => decide_and_append(&mut app, actor, dry_run, decide),
+        Err(AppError::Store(StoreError::NotFound(_))) => {
+            let (mut outcome, events) = decide(&Ledger::new())?;
+            if dry_run {
+                outcome.recorded(0, LogHead::of(None));
+                return Ok(outcome);
+            }
+            let mut app = Steadfast::open(database, Access::Create, None, progress)?;
+            if app.head().is_some() {
+                // Another writer created the ledger meanwhile: decide against what it holds.
+                return decide_and_append(&mut app, actor, dry_run, decide);
+            }
+            match app.append(events, actor) {
+                Ok(appended) => {
+                    outcome.recorded(appended, LogHead::of(app.head()));
+                    Ok(outcome)
+                }
+                // Another writer appended between our open and our append: catch up and decide
+                // again like any write that lost a race.
+                Err(e) if lost_race(&e) => {
+                    app.catch_up(&mut |_| {})?;
+                    decide_and_append(&mut app, actor, dry_run, decide)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,487 @@
+//! `steadfast report ...` and `steadfast fx import`: the accountability reports rendered as
+//! tables (with their method and coverage caveat underneath), JSON or CSV.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rust_decimal::{Decimal, RoundingStrategy};
+use steadfast_app::reports::{
+    self, AnomaliesView, FairShareView, GapsFigures, GapsView, ReportOptions,
+};
+use steadfast_app::{Access, AppError, Database, Steadfast};
+use steadfast_domain::{FrameworkId, FxPolicy, Stage};
+use steadfast_ingest::{parse_date, parse_ecb_rates};
+
+use crate::output::{Format, Grid, emit, grouped};
+use crate::{
+    FormatArg, Reported, actor, choices, is_broken_pipe, open, read_input, report_errors, spinner,
+};
+
+/// How many detail lines (unconverted values, earlier fixings) a table lists before pointing
+/// to the JSON output.
+const DETAIL_LINES: usize = 10;
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Each participant's fair share of a framework's target against what it has counted.
+    FairShare(FairShareArgs),
+    /// Per donor: euros at each stage and the median days to delivery and to confirmation.
+    Gaps(ViewArgs),
+    /// Skipped stages, out-of-order dates, delivered above committed, confirmed different from
+    /// delivered, and values with no exchange rate — each with its contribution and reason.
+    Anomalies(ViewArgs),
+}
+
+/// The view every report takes of the ledger.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Only events effective on or before this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// Only events recorded at or before this moment: an RFC 3339 time (2024-07-10T12:00:00Z)
+    /// or a date (the end of that day, UTC). Reproduces the report as it stood then.
+    #[arg(long, value_parser = |s: &str| reports::parse_moment(s).map_err(|e| e.to_string()))]
+    as_known_on: Option<Timestamp>,
+    /// How amounts are converted to euros.
+    #[arg(long, default_value = "event-date", value_parser = fx_policy)]
+    fx_policy: FxPolicy,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+impl ViewArgs {
+    fn options(&self) -> ReportOptions {
+        ReportOptions {
+            fx_policy: self.fx_policy,
+            as_of: self.as_of,
+            as_known_on: self.as_known_on,
+        }
+    }
+}
+
+fn fx_policy(text: &str) -> Result<FxPolicy, String> {
+    FxPolicy::parse(text)
+        .ok_or_else(|| format!("`{text}` is not an FX policy; use event-date or period-average"))
+}
+
+#[derive(Debug, Args)]
+pub struct FairShareArgs {
+    /// The framework (e.g. washington-2024); may be left out when the ledger holds only one.
+    #[arg(long, value_parser = |s: &str| FrameworkId::parse(s).map_err(|e| e.to_string()))]
+    framework: Option<FrameworkId>,
+    /// The stage to count (default: the framework's counting stage).
+    #[arg(long, value_parser = choices(&Stage::FLOW, |c| c.as_str(), Stage::parse))]
+    stage: Option<Stage>,
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FxCommand {
+    /// Import exchange rates: the ECB reference-rate history (eurofxref-hist.csv layout).
+    Import(FxImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FxImportArgs {
+    /// The CSV file, in the ECB's published layout.
+    file: PathBuf,
+    /// Validate and report without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print at most this many errors, then a count of the rest.
+    #[arg(long, default_value_t = 100)]
+    max_errors: usize,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+pub fn run(database: &Database, command: &ReportCommand) -> Result<()> {
+    match command {
+        ReportCommand::FairShare(args) => {
+            let app = open(database, Access::Read)?;
+            let view = fair_share_view(
+                &app,
+                args.framework.as_ref(),
+                args.stage,
+                &args.view.options(),
+            )?;
+            print_fair_share(&view, args.view.format.format)
+        }
+        ReportCommand::Gaps(args) => {
+            let app = open(database, Access::Read)?;
+            print_gaps(&reports::gaps(&app, &args.options()), args.format.format)
+        }
+        ReportCommand::Anomalies(args) => {
+            let app = open(database, Access::Read)?;
+            print_anomalies(
+                &reports::anomalies(&app, &args.options()),
+                args.format.format,
+            )
+        }
+    }
+}
+
+/// The scoreboard of the named framework, or of the only one recorded.
+pub fn fair_share_view(
+    app: &Steadfast,
+    framework: Option<&FrameworkId>,
+    stage: Option<Stage>,
+    options: &ReportOptions,
+) -> Result<FairShareView> {
+    let ids = reports::framework_ids(app.ledger());
+    let listed = || {
+        if ids.is_empty() {
+            "no framework is recorded in this ledger (`steadfast demo` loads washington-2024)"
+                .to_owned()
+        } else {
+            format!(
+                "recorded frameworks: {}",
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    let id = match (framework, ids.as_slice()) {
+        (Some(id), _) => id.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => anyhow::bail!("name a framework with --framework; {}", listed()),
+    };
+    match reports::fair_share(app, &id, stage, options) {
+        Ok(view) => Ok(view),
+        Err(AppError::Invalid(message)) if !ids.contains(&id) => {
+            anyhow::bail!("{message}; {}", listed())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Euros in a table (grouped) or CSV (plain); a dash (empty in CSV) where nothing is recorded.
+fn eur(value: Option<Decimal>, format: Format) -> String {
+    match (value, format) {
+        (Some(v), Format::Table) => grouped(v),
+        (Some(v), _) => v.to_string(),
+        (None, Format::Table) => "—".to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+/// A fraction as a percentage in a table, as the fraction itself in CSV.
+fn fraction(value: Option<Decimal>, digits: u32, format: Format) -> String {
+    match (value, format) {
+        (Some(v), Format::Table) => {
+            let mut pct = (v * Decimal::ONE_HUNDRED)
+                .round_dp_with_strategy(digits, RoundingStrategy::MidpointNearestEven);
+            pct.rescale(digits);
+            format!("{pct} %")
+        }
+        (Some(v), _) => v.to_string(),
+        (None, Format::Table) => "—".to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+/// Detail lines, at most [`DETAIL_LINES`], then a pointer to the JSON for the rest.
+fn details(title: String, lines: Vec<String>) -> Vec<String> {
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![title];
+    let rest = lines.len().saturating_sub(DETAIL_LINES);
+    out.extend(
+        lines
+            .into_iter()
+            .take(DETAIL_LINES)
+            .map(|l| format!("  {l}")),
+    );
+    if rest > 0 {
+        out.push(format!("  ... and {rest} more (see --format json)"));
+    }
+    out
+}
+
+fn unconverted_lines(values: &[steadfast_domain::scoreboard::UnconvertedValue]) -> Vec<String> {
+    details(
+        format!(
+            "{} value(s) could not be converted and are not counted:",
+            values.len()
+        ),
+        values
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} ({}, {} {}, effective {}): {}",
+                    u.event,
+                    u.donor,
+                    u.amount.amount(),
+                    u.amount.currency(),
+                    u.effective_date,
+                    u.reason
+                )
+            })
+            .collect(),
+    )
+}
+
+fn method_footer(method: &[String], caveat: &str) -> Vec<String> {
+    let mut out = vec![String::new(), "Method:".to_owned()];
+    out.extend(method.iter().map(|l| format!("  {l}")));
+    out.push(caveat.to_owned());
+    out
+}
+
+pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
+    let mut grid = Grid::new(&[
+        ("party", false),
+        ("name", false),
+        ("share", true),
+        ("fair share EUR", true),
+        ("counted EUR", true),
+        ("ratio", true),
+        ("gap EUR", true),
+        ("status", false),
+        ("events", true),
+    ]);
+    for r in &view.rows {
+        grid.push(vec![
+            r.party.to_string(),
+            r.name.clone(),
+            fraction(Some(r.share), 2, format),
+            eur(Some(r.fair_share_eur), format),
+            eur(Some(r.counted_eur), format),
+            fraction(r.ratio, 1, format),
+            eur(Some(r.gap_eur), format),
+            r.status.to_owned(),
+            r.events.to_string(),
+        ]);
+    }
+    let t = &view.totals;
+    if format == Format::Table {
+        let ratio = (!t.fair_share_eur.is_zero()).then(|| t.counted_eur / t.fair_share_eur);
+        grid.push(vec![
+            "all".to_owned(),
+            format!("{} participants", t.participants),
+            fraction(Some(Decimal::ONE), 2, format),
+            eur(Some(t.fair_share_eur), format),
+            eur(Some(t.counted_eur), format),
+            fraction(ratio, 1, format),
+            eur(Some(t.gap_eur), format),
+            String::new(),
+            view.rows.iter().map(|r| r.events).sum::<u64>().to_string(),
+        ]);
+        let as_of = view
+            .as_of
+            .map(|d| format!(", as of {d}"))
+            .unwrap_or_default();
+        let known = view
+            .as_known_on
+            .map(|t| format!(", as known on {t}"))
+            .unwrap_or_default();
+        outln!(
+            "Fair shares of {} (target EUR {}) — counting {}, FX {}{as_of}{known}:",
+            view.framework,
+            grouped(view.target_eur),
+            view.stage,
+            view.fx_policy
+        )?;
+    }
+    let mut footer = vec![format!(
+        "{} participants: {} met, {} short, {} with no records, {} exempt.",
+        t.participants, t.met, t.short, t.no_records, t.exempt
+    )];
+    if !t.unallocated_eur.is_zero() {
+        footer.push(format!(
+            "EUR {} is the share of parties exempted inside the denominator and is allocated to no one.",
+            grouped(t.unallocated_eur)
+        ));
+    }
+    footer.extend(unconverted_lines(&view.unconverted));
+    footer.extend(details(
+        format!(
+            "{} value(s) were converted with an earlier fixing (no ECB fixing on their date):",
+            view.earlier_fixings.len()
+        ),
+        view.earlier_fixings
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} {} effective {} at the {} fixing ({}) = EUR {}",
+                    e.event,
+                    e.amount.amount(),
+                    e.amount.currency(),
+                    e.effective_date,
+                    e.rate_date,
+                    e.rate,
+                    grouped(e.eur)
+                )
+            })
+            .collect(),
+    ));
+    footer.extend(details(
+        format!(
+            "{} value(s) at the stage are not counted by the framework's rules:",
+            view.not_counted.len()
+        ),
+        view.not_counted
+            .iter()
+            .map(|n| format!("{} ({}): {}", n.event, n.donor, n.reason))
+            .collect(),
+    ));
+    footer.extend(method_footer(&view.method, &view.coverage.caveat));
+    emit(format, view, &grid, &footer)
+}
+
+fn median(value: Option<Decimal>, format: Format, none: &str) -> String {
+    match (value, format) {
+        (Some(v), _) => v.normalize().to_string(),
+        (None, Format::Table) => none.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+fn gaps_cells(f: &GapsFigures, format: Format) -> Vec<String> {
+    let mut cells = vec![f.contributions.to_string()];
+    cells.extend(f.stages().map(|v| eur(v, format)));
+    cells.push(median(
+        f.median_days_to_delivered,
+        format,
+        "no recorded delivery",
+    ));
+    cells.push(median(
+        f.median_days_to_confirmed,
+        format,
+        "no recorded receipt",
+    ));
+    cells
+}
+
+pub fn print_gaps(view: &GapsView, format: Format) -> Result<()> {
+    let mut grid = Grid::new(&[
+        ("donor", false),
+        ("name", false),
+        ("contributions", true),
+        ("announced EUR", true),
+        ("committed EUR", true),
+        ("allocated EUR", true),
+        ("delivered EUR", true),
+        ("confirmed EUR", true),
+        ("days to delivered", true),
+        ("days to confirmed", true),
+    ]);
+    for r in &view.rows {
+        let mut row = vec![r.donor.to_string(), r.name.clone()];
+        row.extend(gaps_cells(&r.figures, format));
+        grid.push(row);
+    }
+    if format == Format::Table {
+        let mut row = vec!["all".to_owned(), "all donors".to_owned()];
+        row.extend(gaps_cells(&view.totals, format));
+        grid.push(row);
+        outln!(
+            "Gaps between stages, per donor (EUR, FX {}):",
+            view.fx_policy
+        )?;
+    }
+    let mut footer = unconverted_lines(&view.unconverted);
+    footer.extend(method_footer(&view.method, &view.coverage.caveat));
+    emit(format, view, &grid, &footer)
+}
+
+pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
+    let mut grid = Grid::new(&[
+        ("contribution", false),
+        ("donor", false),
+        ("kind", false),
+        ("event", false),
+        ("reason", false),
+    ]);
+    for r in &view.rows {
+        grid.push(vec![
+            r.contribution.to_string(),
+            r.donor.to_string(),
+            r.kind.to_owned(),
+            r.event
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            r.reason.clone(),
+        ]);
+    }
+    if format == Format::Table {
+        outln!("{} anomalies (flagged, not rejected):", view.rows.len())?;
+    }
+    emit(
+        format,
+        view,
+        &grid,
+        &method_footer(&view.method, &view.coverage.caveat),
+    )
+}
+
+pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
+    let name = args.file.display().to_string();
+    let bytes = read_input(&args.file, &name)?;
+    let bar = spinner(format!("reading {name}"));
+    let parsed = parse_ecb_rates(&name, &bytes);
+    drop(bytes);
+    let result = parsed.map_err(AppError::Rejected).and_then(|rates| {
+        bar.set_message(format!(
+            "checking {} days against the ledger",
+            rates.rows.len()
+        ));
+        steadfast_app::write::write_to(
+            database,
+            &actor(),
+            args.dry_run,
+            &mut |n| bar.set_message(format!("replaying the log: {n} events")),
+            &mut |ledger| steadfast_app::fx::decide_rate_file(ledger, &name, &rates, args.dry_run),
+        )
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            let mut grid = Grid::new(&[("measure", false), ("value", true)]);
+            let span = match (outcome.first_date, outcome.last_date) {
+                (Some(a), Some(b)) => format!("{a} to {b}"),
+                _ => "—".to_owned(),
+            };
+            for (k, v) in [
+                ("publication days", outcome.days.to_string()),
+                ("dates", span),
+                ("currencies", outcome.currencies.len().to_string()),
+                (
+                    "already recorded (skipped)",
+                    outcome.already_recorded.to_string(),
+                ),
+                ("new days", outcome.new_days.to_string()),
+                ("log events appended", outcome.events_appended.to_string()),
+            ] {
+                grid.push(vec![k.to_owned(), v]);
+            }
+            let verdict = if outcome.dry_run {
+                format!("dry run: {name} is valid; nothing was written")
+            } else {
+                format!("imported {} reference rates from {name}", outcome.source)
+            };
+            emit(
+                args.format.format,
+                &outcome,
+                &grid,
+                &[verdict, crate::head_line(&outcome.log_head)],
+            )
+        }
+        Err(AppError::Rejected(errors)) => {
+            match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
+                Err(e) if !is_broken_pipe(&e) => Err(e),
+                _ => Err(Reported.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,322 @@
+//! Frameworks: collective pledges whose rules are data (`FrameworkAdopted`), and the fair-share
+//! allocation of a framework's target among its participants.
+//!
+//! The allocation is exact to the cent: every participant's share of the basis is multiplied
+//! by the target and floored to the cent, and the cents left over are handed out one each by
+//! descending remainder, ties broken by party id — so the fair shares always add up exactly to
+//! the target, whatever order the participants are listed in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::Date;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{FrameworkId, PartyId};
+use crate::money::Money;
+use crate::period::HalfYear;
+use crate::vocabulary::{Category, Stage, ValuationBasis};
+
+/// The only share basis supported so far: GDP in current US dollars.
+pub const GDP_CURRENT_USD: &str = "gdp-current-usd";
+
+/// A participant excused from contributing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exemption {
+    pub party: PartyId,
+    /// Whether the party's basis still counts in the denominator (its share is then left
+    /// unallocated) or is taken out (the others share the whole target).
+    pub in_denominator: bool,
+    pub reason: String,
+}
+
+/// What shares are proportional to, with the figures themselves as adopted, so a share never
+/// changes because a dataset was revised later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareBasis {
+    /// `gdp-current-usd`.
+    pub indicator: String,
+    /// Who publishes the figures (for the report's method).
+    pub source: String,
+    /// The file the figures were read from.
+    pub dataset: String,
+    pub year: i16,
+    pub values: BTreeMap<PartyId, Decimal>,
+}
+
+/// A collective pledge was adopted, with all its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameworkAdopted {
+    pub framework: FrameworkId,
+    pub name: String,
+    pub adopted_on: Date,
+    pub target: Money,
+    pub period_start: Date,
+    pub period_end: Date,
+    pub recipients: Vec<PartyId>,
+    /// Fixed at adoption; only a later event may change them.
+    pub participants: Vec<PartyId>,
+    pub exemptions: Vec<Exemption>,
+    pub eligible_categories: Vec<Category>,
+    /// The stage counted unless a report asks for another.
+    pub counting_stage: Stage,
+    pub share_basis: ShareBasis,
+    /// Valuation bases accepted for in-kind items, most preferred first.
+    pub valuation_preference: Vec<ValuationBasis>,
+    pub reporting_periods: Vec<HalfYear>,
+}
+
+impl FrameworkAdopted {
+    pub fn exemption(&self, party: &PartyId) -> Option<&Exemption> {
+        self.exemptions.iter().find(|e| &e.party == party)
+    }
+
+    pub fn in_period(&self, date: Date) -> bool {
+        self.period_start <= date && date <= self.period_end
+    }
+
+    /// The rule problems of a framework, each naming its field; empty when it can be adopted.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.target.currency().code() != "EUR" {
+            out.push(format!(
+                "target: only EUR targets are supported, not {}",
+                self.target.currency()
+            ));
+        }
+        if !self.target.is_positive() {
+            out.push("target: must be positive".to_owned());
+        }
+        if self.period_start > self.period_end {
+            out.push(format!(
+                "period: starts on {} after it ends on {}",
+                self.period_start, self.period_end
+            ));
+        }
+        if !self.counting_stage.is_flow() {
+            out.push(format!(
+                "counting_stage: `{}` is not a stage that accumulates value",
+                self.counting_stage
+            ));
+        }
+        if self.participants.is_empty() {
+            out.push("participants: none listed".to_owned());
+        }
+        if self.recipients.is_empty() {
+            out.push("recipients: none listed".to_owned());
+        }
+        if self.share_basis.indicator != GDP_CURRENT_USD {
+            out.push(format!(
+                "share_basis.indicator: `{}` is not supported; use {GDP_CURRENT_USD}",
+                self.share_basis.indicator
+            ));
+        }
+        let participants: BTreeSet<&PartyId> = self.participants.iter().collect();
+        if participants.len() != self.participants.len() {
+            out.push("participants: a party is listed twice".to_owned());
+        }
+        for e in &self.exemptions {
+            if !participants.contains(&e.party) {
+                out.push(format!("exemptions: {} is not a participant", e.party));
+            }
+        }
+        let mut denominator = Decimal::ZERO;
+        for p in &self.participants {
+            let counted = self.exemption(p).is_none_or(|e| e.in_denominator);
+            match self.share_basis.values.get(p) {
+                Some(v) if v.is_sign_positive() && !v.is_zero() && counted => {
+                    denominator = denominator.saturating_add(*v);
+                }
+                Some(v) if v.is_sign_positive() && !v.is_zero() => {}
+                Some(v) => out.push(format!(
+                    "share_basis: the {} {} of {p} is {v}; it must be positive",
+                    self.share_basis.indicator, self.share_basis.year
+                )),
+                None if counted => out.push(format!(
+                    "share_basis: no {} {} for participant {p}",
+                    self.share_basis.indicator, self.share_basis.year
+                )),
+                None => {}
+            }
+        }
+        if out.is_empty() && denominator.is_zero() {
+            out.push("participants: every participant is exempted out of the denominator".into());
+        }
+        for period in &self.reporting_periods {
+            if period.first_day() < self.period_start || period.last_day() > self.period_end {
+                out.push(format!(
+                    "reporting_periods: {period} is not within the framework's period"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// One participant's place in the allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allocation {
+    pub party: PartyId,
+    /// Its share of the basis (exact; zero when exempted out of the denominator).
+    pub share: Decimal,
+    /// Its fair share of the target, in cents of the target's currency; zero when exempt.
+    pub fair_share: Decimal,
+    pub exempt: bool,
+}
+
+/// The allocation of a framework's target: one entry per participant, in party-id order, and
+/// what was left unallocated (the shares of parties exempted inside the denominator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FairShares {
+    pub allocations: Vec<Allocation>,
+    pub unallocated: Decimal,
+}
+
+/// Allocates a framework's target by its share basis.
+pub fn fair_shares(framework: &FrameworkAdopted) -> FairShares {
+    let weights: Vec<(PartyId, Decimal)> = framework
+        .participants
+        .iter()
+        .filter(|p| framework.exemption(p).is_none_or(|e| e.in_denominator))
+        .map(|p| {
+            let w = framework.share_basis.values.get(p).copied();
+            (p.clone(), w.unwrap_or_default())
+        })
+        .collect();
+    let shares = largest_remainder(framework.target.amount(), &weights);
+    let mut unallocated = Decimal::ZERO;
+    let mut allocations: Vec<Allocation> = framework
+        .participants
+        .iter()
+        .map(|p| {
+            let exempt = framework.exemption(p).is_some();
+            let (share, amount) = shares.get(p).copied().unwrap_or_default();
+            if exempt {
+                unallocated += amount;
+            }
+            Allocation {
+                party: p.clone(),
+                share,
+                fair_share: if exempt { cents(Decimal::ZERO) } else { amount },
+                exempt,
+            }
+        })
+        .collect();
+    allocations.sort_by(|a, b| a.party.cmp(&b.party));
+    FairShares {
+        allocations,
+        unallocated: cents(unallocated),
+    }
+}
+
+fn cents(mut d: Decimal) -> Decimal {
+    d.rescale(2);
+    d
+}
+
+/// Splits `total` (in units with two decimals) in proportion to `weights` by the largest
+/// remainder method: floor each exact share to the cent, then give the cents left over one at a
+/// time by descending remainder, ties by party id. Returns each party's fraction of the
+/// weights and its amount. The amounts always add up to `total` exactly; non-positive weights
+/// get nothing.
+pub fn largest_remainder(
+    total: Decimal,
+    weights: &[(PartyId, Decimal)],
+) -> BTreeMap<PartyId, (Decimal, Decimal)> {
+    let total = total.round_dp_with_strategy(2, RoundingStrategy::ToZero);
+    // Sorted by party id: the result cannot depend on the order parties are listed in.
+    let mut sorted: Vec<(PartyId, Decimal)> = weights
+        .iter()
+        .map(|(p, w)| (p.clone(), (*w).max(Decimal::ZERO)))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted.dedup_by(|a, b| a.0 == b.0);
+    let denominator = sorted
+        .iter()
+        .fold(Decimal::ZERO, |acc, (_, w)| acc.saturating_add(*w));
+    let mut out: BTreeMap<PartyId, (Decimal, Decimal)> = BTreeMap::new();
+    if denominator.is_zero() {
+        for (p, _) in sorted {
+            out.insert(p, (Decimal::ZERO, cents(Decimal::ZERO)));
+        }
+        return out;
+    }
+    // (party, floor, remainder)
+    let mut parts: Vec<(PartyId, Decimal, Decimal, Decimal)> = Vec::with_capacity(sorted.len());
+    for (p, w) in sorted {
+        let fraction = w / denominator;
+        // Multiply before dividing where it fits: more exact digits in the remainder.
+        let exact = total
+            .checked_mul(w)
+            .and_then(|x| x.checked_div(denominator))
+            .unwrap_or_else(|| total * fraction);
+        let floor = exact.round_dp_with_strategy(2, RoundingStrategy::ToZero);
+        parts.push((p, fraction, floor, exact - floor));
+    }
+    let allotted = parts.iter().fold(Decimal::ZERO, |acc, x| acc + x.2);
+    let cent = Decimal::new(1, 2);
+    let mut left = ((total - allotted) / cent).round();
+    // Hand out (or, should rounding ever overshoot, take back) the leftover cents.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| {
+        parts[b]
+            .3
+            .cmp(&parts[a].3)
+            .then(parts[a].0.cmp(&parts[b].0))
+    });
+    while left > Decimal::ZERO {
+        for &i in &order {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            if parts[i].1.is_zero() {
+                continue;
+            }
+            parts[i].2 += cent;
+            left -= Decimal::ONE;
+        }
+    }
+    while left < Decimal::ZERO {
+        for &i in order.iter().rev() {
+            if left >= Decimal::ZERO {
+                break;
+            }
+            if parts[i].2 >= cent {
+                parts[i].2 -= cent;
+                left += Decimal::ONE;
+            }
+        }
+    }
+    for (p, fraction, amount, _) in parts {
+        out.insert(p, (fraction, cents(amount)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PartyId {
+        PartyId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn leftover_cents_go_by_descending_remainder_then_party_id() {
+        // 1.00 split three ways: 0.33 each, one cent left, remainders equal → lowest id.
+        let w = [
+            (p("FRA"), Decimal::ONE),
+            (p("DEU"), Decimal::ONE),
+            (p("ITA"), Decimal::ONE),
+        ];
+        let out = largest_remainder(Decimal::ONE, &w);
+        assert_eq!(out[&p("DEU")].1.to_string(), "0.34");
+        assert_eq!(out[&p("FRA")].1.to_string(), "0.33");
+        assert_eq!(out[&p("ITA")].1.to_string(), "0.33");
+        // 10.00 split 2:1 → 6.666.. and 3.333..: the larger remainder (0.006..) gets the cent.
+        let w = [(p("BEL"), Decimal::ONE), (p("NLD"), Decimal::TWO)];
+        let out = largest_remainder(Decimal::TEN, &w);
+        assert_eq!(out[&p("NLD")].1.to_string(), "6.67");
+        assert_eq!(out[&p("BEL")].1.to_string(), "3.33");
+    }
+}

@@ -1,0 +1,321 @@
+//! Exchange rates and the two conversion policies.
+//!
+//! Rates are facts in the log (`FxFixingsPublished`, one event per publication day), folded
+//! into a [`RateTable`]. A conversion never touches a stored event: it is computed when a report
+//! asks, under a named policy, from the fixings known at the moment the report is "as known on".
+//!
+//! - `event-date`: the fixing of the event's effective date, else the latest fixing at most
+//!   [`EVENT_DATE_WINDOW_DAYS`] days earlier (the date used is reported); none in that window
+//!   means *unconverted*, with the reason — never zero, never silently stale.
+//! - `period-average`: the mean of the fixings available in the event's half-year.
+//!
+//! Currencies that joined the euro convert at their irrevocable rate from the day they joined,
+//! under both policies. Each value is rounded half-to-even to the cent; totals are sums of
+//! rounded values, so a total always equals the sum of the figures shown for its parts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::events::EventMeta;
+use crate::money::{Currency, Money};
+use crate::period::HalfYear;
+
+/// How far back `event-date` may look for a fixing when the effective date has none.
+pub const EVENT_DATE_WINDOW_DAYS: i8 = 7;
+
+/// The publisher of the reference rates the ledger records.
+pub const ECB: &str = "ECB";
+
+/// One day's reference rates as published: units of each currency per one euro.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FxFixingsPublished {
+    /// The publisher (`ECB`).
+    pub source: String,
+    pub date: Date,
+    pub rates: BTreeMap<Currency, Decimal>,
+}
+
+/// The rule that turns an amount in its own currency into euros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FxPolicy {
+    /// The fixing of the event's effective date, or the latest one up to 7 days earlier.
+    EventDate,
+    /// The mean of the fixings in the event's reporting half-year.
+    PeriodAverage,
+}
+
+impl FxPolicy {
+    pub const ALL: [FxPolicy; 2] = [FxPolicy::EventDate, FxPolicy::PeriodAverage];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FxPolicy::EventDate => "event-date",
+            FxPolicy::PeriodAverage => "period-average",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        FxPolicy::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// One sentence describing the policy, for a report's method.
+    pub fn describe(self) -> String {
+        match self {
+            FxPolicy::EventDate => format!(
+                "ECB reference rate of each event's effective date, else the latest fixing up to {EVENT_DATE_WINDOW_DAYS} days earlier; none in that window leaves the value unconverted"
+            ),
+            FxPolicy::PeriodAverage => {
+                "mean of the ECB reference rates published in each event's half-year".to_owned()
+            }
+        }
+    }
+}
+
+impl fmt::Display for FxPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The irrevocable conversion rates of currencies that joined the euro after the ECB's daily
+/// history began (units per euro, fixed by the Council of the EU), with the day they joined.
+const EURO_CHANGEOVERS: &[(&str, (i16, i8, i8), &str)] = &[
+    ("SIT", (2007, 1, 1), "239.640"),
+    ("CYP", (2008, 1, 1), "0.585274"),
+    ("MTL", (2008, 1, 1), "0.429300"),
+    ("SKK", (2009, 1, 1), "30.1260"),
+    ("EEK", (2011, 1, 1), "15.6466"),
+    ("LVL", (2014, 1, 1), "0.702804"),
+    ("LTL", (2015, 1, 1), "3.45280"),
+    ("HRK", (2023, 1, 1), "7.53450"),
+    ("BGN", (2026, 1, 1), "1.95583"),
+];
+
+/// The irrevocable euro conversion of a currency that had joined the euro by `date`.
+pub fn euro_changeover(currency: Currency, date: Date) -> Option<(Date, Decimal)> {
+    EURO_CHANGEOVERS
+        .iter()
+        .find(|(code, _, _)| *code == currency.code())
+        .and_then(|(_, (y, m, d), rate)| {
+            let joined = Date::new(*y, *m, *d).ok()?;
+            let rate = rate.parse().ok()?;
+            (date >= joined).then_some((joined, rate))
+        })
+}
+
+/// Which rate a conversion used, so a report can say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RateBasis {
+    /// The amount was already in euros.
+    Euro,
+    /// The ECB fixing of this date (the effective date, or an earlier one within the window).
+    Fixing { date: Date },
+    /// The irrevocable rate of a currency that joined the euro on `joined`.
+    Irrevocable { joined: Date },
+    /// The mean of `fixings` ECB fixings in `period`.
+    PeriodMean { period: HalfYear, fixings: u32 },
+}
+
+/// A value converted to euros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Converted {
+    /// Euros, rounded half-to-even to the cent.
+    pub eur: Decimal,
+    /// Units of the original currency per euro.
+    pub rate: Decimal,
+    pub basis: RateBasis,
+}
+
+/// One currency's fixings, in date order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fixing {
+    date: Date,
+    rate: Decimal,
+    recorded_at: Timestamp,
+}
+
+/// All recorded fixings, per currency, in date order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateTable {
+    series: HashMap<Currency, Vec<Fixing>>,
+    /// Publication days recorded, with the rates of each (to decide re-imports).
+    days: BTreeMap<Date, BTreeMap<Currency, Decimal>>,
+}
+
+impl RateTable {
+    /// Folds a publication day. The log holds one event per day (the idempotency key says so);
+    /// should a second one for a day ever appear, its rates are ignored.
+    pub fn apply(&mut self, meta: EventMeta, event: &FxFixingsPublished) {
+        if self.days.contains_key(&event.date) {
+            return;
+        }
+        self.days.insert(event.date, event.rates.clone());
+        for (currency, rate) in &event.rates {
+            let series = self.series.entry(*currency).or_default();
+            let fixing = Fixing {
+                date: event.date,
+                rate: *rate,
+                recorded_at: meta.recorded_at,
+            };
+            // Usually appended in date order; a late publication day is inserted in place.
+            match series.last() {
+                Some(last) if last.date > event.date => {
+                    let at = series.partition_point(|f| f.date < event.date);
+                    series.insert(at, fixing);
+                }
+                _ => series.push(fixing),
+            }
+        }
+    }
+
+    /// The rates recorded for a publication day.
+    pub fn day(&self, date: Date) -> Option<&BTreeMap<Currency, Decimal>> {
+        self.days.get(&date)
+    }
+
+    /// Number of publication days recorded.
+    pub fn days(&self) -> usize {
+        self.days.len()
+    }
+
+    /// The first and last publication days recorded.
+    pub fn span(&self) -> Option<(Date, Date)> {
+        Some((*self.days.keys().next()?, *self.days.keys().next_back()?))
+    }
+
+    /// The rate of `currency` on `date` under `policy`, from the fixings recorded at or before
+    /// `known_on` (all when `None`). `Err` carries why there is none.
+    pub fn rate(
+        &self,
+        currency: Currency,
+        date: Date,
+        policy: FxPolicy,
+        known_on: Option<Timestamp>,
+    ) -> Result<(Decimal, RateBasis), String> {
+        if currency.code() == "EUR" {
+            return Ok((Decimal::ONE, RateBasis::Euro));
+        }
+        if let Some((joined, rate)) = euro_changeover(currency, date) {
+            return Ok((rate, RateBasis::Irrevocable { joined }));
+        }
+        let known = |f: &&Fixing| known_on.is_none_or(|t| f.recorded_at <= t);
+        let Some(series) = self.series.get(&currency) else {
+            return Err(format!("no ECB reference rate is recorded for {currency}"));
+        };
+        match policy {
+            FxPolicy::EventDate => {
+                let earliest = date
+                    .checked_sub(i64::from(EVENT_DATE_WINDOW_DAYS).days())
+                    .unwrap_or(Date::MIN);
+                let end = series.partition_point(|f| f.date <= date);
+                series[..end]
+                    .iter()
+                    .rev()
+                    .take_while(|f| f.date >= earliest)
+                    .find(known)
+                    .map(|f| (f.rate, RateBasis::Fixing { date: f.date }))
+                    .ok_or_else(|| {
+                        format!(
+                            "no ECB fixing for {currency} on {date} or in the {EVENT_DATE_WINDOW_DAYS} days before"
+                        )
+                    })
+            }
+            FxPolicy::PeriodAverage => {
+                let period = HalfYear::of(date);
+                let from = series.partition_point(|f| f.date < period.first_day());
+                let to = series.partition_point(|f| f.date <= period.last_day());
+                let mut sum = Decimal::ZERO;
+                let mut count = 0u32;
+                for f in series[from..to].iter().filter(known) {
+                    sum = sum
+                        .checked_add(f.rate)
+                        .ok_or_else(|| format!("the {currency} rates of {period} overflow"))?;
+                    count += 1;
+                }
+                if count == 0 {
+                    return Err(format!("no ECB fixing for {currency} in {period}"));
+                }
+                Ok((
+                    sum / Decimal::from(count),
+                    RateBasis::PeriodMean {
+                        period,
+                        fixings: count,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Converts an amount effective on `date` to euros, rounded half-to-even to the cent.
+    pub fn convert(
+        &self,
+        money: &Money,
+        date: Date,
+        policy: FxPolicy,
+        known_on: Option<Timestamp>,
+    ) -> Result<Converted, String> {
+        let (rate, basis) = self.rate(money.currency(), date, policy, known_on)?;
+        let eur = to_euros(money.amount(), rate).ok_or_else(|| {
+            format!(
+                "{} {} cannot be converted at {rate}",
+                money.amount(),
+                money.currency()
+            )
+        })?;
+        Ok(Converted { eur, rate, basis })
+    }
+}
+
+/// `amount / rate`, rounded half-to-even to the cent; `None` for a non-positive rate or an
+/// overflow.
+pub fn to_euros(amount: Decimal, rate: Decimal) -> Option<Decimal> {
+    if rate <= Decimal::ZERO {
+        return None;
+    }
+    let mut eur = amount
+        .checked_div(rate)?
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    eur.rescale(2);
+    Some(eur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    #[test]
+    fn every_changeover_names_a_known_currency_and_a_valid_rate() {
+        for (code, (y, m, d), rate) in EURO_CHANGEOVERS {
+            let c = cur(code);
+            let joined = Date::new(*y, *m, *d).unwrap();
+            assert_eq!(
+                euro_changeover(c, joined),
+                Some((joined, rate.parse().unwrap()))
+            );
+            assert_eq!(euro_changeover(c, joined.yesterday().unwrap()), None);
+        }
+    }
+
+    #[test]
+    fn rounding_is_half_to_even_at_the_cent() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(to_euros(d("0.125"), Decimal::ONE), Some(d("0.12")));
+        assert_eq!(to_euros(d("0.135"), Decimal::ONE), Some(d("0.14")));
+        assert_eq!(
+            to_euros(d("1082500.00"), d("1.0825")),
+            Some(d("1000000.00"))
+        );
+        assert_eq!(to_euros(d("1"), Decimal::ZERO), None);
+    }
+}

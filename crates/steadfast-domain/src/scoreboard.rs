@@ -1,0 +1,679 @@
+//! The accountability projections: the fair-share scoreboard of a framework, the gaps between
+//! stages per donor, and the anomalies — each computed from the ledger as effective on a date
+//! (`as_of`) and as known at a moment (`as_known_on`), with values converted to euros under a
+//! named policy. Nothing here changes a stored event; the same ledger, query and rates always
+//! give the same figures.
+//!
+//! Counting rules (the method every report prints):
+//! - a stage event counts at its stage; an amendment counts at the stage of the event it
+//!   corrects, from that event's effective date, and is converted at that date's rate;
+//! - `as_of` keeps events effective on or before the date, `as_known_on` events recorded at or
+//!   before the moment (rates and frameworks included);
+//! - each value is converted and rounded to the cent on its own; totals are sums of those;
+//! - a value with no rate under the policy is *unconverted*: listed with its reason, never
+//!   counted as zero;
+//! - a withdrawn contribution counts, at the stages before delivery, no more than it delivered.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::contribution::{AnomalyKind, ContributionState, HistoryEntry};
+use crate::framework::{FrameworkAdopted, fair_shares};
+use crate::fx::{Converted, FxPolicy, RateBasis, RateTable};
+use crate::ids::{ContributionId, EventId, FrameworkId, PartyId};
+use crate::ledger::Ledger;
+use crate::money::Money;
+use crate::vocabulary::{Category, Stage, ValuationBasis};
+
+/// Which events a report sees and how it converts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReportQuery {
+    pub fx_policy: FxPolicy,
+    /// Keep events effective on or before this date.
+    pub as_of: Option<Date>,
+    /// Keep events recorded at or before this moment.
+    pub as_known_on: Option<Timestamp>,
+}
+
+impl ReportQuery {
+    pub fn new(fx_policy: FxPolicy) -> Self {
+        ReportQuery {
+            fx_policy,
+            as_of: None,
+            as_known_on: None,
+        }
+    }
+
+    pub fn known(&self, recorded_at: Timestamp) -> bool {
+        self.as_known_on.is_none_or(|t| recorded_at <= t)
+    }
+
+    pub fn keeps(&self, entry: &HistoryEntry) -> bool {
+        self.known(entry.meta.recorded_at)
+            && self.as_of.is_none_or(|d| entry.event.effective_date <= d)
+    }
+
+    fn convert(&self, rates: &RateTable, money: &Money, date: Date) -> Result<Converted, String> {
+        rates.convert(money, date, self.fx_policy, self.as_known_on)
+    }
+}
+
+/// A value the report could not convert, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnconvertedValue {
+    pub contribution: ContributionId,
+    pub event: EventId,
+    pub donor: PartyId,
+    pub stage: Stage,
+    pub effective_date: Date,
+    pub amount: Money,
+    pub reason: String,
+}
+
+/// A value converted with the fixing of an earlier day than its effective date (a weekend or
+/// holiday): the report names the date used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EarlierFixing {
+    pub contribution: ContributionId,
+    pub event: EventId,
+    pub effective_date: Date,
+    pub rate_date: Date,
+    pub amount: Money,
+    pub rate: Decimal,
+    pub eur: Decimal,
+}
+
+/// A value the framework's rules leave out although it is at the counted stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCounted {
+    pub contribution: ContributionId,
+    pub event: EventId,
+    pub donor: PartyId,
+    pub reason: String,
+}
+
+/// How many records a report rests on, and from how many sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub events: u64,
+    pub contributions: u64,
+    pub donors: u64,
+    /// Distinct source documents (URLs) cited by those events.
+    pub sources: u64,
+    /// Events that cite no source.
+    pub unsourced_events: u64,
+}
+
+#[derive(Debug, Default)]
+struct CoverageCounter {
+    events: u64,
+    contributions: BTreeSet<ContributionId>,
+    donors: BTreeSet<PartyId>,
+    sources: BTreeSet<String>,
+    unsourced: u64,
+}
+
+impl CoverageCounter {
+    fn add(&mut self, state: &ContributionState, entry: &HistoryEntry) {
+        self.events += 1;
+        self.contributions.insert(state.info.contribution.clone());
+        self.donors.insert(state.info.donor.clone());
+        match &entry.event.source_url {
+            Some(url) => {
+                self.sources.insert(url.clone());
+            }
+            None => self.unsourced += 1,
+        }
+    }
+
+    fn finish(self) -> Coverage {
+        Coverage {
+            events: self.events,
+            contributions: self.contributions.len() as u64,
+            donors: self.donors.len() as u64,
+            sources: self.sources.len() as u64,
+            unsourced_events: self.unsourced,
+        }
+    }
+}
+
+/// A participant's standing against its fair share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShareStatus {
+    /// Exempted by the framework: no fair share.
+    Exempt,
+    /// Counted at least its fair share.
+    Met,
+    /// Counted something, but less than its fair share.
+    Short,
+    /// Nothing counted: no record at the stage in the period.
+    NoRecords,
+}
+
+impl ShareStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareStatus::Exempt => "exempt",
+            ShareStatus::Met => "met",
+            ShareStatus::Short => "short",
+            ShareStatus::NoRecords => "no-records",
+        }
+    }
+}
+
+/// One participant's row of the scoreboard (amounts in euros, to the cent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FairShareRow {
+    pub party: PartyId,
+    /// Its exact fraction of the share basis (zero when exempted out of the denominator).
+    pub share: Decimal,
+    pub fair_share: Decimal,
+    pub counted: Decimal,
+    /// `counted / fair_share`; `None` when the fair share is zero.
+    pub ratio: Option<Decimal>,
+    /// What is missing to the fair share (zero once met).
+    pub gap: Decimal,
+    pub status: ShareStatus,
+    /// Stage events counted.
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FairShareTotals {
+    pub fair_share: Decimal,
+    pub counted: Decimal,
+    pub gap: Decimal,
+    /// The fair shares of parties exempted but kept in the denominator.
+    pub unallocated: Decimal,
+    pub participants: u64,
+    pub met: u64,
+    pub short: u64,
+    pub no_records: u64,
+    pub exempt: u64,
+}
+
+/// The fair-share scoreboard of one framework.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FairShareReport {
+    pub framework: FrameworkAdopted,
+    pub stage: Stage,
+    pub query: ReportQuery,
+    pub rows: Vec<FairShareRow>,
+    pub totals: FairShareTotals,
+    pub unconverted: Vec<UnconvertedValue>,
+    pub earlier_fixings: Vec<EarlierFixing>,
+    pub not_counted: Vec<NotCounted>,
+    pub coverage: Coverage,
+}
+
+/// Why a scoreboard cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    #[error("no framework `{0}` is recorded{1}")]
+    UnknownFramework(FrameworkId, String),
+    #[error(
+        "the stage `{0}` does not accumulate value; choose one of announced, committed, allocated, delivered, confirmed"
+    )]
+    NotAFlowStage(Stage),
+}
+
+/// The converted value of one history entry, at the stage and date it counts from.
+struct Valued<'a> {
+    entry: &'a HistoryEntry,
+    stage: Stage,
+    counts_from: Date,
+    value: Option<Result<Converted, String>>,
+}
+
+/// The entries of a contribution the query keeps, with their values.
+fn valued<'a>(
+    state: &'a ContributionState,
+    rates: &RateTable,
+    query: &ReportQuery,
+) -> impl Iterator<Item = Valued<'a>> {
+    state
+        .history
+        .iter()
+        .filter(|e| query.keeps(e))
+        .filter_map(move |entry| {
+            let stage = entry.counts_as?;
+            let counts_from = state.counts_from(entry);
+            let value = entry
+                .event
+                .money
+                .as_ref()
+                .map(|m| query.convert(rates, m, counts_from));
+            Some(Valued {
+                entry,
+                stage,
+                counts_from,
+                value,
+            })
+        })
+}
+
+/// Whether the query sees the contribution withdrawn.
+fn withdrawn(state: &ContributionState, query: &ReportQuery) -> bool {
+    state
+        .history
+        .iter()
+        .any(|e| e.event.stage == Stage::Withdrawn && query.keeps(e))
+}
+
+fn unconverted(
+    state: &ContributionState,
+    v: &Valued<'_>,
+    reason: &str,
+) -> Option<UnconvertedValue> {
+    Some(UnconvertedValue {
+        contribution: state.info.contribution.clone(),
+        event: v.entry.event.event.clone(),
+        donor: state.info.donor.clone(),
+        stage: v.entry.event.stage,
+        effective_date: v.entry.event.effective_date,
+        amount: v.entry.event.money?,
+        reason: reason.to_owned(),
+    })
+}
+
+fn earlier(state: &ContributionState, v: &Valued<'_>, c: &Converted) -> Option<EarlierFixing> {
+    match c.basis {
+        RateBasis::Fixing { date } if date != v.counts_from => Some(EarlierFixing {
+            contribution: state.info.contribution.clone(),
+            event: v.entry.event.event.clone(),
+            effective_date: v.counts_from,
+            rate_date: date,
+            amount: v.entry.event.money?,
+            rate: c.rate,
+            eur: c.eur,
+        }),
+        _ => None,
+    }
+}
+
+/// Computes the fair-share scoreboard of `framework` at `stage` (the framework's counting
+/// stage when `None`).
+pub fn fair_share_report(
+    ledger: &Ledger,
+    framework: &FrameworkId,
+    stage: Option<Stage>,
+    query: ReportQuery,
+) -> Result<FairShareReport, ReportError> {
+    let adopted = ledger
+        .framework(framework)
+        .filter(|f| query.known(f.meta.recorded_at))
+        .ok_or_else(|| {
+            let when = query
+                .as_known_on
+                .map(|t| format!(" as known on {t}"))
+                .unwrap_or_default();
+            ReportError::UnknownFramework(framework.clone(), when)
+        })?;
+    let rules = &adopted.rules;
+    let stage = stage.unwrap_or(rules.counting_stage);
+    if !stage.is_flow() {
+        return Err(ReportError::NotAFlowStage(stage));
+    }
+    let participants: BTreeSet<&PartyId> = rules.participants.iter().collect();
+    let eligible: BTreeSet<Category> = rules.eligible_categories.iter().copied().collect();
+    let before_delivery = matches!(
+        stage,
+        Stage::Announced | Stage::Committed | Stage::Allocated
+    );
+
+    let mut counted: BTreeMap<&PartyId, (Decimal, u64)> = BTreeMap::new();
+    let mut unconverted_values = Vec::new();
+    let mut earlier_fixings = Vec::new();
+    let mut not_counted = Vec::new();
+    let mut coverage = CoverageCounter::default();
+    for state in ledger.contributions() {
+        let info = &state.info;
+        if !participants.contains(&info.donor)
+            || !rules.recipients.contains(&info.recipient)
+            || !eligible.contains(&info.category)
+        {
+            continue;
+        }
+        let mut sum = Decimal::ZERO;
+        let mut delivered = Decimal::ZERO;
+        let mut events = 0u64;
+        for v in valued(state, ledger.rates(), &query) {
+            if !rules.in_period(v.counts_from) {
+                continue;
+            }
+            let at_stage = v.stage == stage;
+            if !at_stage && v.stage != Stage::Delivered {
+                continue;
+            }
+            let Some(value) = &v.value else { continue };
+            if at_stage
+                && let Some(basis) = v.entry.event.valuation_basis
+                && !accepted(rules, basis)
+            {
+                not_counted.push(NotCounted {
+                    contribution: info.contribution.clone(),
+                    event: v.entry.event.event.clone(),
+                    donor: info.donor.clone(),
+                    reason: format!("valued at {basis}, which the framework does not accept"),
+                });
+                continue;
+            }
+            match value {
+                Ok(c) => {
+                    if v.stage == Stage::Delivered {
+                        delivered += c.eur;
+                    }
+                    if at_stage {
+                        sum += c.eur;
+                        events += 1;
+                        coverage.add(state, v.entry);
+                        earlier_fixings.extend(earlier(state, &v, c));
+                    }
+                }
+                Err(reason) if at_stage => {
+                    unconverted_values.extend(unconverted(state, &v, reason))
+                }
+                Err(_) => {}
+            }
+        }
+        if before_delivery && withdrawn(state, &query) {
+            sum = sum.min(delivered.max(Decimal::ZERO));
+        }
+        if events > 0 {
+            let slot = counted.entry(&info.donor).or_default();
+            slot.0 += sum;
+            slot.1 += events;
+        }
+    }
+
+    let shares = fair_shares(rules);
+    let mut totals = FairShareTotals {
+        unallocated: shares.unallocated,
+        ..FairShareTotals::default()
+    };
+    let rows = shares
+        .allocations
+        .into_iter()
+        .map(|a| {
+            let (sum, events) = counted.get(&a.party).copied().unwrap_or_default();
+            let sum = cents(sum);
+            let status = if a.exempt {
+                ShareStatus::Exempt
+            } else if events == 0 {
+                ShareStatus::NoRecords
+            } else if sum >= a.fair_share {
+                ShareStatus::Met
+            } else {
+                ShareStatus::Short
+            };
+            let gap = if a.exempt {
+                cents(Decimal::ZERO)
+            } else {
+                cents((a.fair_share - sum).max(Decimal::ZERO))
+            };
+            let ratio = (!a.fair_share.is_zero()).then(|| sum / a.fair_share);
+            totals.participants += 1;
+            totals.fair_share += a.fair_share;
+            totals.counted += sum;
+            totals.gap += gap;
+            match status {
+                ShareStatus::Exempt => totals.exempt += 1,
+                ShareStatus::Met => totals.met += 1,
+                ShareStatus::Short => totals.short += 1,
+                ShareStatus::NoRecords => totals.no_records += 1,
+            }
+            FairShareRow {
+                party: a.party,
+                share: a.share,
+                fair_share: a.fair_share,
+                counted: sum,
+                ratio,
+                gap,
+                status,
+                events,
+            }
+        })
+        .collect();
+    totals.fair_share = cents(totals.fair_share);
+    totals.counted = cents(totals.counted);
+    totals.gap = cents(totals.gap);
+    Ok(FairShareReport {
+        framework: rules.clone(),
+        stage,
+        query,
+        rows,
+        totals,
+        unconverted: unconverted_values,
+        earlier_fixings,
+        not_counted,
+        coverage: coverage.finish(),
+    })
+}
+
+fn accepted(rules: &FrameworkAdopted, basis: ValuationBasis) -> bool {
+    rules.valuation_preference.is_empty() || rules.valuation_preference.contains(&basis)
+}
+
+fn cents(mut d: Decimal) -> Decimal {
+    d.rescale(2);
+    d
+}
+
+/// One donor's value at each stage and how long delivery takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DonorGaps {
+    pub donor: PartyId,
+    pub contributions: u64,
+    /// Euros per stage; a stage with no converted value recorded is absent (never zero).
+    pub stages: BTreeMap<Stage, Decimal>,
+    /// Median days from announcement to first delivery, over contributions with both.
+    pub median_days_to_delivered: Option<Decimal>,
+    pub median_days_to_confirmed: Option<Decimal>,
+    /// Contributions the medians rest on.
+    pub delivered_contributions: u64,
+    pub confirmed_contributions: u64,
+    pub unconverted: u64,
+}
+
+/// The gaps report: per donor, and all donors together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GapsReport {
+    pub query: ReportQuery,
+    pub rows: Vec<DonorGaps>,
+    pub totals: BTreeMap<Stage, Decimal>,
+    pub median_days_to_delivered: Option<Decimal>,
+    pub median_days_to_confirmed: Option<Decimal>,
+    pub unconverted: Vec<UnconvertedValue>,
+    pub coverage: Coverage,
+}
+
+#[derive(Debug, Default)]
+struct GapCounter {
+    contributions: u64,
+    stages: BTreeMap<Stage, Decimal>,
+    to_delivered: Vec<i64>,
+    to_confirmed: Vec<i64>,
+    unconverted: u64,
+}
+
+/// The median of whole-day counts: the middle value, or the mean of the two middle ones.
+pub fn median_days(values: &mut [i64]) -> Option<Decimal> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        Decimal::from(values[mid])
+    } else {
+        (Decimal::from(values[mid - 1]) + Decimal::from(values[mid])) / Decimal::TWO
+    })
+}
+
+/// The first effective date of a stage among the entries a query keeps (amendments excluded).
+fn first_at(state: &ContributionState, stage: Stage, query: &ReportQuery) -> Option<Date> {
+    state
+        .history
+        .iter()
+        .filter(|e| e.event.stage == stage && query.keeps(e))
+        .map(|e| e.event.effective_date)
+        .min()
+}
+
+/// Computes the gaps report: every contribution, whatever its recipient or framework.
+pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
+    let mut per_donor: BTreeMap<PartyId, GapCounter> = BTreeMap::new();
+    let mut all = GapCounter::default();
+    let mut unconverted_values = Vec::new();
+    let mut coverage = CoverageCounter::default();
+    for state in ledger.contributions() {
+        let mut kept = false;
+        let counter = per_donor.entry(state.info.donor.clone()).or_default();
+        for v in valued(state, ledger.rates(), &query) {
+            kept = true;
+            coverage.add(state, v.entry);
+            match &v.value {
+                Some(Ok(c)) => {
+                    *counter.stages.entry(v.stage).or_default() += c.eur;
+                    *all.stages.entry(v.stage).or_default() += c.eur;
+                }
+                Some(Err(reason)) => {
+                    counter.unconverted += 1;
+                    unconverted_values.extend(unconverted(state, &v, reason));
+                }
+                None => {}
+            }
+        }
+        if !kept {
+            continue;
+        }
+        counter.contributions += 1;
+        let announced = first_at(state, Stage::Announced, &query)
+            .or_else(|| first_at(state, Stage::Committed, &query));
+        if let Some(start) = announced {
+            let days = |end: Date| (end - start).get_days().into();
+            if let Some(d) = first_at(state, Stage::Delivered, &query) {
+                counter.to_delivered.push(days(d));
+                all.to_delivered.push(days(d));
+            }
+            if let Some(d) = first_at(state, Stage::Confirmed, &query) {
+                counter.to_confirmed.push(days(d));
+                all.to_confirmed.push(days(d));
+            }
+        }
+    }
+    let rows = per_donor
+        .into_iter()
+        .filter(|(_, c)| c.contributions > 0)
+        .map(|(donor, mut c)| DonorGaps {
+            donor,
+            contributions: c.contributions,
+            stages: c.stages.into_iter().map(|(s, v)| (s, cents(v))).collect(),
+            median_days_to_delivered: median_days(&mut c.to_delivered),
+            median_days_to_confirmed: median_days(&mut c.to_confirmed),
+            delivered_contributions: c.to_delivered.len() as u64,
+            confirmed_contributions: c.to_confirmed.len() as u64,
+            unconverted: c.unconverted,
+        })
+        .collect();
+    GapsReport {
+        query,
+        rows,
+        totals: all.stages.into_iter().map(|(s, v)| (s, cents(v))).collect(),
+        median_days_to_delivered: median_days(&mut all.to_delivered),
+        median_days_to_confirmed: median_days(&mut all.to_confirmed),
+        unconverted: unconverted_values,
+        coverage: coverage.finish(),
+    }
+}
+
+/// The kind of a listed anomaly: one the ledger flags, or a value with no rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnomalyRowKind {
+    Unconverted,
+    #[serde(untagged)]
+    Ledger(AnomalyKind),
+}
+
+impl AnomalyRowKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyRowKind::Ledger(k) => k.as_str(),
+            AnomalyRowKind::Unconverted => "unconverted",
+        }
+    }
+}
+
+/// One anomaly, with the contribution it concerns and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnomalyRow {
+    pub contribution: ContributionId,
+    pub donor: PartyId,
+    pub kind: AnomalyRowKind,
+    /// The event concerned, where one is.
+    pub event: Option<EventId>,
+    pub reason: String,
+}
+
+/// The anomalies report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnomaliesReport {
+    pub query: ReportQuery,
+    pub rows: Vec<AnomalyRow>,
+    pub coverage: Coverage,
+}
+
+/// Lists every anomaly of the ledger as the query sees it, contribution by contribution.
+pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport {
+    let mut rows = Vec::new();
+    let mut coverage = CoverageCounter::default();
+    for state in ledger.contributions() {
+        let seen = state.filtered(|e| query.keeps(e));
+        if seen.history.is_empty() {
+            continue;
+        }
+        for entry in &seen.history {
+            coverage.add(&seen, entry);
+        }
+        let info = &seen.info;
+        for a in seen.anomalies() {
+            rows.push(AnomalyRow {
+                contribution: info.contribution.clone(),
+                donor: info.donor.clone(),
+                kind: AnomalyRowKind::Ledger(a.kind),
+                event: None,
+                reason: a.message,
+            });
+        }
+        for v in valued(&seen, ledger.rates(), &query) {
+            if let Some(Err(reason)) = &v.value {
+                rows.push(AnomalyRow {
+                    contribution: info.contribution.clone(),
+                    donor: info.donor.clone(),
+                    kind: AnomalyRowKind::Unconverted,
+                    event: Some(v.entry.event.event.clone()),
+                    reason: format!(
+                        "{} under {}: {reason}",
+                        v.entry
+                            .event
+                            .money
+                            .map(|m| m.to_string())
+                            .unwrap_or_default(),
+                        query.fx_policy
+                    ),
+                });
+            }
+        }
+    }
+    AnomaliesReport {
+        query,
+        rows,
+        coverage: coverage.finish(),
+    }
+}
