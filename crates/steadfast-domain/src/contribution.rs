@@ -117,16 +117,22 @@ impl ContributionState {
         out
     }
 
-    /// The effective date an entry's increment counts from: its own, or for an amendment the
-    /// date of the event it corrects (followed to the root of a chain of amendments).
-    pub fn counts_from(&self, entry: &HistoryEntry) -> Date {
+    /// The event an entry adds to: itself, or for an amendment the event it corrects (followed
+    /// to the root of a chain of amendments).
+    pub fn root_entry<'a>(&'a self, entry: &'a HistoryEntry) -> &'a HistoryEntry {
         match (&entry.event.stage, &entry.event.amends) {
             (Stage::Amended, Some(target)) => self
                 .root_of(target)
                 .and_then(|root| self.entry(root))
-                .map_or(entry.event.effective_date, |e| e.event.effective_date),
-            _ => entry.event.effective_date,
+                .unwrap_or(entry),
+            _ => entry,
         }
+    }
+
+    /// The effective date an entry's increment counts from: its own, or for an amendment the
+    /// date of the event it corrects (followed to the root of a chain of amendments).
+    pub fn counts_from(&self, entry: &HistoryEntry) -> Date {
+        self.root_entry(entry).event.effective_date
     }
 
     pub fn entry(&self, id: &EventId) -> Option<&HistoryEntry> {

@@ -190,14 +190,14 @@ impl RateTable {
         Some((*self.days.keys().next()?, *self.days.keys().next_back()?))
     }
 
-    /// The rate of `currency` on `date` under `policy`, from the fixings recorded at or before
-    /// `known_on` (all when `None`). `Err` carries why there is none.
+    /// The rate of `currency` on `date` under `policy`, from the fixings the cut keeps.
+    /// `Err` carries why there is none.
     pub fn rate(
         &self,
         currency: Currency,
         date: Date,
         policy: FxPolicy,
-        known_on: Option<Timestamp>,
+        cut: RateCut,
     ) -> Result<(Decimal, RateBasis), String> {
         if currency.code() == "EUR" {
             return Ok((Decimal::ONE, RateBasis::Euro));
@@ -205,9 +205,11 @@ impl RateTable {
         if let Some((joined, rate)) = euro_changeover(currency, date) {
             return Ok((rate, RateBasis::Irrevocable { joined }));
         }
-        let known = |f: &&Fixing| known_on.is_none_or(|t| f.recorded_at <= t);
+        let keeps = |f: &&Fixing| cut.keeps(f);
         let Some(series) = self.series.get(&currency) else {
-            return Err(format!("no ECB reference rate is recorded for {currency}"));
+            return Err(format!(
+                "no ECB reference rate is recorded for {currency} (needed for {date})"
+            ));
         };
         match policy {
             FxPolicy::EventDate => {
@@ -219,7 +221,7 @@ impl RateTable {
                     .iter()
                     .rev()
                     .take_while(|f| f.date >= earliest)
-                    .find(known)
+                    .find(keeps)
                     .map(|f| (f.rate, RateBasis::Fixing { date: f.date }))
                     .ok_or_else(|| {
                         format!(
@@ -233,7 +235,7 @@ impl RateTable {
                 let to = series.partition_point(|f| f.date <= period.last_day());
                 let mut sum = Decimal::ZERO;
                 let mut count = 0u32;
-                for f in series[from..to].iter().filter(known) {
+                for f in series[from..to].iter().filter(keeps) {
                     sum = sum
                         .checked_add(f.rate)
                         .ok_or_else(|| format!("the {currency} rates of {period} overflow"))?;
@@ -253,7 +255,8 @@ impl RateTable {
         }
     }
 
-    /// Converts an amount effective on `date` to euros, rounded half-to-even to the cent.
+    /// Converts an amount effective on `date` to euros, rounded half-to-even to the cent, from
+    /// the fixings recorded at or before `known_on` (all when `None`).
     pub fn convert(
         &self,
         money: &Money,
@@ -261,7 +264,18 @@ impl RateTable {
         policy: FxPolicy,
         known_on: Option<Timestamp>,
     ) -> Result<Converted, String> {
-        let (rate, basis) = self.rate(money.currency(), date, policy, known_on)?;
+        self.convert_with(money, date, policy, RateCut::known_on(known_on))
+    }
+
+    /// Converts an amount effective on `date` to euros from the fixings the cut keeps.
+    pub fn convert_with(
+        &self,
+        money: &Money,
+        date: Date,
+        policy: FxPolicy,
+        cut: RateCut,
+    ) -> Result<Converted, String> {
+        let (rate, basis) = self.rate(money.currency(), date, policy, cut)?;
         let eur = to_euros(money.amount(), rate).ok_or_else(|| {
             format!(
                 "{} {} cannot be converted at {rate}",
@@ -270,6 +284,28 @@ impl RateTable {
             )
         })?;
         Ok(Converted { eur, rate, basis })
+    }
+}
+
+/// Which fixings a conversion may use: those recorded at or before a moment, and published on
+/// or before a date (a report "as of" a date does not average fixings published after it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateCut {
+    pub known_on: Option<Timestamp>,
+    pub published_by: Option<Date>,
+}
+
+impl RateCut {
+    pub fn known_on(known_on: Option<Timestamp>) -> Self {
+        RateCut {
+            known_on,
+            published_by: None,
+        }
+    }
+
+    fn keeps(&self, f: &Fixing) -> bool {
+        self.known_on.is_none_or(|t| f.recorded_at <= t)
+            && self.published_by.is_none_or(|d| f.date <= d)
     }
 }
 

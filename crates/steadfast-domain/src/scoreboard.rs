@@ -23,10 +23,11 @@ use serde::Serialize;
 
 use crate::contribution::{AnomalyKind, ContributionState, HistoryEntry};
 use crate::framework::{FrameworkAdopted, fair_shares};
-use crate::fx::{Converted, FxPolicy, RateBasis, RateTable};
+use crate::fx::{Converted, FxPolicy, RateBasis, RateCut, RateTable};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId};
 use crate::ledger::Ledger;
 use crate::money::Money;
+use crate::period::HalfYear;
 use crate::vocabulary::{Category, Stage, ValuationBasis};
 
 /// Which events a report sees and how it converts them.
@@ -58,7 +59,11 @@ impl ReportQuery {
     }
 
     fn convert(&self, rates: &RateTable, money: &Money, date: Date) -> Result<Converted, String> {
-        rates.convert(money, date, self.fx_policy, self.as_known_on)
+        let cut = RateCut {
+            known_on: self.as_known_on,
+            published_by: self.as_of,
+        };
+        rates.convert_with(money, date, self.fx_policy, cut)
     }
 }
 
@@ -149,9 +154,9 @@ pub enum ShareStatus {
     Exempt,
     /// Counted at least its fair share.
     Met,
-    /// Counted something, but less than its fair share.
+    /// Counted less than its fair share (or has records at the stage with no exchange rate).
     Short,
-    /// Nothing counted: no record at the stage in the period.
+    /// No record at the stage in the period.
     NoRecords,
 }
 
@@ -181,6 +186,9 @@ pub struct FairShareRow {
     pub status: ShareStatus,
     /// Stage events counted.
     pub events: u64,
+    /// What was counted in each of the framework's reporting periods (by the date each value
+    /// counts from); a withdrawal's cap comes off the latest periods first.
+    pub by_period: BTreeMap<HalfYear, Decimal>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -326,7 +334,7 @@ pub fn fair_share_report(
         Stage::Announced | Stage::Committed | Stage::Allocated
     );
 
-    let mut counted: BTreeMap<&PartyId, (Decimal, u64)> = BTreeMap::new();
+    let mut counted: BTreeMap<&PartyId, Counted> = BTreeMap::new();
     let mut unconverted_values = Vec::new();
     let mut earlier_fixings = Vec::new();
     let mut not_counted = Vec::new();
@@ -340,19 +348,24 @@ pub fn fair_share_report(
             continue;
         }
         let mut sum = Decimal::ZERO;
+        // Everything delivered, in or after the period: what a withdrawal leaves standing.
         let mut delivered = Decimal::ZERO;
         let mut events = 0u64;
+        let mut unconverted_here = 0u64;
+        let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
         for v in valued(state, ledger.rates(), &query) {
-            if !rules.in_period(v.counts_from) {
-                continue;
+            if v.stage == Stage::Delivered
+                && let Some(Ok(c)) = &v.value
+            {
+                delivered += c.eur;
             }
-            let at_stage = v.stage == stage;
-            if !at_stage && v.stage != Stage::Delivered {
+            if v.stage != stage || !rules.in_period(v.counts_from) {
                 continue;
             }
             let Some(value) = &v.value else { continue };
-            if at_stage
-                && let Some(basis) = v.entry.event.valuation_basis
+            // An amendment is judged by the valuation of the event it corrects.
+            let valued_at = state.root_entry(v.entry).event.valuation_basis;
+            if let Some(basis) = valued_at
                 && !accepted(rules, basis)
             {
                 not_counted.push(NotCounted {
@@ -365,29 +378,40 @@ pub fn fair_share_report(
             }
             match value {
                 Ok(c) => {
-                    if v.stage == Stage::Delivered {
-                        delivered += c.eur;
-                    }
-                    if at_stage {
-                        sum += c.eur;
-                        events += 1;
-                        coverage.add(state, v.entry);
-                        earlier_fixings.extend(earlier(state, &v, c));
+                    sum += c.eur;
+                    events += 1;
+                    coverage.add(state, v.entry);
+                    earlier_fixings.extend(earlier(state, &v, c));
+                    let period = HalfYear::of(v.counts_from);
+                    if rules.reporting_periods.contains(&period) {
+                        *by_period.entry(period).or_default() += c.eur;
                     }
                 }
-                Err(reason) if at_stage => {
-                    unconverted_values.extend(unconverted(state, &v, reason))
+                Err(reason) => {
+                    unconverted_here += 1;
+                    unconverted_values.extend(unconverted(state, &v, reason));
                 }
-                Err(_) => {}
             }
         }
         if before_delivery && withdrawn(state, &query) {
-            sum = sum.min(delivered.max(Decimal::ZERO));
+            // Cancelled: only what was delivered stands, taken off the latest periods first.
+            let capped = sum.min(delivered.max(Decimal::ZERO));
+            let mut excess = sum - capped;
+            for value in by_period.values_mut().rev() {
+                let cut = excess.min(*value).max(Decimal::ZERO);
+                *value -= cut;
+                excess -= cut;
+            }
+            sum = capped;
         }
-        if events > 0 {
+        if events > 0 || unconverted_here > 0 {
             let slot = counted.entry(&info.donor).or_default();
-            slot.0 += sum;
-            slot.1 += events;
+            slot.sum += sum;
+            slot.events += events;
+            slot.unconverted += unconverted_here;
+            for (period, value) in by_period {
+                *slot.by_period.entry(period).or_default() += value;
+            }
         }
     }
 
@@ -400,11 +424,21 @@ pub fn fair_share_report(
         .allocations
         .into_iter()
         .map(|a| {
-            let (sum, events) = counted.get(&a.party).copied().unwrap_or_default();
-            let sum = cents(sum);
+            let slot = counted.remove(&a.party).unwrap_or_default();
+            let (sum, events) = (cents(slot.sum), slot.events);
+            let by_period = rules
+                .reporting_periods
+                .iter()
+                .map(|p| {
+                    (
+                        *p,
+                        cents(slot.by_period.get(p).copied().unwrap_or_default()),
+                    )
+                })
+                .collect();
             let status = if a.exempt {
                 ShareStatus::Exempt
-            } else if events == 0 {
+            } else if events == 0 && slot.unconverted == 0 {
                 ShareStatus::NoRecords
             } else if sum >= a.fair_share {
                 ShareStatus::Met
@@ -436,6 +470,7 @@ pub fn fair_share_report(
                 gap,
                 status,
                 events,
+                by_period,
             }
         })
         .collect();
@@ -453,6 +488,16 @@ pub fn fair_share_report(
         not_counted,
         coverage: coverage.finish(),
     })
+}
+
+/// What one participant has counted so far.
+#[derive(Debug, Default)]
+struct Counted {
+    sum: Decimal,
+    events: u64,
+    /// Values at the stage that could not be converted (not counted, but records all the same).
+    unconverted: u64,
+    by_period: BTreeMap<HalfYear, Decimal>,
 }
 
 fn accepted(rules: &FrameworkAdopted, basis: ValuationBasis) -> bool {
