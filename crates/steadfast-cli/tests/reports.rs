@@ -1,0 +1,1256 @@
+//! Black-box tests of the accountability reports (`report fair-share`, `report gaps`,
+//! `report anomalies`) and of `fx import`: every test runs the real executable against a fresh
+//! ledger in its own temporary directory.
+//!
+//! The reports on the founding scenario are pinned by insta snapshots (`tests/snapshots/`), with
+//! the log head hash — which depends on the moment of recording — replaced by `[hash]`. Key
+//! facts are also checked outside the snapshots, so that a careless `cargo insta accept` cannot
+//! hide a broken figure. Update the snapshots with
+//! `INSTA_UPDATE=always cargo test -p steadfast-cli --test reports` and read the diff.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
+
+/// The summary line of a refused file, after `FILE: N `.
+const SUMMARY: &str = "error(s); nothing from this file was recorded";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    fn ok(self, what: &str) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "{what} failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+fn output(cmd: &mut Command) -> Out {
+    let out = cmd.output().expect("run steadfast");
+    Out {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary directory holding one ledger (`ledger.sqlite`) and the input files of a test.
+struct Ledger {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Ledger {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("ledger.sqlite");
+        Ledger { dir, db }
+    }
+
+    /// A ledger with the founding scenario loaded.
+    fn with_demo() -> Self {
+        let ledger = Ledger::new();
+        ledger.run(&["demo"]).ok("demo");
+        ledger
+    }
+
+    /// Runs the binary inside the test directory, blind to the caller's `STEADFAST_DATABASE`.
+    fn run(&self, args: &[&str]) -> Out {
+        output(
+            Command::new(BIN)
+                .current_dir(self.dir.path())
+                .env_remove("STEADFAST_DATABASE")
+                .arg("--database")
+                .arg(&self.db)
+                .args(args),
+        )
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes an input file into the test directory; returns the name to pass on the command line.
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> String {
+        std::fs::write(self.path(name), bytes).expect("write input");
+        name.to_owned()
+    }
+
+    /// Copies a file of `tests/fixtures` into the test directory (under `as_name`).
+    fn fixture(&self, name: &str, as_name: &str) -> String {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        self.write(as_name, std::fs::read(&source).expect("read fixture"))
+    }
+
+    #[track_caller]
+    fn import_contributions(&self, file: &str) {
+        self.run(&["import", "contributions", file])
+            .ok("import contributions");
+    }
+
+    /// `(events verified, head hash)` from `log verify --format json`.
+    #[track_caller]
+    fn head(&self) -> (u64, String) {
+        let v = self
+            .run(&["log", "verify", "--format", "json"])
+            .ok("log verify")
+            .json();
+        (
+            v["events_verified"].as_u64().expect("events_verified"),
+            v["log_head"]["hash"].as_str().expect("head").to_owned(),
+        )
+    }
+
+    /// `report fair-share --format json` with extra flags.
+    #[track_caller]
+    fn fair_share(&self, flags: &[&str]) -> Value {
+        let mut args = vec!["report", "fair-share", "--format", "json"];
+        args.extend_from_slice(flags);
+        self.run(&args).ok("report fair-share").json()
+    }
+}
+
+/// A file of the repository's `data/` folder.
+fn data_file(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Replaces every run of exactly 64 hex digits (a SHA-256 hash: the log head) by `[hash]`.
+fn redact_hashes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() == 64 {
+            out.push_str("[hash]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[track_caller]
+fn dec(v: &Value) -> Decimal {
+    let text = v
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a decimal string, found {v}"));
+    text.parse()
+        .unwrap_or_else(|e| panic!("`{text}` is not a decimal: {e}"))
+}
+
+/// The row of `party` in a fair-share JSON report.
+#[track_caller]
+fn row<'a>(report: &'a Value, party: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["party"] == party)
+        .unwrap_or_else(|| panic!("no row for {party}"))
+}
+
+#[track_caller]
+fn counted(report: &Value, party: &str) -> Decimal {
+    dec(&row(report, party)["counted_eur"])
+}
+
+/// Asserts a refused file: exit code 1, the lines of stderr about the file are exactly
+/// `expected` (each a whole line, or a prefix when it ends with `…`) followed by the summary
+/// counting them, and nothing on stdout.
+#[track_caller]
+fn assert_fx_refused(out: &Out, file: &str, expected: &[&str]) {
+    assert_eq!(
+        out.code, 1,
+        "exit code; stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let about_file: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{file}:")))
+        .collect();
+    let summary = format!("{file}: {} {SUMMARY}", expected.len());
+    assert_eq!(
+        about_file.len(),
+        expected.len() + 1,
+        "expected {} error line(s) and `{summary}`; stderr:\n{}",
+        expected.len(),
+        out.stderr
+    );
+    for (line, want) in about_file.iter().zip(expected) {
+        match want.strip_suffix('…') {
+            Some(prefix) => assert!(
+                line.starts_with(prefix),
+                "expected a line starting `{prefix}`, found `{line}`"
+            ),
+            None => assert_eq!(line, want),
+        }
+    }
+    assert_eq!(about_file.last(), Some(&summary.as_str()));
+    assert!(out.stdout.is_empty(), "stdout:\n{}", out.stdout);
+}
+
+/// `fx import FILE` of `body` (written as `name`) is refused with exactly `expected`, and the
+/// ledger is unchanged.
+#[track_caller]
+fn assert_rates_refused(ledger: &Ledger, name: &str, body: &str, expected: &[&str]) {
+    let before = ledger.head();
+    let file = ledger.write(name, body);
+    let out = ledger.run(&["fx", "import", &file]);
+    assert_fx_refused(&out, &file, expected);
+    assert_eq!(ledger.head(), before, "a refused rate file changed the log");
+}
+
+/// The weekdays from `from` on, `n` of them, newest first (the ECB's order).
+fn weekdays(from: jiff::civil::Date, n: usize) -> Vec<jiff::civil::Date> {
+    use jiff::civil::Weekday;
+    let mut days = Vec::new();
+    let mut d = from;
+    while days.len() < n {
+        if !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            days.push(d);
+        }
+        d = d.tomorrow().expect("date");
+    }
+    days.reverse();
+    days
+}
+
+/// An ECB-layout file of `days` (newest first), USD and JPY, with the ECB's trailing commas.
+fn rate_file(days: &[jiff::civil::Date]) -> Vec<String> {
+    let mut lines = vec!["Date,USD,JPY,".to_owned()];
+    for (i, d) in days.iter().enumerate() {
+        lines.push(format!("{d},1.1{:03},176.{:02},", i % 1000, i % 100));
+    }
+    lines
+}
+
+fn join(lines: &[String]) -> String {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The founding scenario's reports, pinned
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a report on a fresh demo ledger; returns its stdout with the log head hash redacted.
+fn demo_report(args: &[&str]) -> String {
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(args).ok(&args.join(" "));
+    let redacted = redact_hashes(&out.stdout);
+    assert!(
+        redacted.contains("[hash]"),
+        "the report states no log head:\n{}",
+        out.stdout
+    );
+    assert_ne!(redacted, out.stdout, "nothing was redacted");
+    redacted
+}
+
+#[test]
+fn given_the_demo_when_reporting_fair_shares_as_a_table_then_it_matches_the_snapshot() {
+    insta::assert_snapshot!(
+        "fair_share_table",
+        demo_report(&["report", "fair-share", "--framework", "washington-2024"])
+    );
+}
+
+#[test]
+fn given_the_demo_when_reporting_fair_shares_as_json_then_it_matches_the_snapshot() {
+    insta::assert_snapshot!(
+        "fair_share_json",
+        demo_report(&[
+            "report",
+            "fair-share",
+            "--framework",
+            "washington-2024",
+            "--format",
+            "json",
+        ])
+    );
+}
+
+#[test]
+fn given_the_demo_when_reporting_gaps_then_it_matches_the_snapshot() {
+    insta::assert_snapshot!("gaps_table", demo_report(&["report", "gaps"]));
+}
+
+#[test]
+fn given_the_demo_when_reporting_anomalies_then_it_matches_the_snapshot() {
+    insta::assert_snapshot!("anomalies_table", demo_report(&["report", "anomalies"]));
+}
+
+#[test]
+fn given_the_demo_when_reporting_fair_shares_then_the_shares_add_up_to_the_target_and_hungary_is_exempt()
+ {
+    let ledger = Ledger::with_demo();
+    let v = ledger.fair_share(&["--framework", "washington-2024"]);
+    assert_eq!(v["framework"], "washington-2024");
+    assert_eq!(v["stage"], "committed");
+    assert_eq!(v["fx_policy"], "event-date");
+    assert_eq!(v["target_eur"], "40000000000.00");
+
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 32, "the 32 Allies at the Washington Summit");
+    let sum: Decimal = rows.iter().map(|r| dec(&r["fair_share_eur"])).sum();
+    // Exactly, to the cent: the largest-remainder allocation leaves no cent behind.
+    assert_eq!(sum.to_string(), "40000000000.00");
+    assert_eq!(v["totals"]["fair_share_eur"], "40000000000.00");
+    assert_eq!(v["totals"]["unallocated_eur"], "0.00");
+    assert_eq!(v["totals"]["participants"], 32);
+    for r in rows {
+        assert!(dec(&r["fair_share_eur"]) >= Decimal::ZERO, "{r}");
+        assert_eq!(dec(&r["fair_share_eur"]).scale(), 2, "{r}");
+    }
+    // Totals are sums of the rows shown.
+    let counted: Decimal = rows.iter().map(|r| dec(&r["counted_eur"])).sum();
+    assert_eq!(dec(&v["totals"]["counted_eur"]), counted);
+    let gap: Decimal = rows.iter().map(|r| dec(&r["gap_eur"])).sum();
+    assert_eq!(dec(&v["totals"]["gap_eur"]), gap);
+
+    let hun = row(&v, "HUN");
+    assert_eq!(hun["status"], "exempt");
+    assert_eq!(hun["fair_share_eur"], "0.00");
+    assert_eq!(hun["ratio"], Value::Null);
+    assert_eq!(v["totals"]["exempt"], 1);
+    let statuses = ["met", "short", "no-records", "exempt"];
+    assert!(
+        rows.iter()
+            .all(|r| statuses.contains(&r["status"].as_str().unwrap_or(""))),
+        "{v}"
+    );
+
+    // The report says how it was computed, at which head, and that it is not official.
+    let head = ledger.head();
+    assert_eq!(v["log_head"]["hash"].as_str(), Some(head.1.as_str()));
+    assert_eq!(v["log_head"]["position"].as_u64(), Some(head.0));
+    assert!(
+        v["coverage"]["caveat"]
+            .as_str()
+            .is_some_and(|c| c.contains("not official figures")),
+        "{v}"
+    );
+    assert!(!v["method"].as_array().expect("method").is_empty());
+
+    // With one framework recorded, --framework may be left out; the report is the same.
+    let implicit = ledger
+        .run(&["report", "fair-share", "--format", "json"])
+        .ok("implicit");
+    let explicit = ledger
+        .run(&[
+            "report",
+            "fair-share",
+            "--framework",
+            "washington-2024",
+            "--format",
+            "json",
+        ])
+        .ok("explicit");
+    assert_eq!(implicit.stdout, explicit.stdout);
+}
+
+#[test]
+fn given_an_unknown_framework_or_none_recorded_when_reporting_fair_shares_then_it_says_which_exist()
+{
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(&["report", "fair-share", "--framework", "madrid-2099"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("madrid-2099")
+            && out.stderr.contains("recorded frameworks: washington-2024"),
+        "{}",
+        out.stderr
+    );
+
+    // A ledger made by `fx import` alone has rates but no framework.
+    let bare = Ledger::new();
+    let file = bare.fixture("ecb-2026-11.csv", "rates.csv");
+    bare.run(&["fx", "import", &file]).ok("fx import");
+    let out = bare.run(&["report", "fair-share"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("no framework is recorded in this ledger"),
+        "{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. FX test vectors, end to end
+// ---------------------------------------------------------------------------------------------
+
+/// The mean of the ECB's USD fixings published in the second half of 2024, read from
+/// data/ecb-eurofxref-hist.csv, and how many there were.
+fn usd_mean_2024_h2() -> (Decimal, u32) {
+    let text = data_file("ecb-eurofxref-hist.csv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let usd = header.iter().position(|h| *h == "USD").expect("USD column");
+    let (mut sum, mut count) = (Decimal::ZERO, 0u32);
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let date = cells[0];
+        if ("2024-07-01"..="2024-12-31").contains(&date) && cells[usd] != "N/A" {
+            sum += cells[usd].parse::<Decimal>().expect("USD rate");
+            count += 1;
+        }
+    }
+    (sum / Decimal::from(count), count)
+}
+
+fn half_even_cents(d: Decimal) -> Decimal {
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    r.rescale(2);
+    r
+}
+
+#[test]
+fn given_usd_pledges_when_reported_then_they_convert_at_the_ecb_fixing_of_their_date_or_the_one_before()
+ {
+    let ledger = Ledger::with_demo();
+    let before = ledger.fair_share(&[]);
+    let before_avg = ledger.fair_share(&["--fx-policy", "period-average"]);
+
+    // ALB: USD 1,082,500.00 committed on Wednesday 2024-07-10 (fixing 1.0825).
+    // MNE: USD 1,089,000.00 committed on Saturday 2024-07-13 (Friday's fixing: 1.089).
+    let file = ledger.fixture("fx-vectors.csv", "fx-vectors.csv");
+    ledger.import_contributions(&file);
+
+    let after = ledger.fair_share(&[]);
+    let million: Decimal = "1000000.00".parse().expect("decimal");
+    assert_eq!(counted(&after, "ALB") - counted(&before, "ALB"), million);
+    assert_eq!(counted(&after, "MNE") - counted(&before, "MNE"), million);
+    assert_eq!(
+        (counted(&after, "ALB") - counted(&before, "ALB")).to_string(),
+        "1000000.00",
+        "exactly, to the cent"
+    );
+    assert_eq!(row(&after, "ALB")["events"], 1);
+    // SVK: UAH 41,000,000.00 — the ECB publishes no hryvnia rate: unconverted, never zero.
+    assert_eq!(counted(&after, "SVK"), counted(&before, "SVK"));
+    assert_eq!(
+        dec(&after["totals"]["counted_eur"]) - dec(&before["totals"]["counted_eur"]),
+        million + million
+    );
+    let unconverted = after["unconverted"].as_array().expect("unconverted");
+    assert_eq!(unconverted.len(), 1, "{unconverted:?}");
+    assert_eq!(unconverted[0]["event"], "FXV-SVK-1-a");
+    assert_eq!(unconverted[0]["donor"], "SVK");
+    assert_eq!(unconverted[0]["amount"]["currency"], "UAH");
+    let reason = unconverted[0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.starts_with("no ECB reference rate is recorded for UAH"),
+        "{reason}"
+    );
+
+    // The Saturday event is listed as converted with an earlier fixing; the Wednesday one not.
+    let fixings = after["earlier_fixings"]
+        .as_array()
+        .expect("earlier_fixings");
+    let mne = fixings
+        .iter()
+        .find(|f| f["event"] == "FXV-MNE-1-a")
+        .unwrap_or_else(|| panic!("the Saturday event is not in earlier_fixings: {fixings:?}"));
+    assert_eq!(mne["contribution"], "FXV-MNE-1");
+    assert_eq!(mne["effective_date"], "2024-07-13");
+    assert_eq!(mne["rate_date"], "2024-07-12");
+    assert_eq!(mne["rate"], "1.089");
+    assert_eq!(mne["eur"], "1000000.00");
+    assert_eq!(mne["amount"]["amount"], "1089000.00");
+    assert_eq!(mne["amount"]["currency"], "USD");
+    assert!(
+        !fixings.iter().any(|f| f["event"] == "FXV-ALB-1-a"),
+        "{fixings:?}"
+    );
+
+    // The table names the fixing date used, and the value it could not convert.
+    let table = ledger.run(&["report", "fair-share"]).ok("table").stdout;
+    let fixing = "FXV-MNE-1-a: 1089000.00 USD effective 2024-07-13 at the 2024-07-12 fixing (1.089) = EUR 1,000,000.00";
+    assert!(
+        table.lines().any(|l| l.trim() == fixing),
+        "{fixing}\n{table}"
+    );
+    let not_converted = "FXV-SVK-1-a (SVK, 41000000.00 UAH, effective 2024-08-01): no ECB reference rate is recorded for UAH";
+    assert!(
+        table.lines().any(|l| l.trim().starts_with(not_converted)),
+        "{not_converted}\n{table}"
+    );
+    let anomalies = ledger.run(&["report", "anomalies"]).ok("anomalies").stdout;
+    assert!(
+        anomalies.lines().any(|l| l.contains("FXV-SVK-1-a")
+            && l.contains("unconverted")
+            && l.contains("no ECB reference rate is recorded for UAH")),
+        "{anomalies}"
+    );
+
+    // period-average: the mean of the 2024-H2 USD fixings, then rounded half-to-even to the cent.
+    let (mean, fixings_in_h2) = usd_mean_2024_h2();
+    assert!(
+        (120..=135).contains(&fixings_in_h2),
+        "{fixings_in_h2} fixings"
+    );
+    let alb_expected = half_even_cents("1082500.00".parse::<Decimal>().expect("d") / mean);
+    let mne_expected = half_even_cents("1089000.00".parse::<Decimal>().expect("d") / mean);
+    // Cross-checked independently (Python decimal, 40 digits): mean 1.0834738461538…
+    assert_eq!(alb_expected.to_string(), "999101.18");
+    assert_eq!(mne_expected.to_string(), "1005100.40");
+
+    let avg = ledger.fair_share(&["--fx-policy", "period-average"]);
+    assert_eq!(avg["fx_policy"], "period-average");
+    let alb_avg = counted(&avg, "ALB") - counted(&before_avg, "ALB");
+    assert_eq!(alb_avg, alb_expected);
+    assert_ne!(
+        alb_avg, million,
+        "period-average must differ from event-date"
+    );
+    assert_eq!(
+        counted(&avg, "MNE") - counted(&before_avg, "MNE"),
+        mne_expected
+    );
+    assert!(
+        !avg["earlier_fixings"]
+            .as_array()
+            .expect("earlier_fixings")
+            .iter()
+            .any(|f| f["event"] == "FXV-MNE-1-a"),
+        "period-average uses no single day's fixing: {avg}"
+    );
+}
+
+#[test]
+#[ignore = "BUG: scoreboard::fair_share_report skips a participant's values in a category the framework does not count, or effective outside its period, with a bare `continue` before anything is recorded, so `not_counted` (documented as \"a value the framework's rules leave out although it is at the counted stage\") never lists them; for washington-2024, whose valuation_preference accepts every basis, not_counted can never be non-empty"]
+fn given_a_participants_commitment_the_framework_does_not_count_when_reporting_then_it_is_listed_as_not_counted()
+ {
+    let ledger = Ledger::with_demo();
+    let before = ledger.fair_share(&[]);
+    let header = "event_id,contribution_id,donor,recipient,stage,effective_date,amount,currency,category,channel,visibility,quantity,unit,valuation_basis,amends,reason,source_url,description";
+    let file = ledger.write(
+        "outside.csv",
+        format!(
+            "{header}\n\
+             NC-NOR-1-a,NC-NOR-1,NOR,UKR,committed,2024-08-01,50000000.00,EUR,financial-aid,bilateral,public,,,,,,https://example.org/nc/nor-1,Budget support: not an eligible category\n\
+             NC-NOR-2-a,NC-NOR-2,NOR,UKR,committed,2025-02-01,70000000.00,EUR,equipment-purchase,bilateral,public,,,,,,https://example.org/nc/nor-2,Committed after the framework's period\n"
+        ),
+    );
+    ledger.import_contributions(&file);
+    let after = ledger.fair_share(&[]);
+    assert_eq!(counted(&after, "NOR"), counted(&before, "NOR"));
+    let not_counted = after["not_counted"].as_array().expect("not_counted");
+    for event in ["NC-NOR-1-a", "NC-NOR-2-a"] {
+        assert!(
+            not_counted
+                .iter()
+                .any(|n| n["event"] == event && n["donor"] == "NOR"),
+            "{event} is at the counted stage but neither counted nor listed: {not_counted:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Reports as known on a past moment
+// ---------------------------------------------------------------------------------------------
+
+/// The moment just after everything recorded so far, and before anything recorded next.
+fn moment_between() -> String {
+    std::thread::sleep(Duration::from_millis(20));
+    let t = jiff::Timestamp::now();
+    std::thread::sleep(Duration::from_millis(20));
+    t.to_string()
+}
+
+#[test]
+fn given_a_moment_when_more_is_recorded_later_then_reports_as_known_on_it_are_byte_for_byte_the_same()
+ {
+    let ledger = Ledger::with_demo();
+    let t = moment_between();
+    let views: [&[&str]; 7] = [
+        &["report", "fair-share", "--format", "json"],
+        &["report", "fair-share"],
+        &["report", "fair-share", "--fx-policy", "period-average"],
+        &["report", "gaps", "--format", "json"],
+        &["report", "gaps"],
+        &["report", "anomalies", "--format", "json"],
+        &[
+            "report",
+            "fair-share",
+            "--as-of",
+            "2024-06-30",
+            "--format",
+            "json",
+        ],
+    ];
+    let run_all = |known_on: Option<&str>| -> Vec<String> {
+        views
+            .iter()
+            .map(|args| {
+                let mut args = args.to_vec();
+                if let Some(t) = known_on {
+                    args.extend(["--as-known-on", t]);
+                }
+                ledger.run(&args).ok(&args.join(" ")).stdout
+            })
+            .collect()
+    };
+    let current_then = run_all(None);
+    let known_then = run_all(Some(&t));
+    for text in &known_then {
+        assert!(text.contains(&t), "the moment is not stated:\n{text}");
+    }
+
+    // Recorded after the moment: new contributions, a correction and a withdrawal of scenario
+    // contributions, and a fixing for Saturday 2024-12-07 that changes the conversion of
+    // USA-2024-08 (which used Friday's fixing until now).
+    let file = ledger.fixture("small-valid.csv", "more.csv");
+    ledger.import_contributions(&file);
+    let file = ledger.fixture("later-corrections.csv", "corrections.csv");
+    ledger.import_contributions(&file);
+    let rates = ledger.write("saturday.csv", "Date,USD,\n2024-12-07,1.2000,\n");
+    ledger.run(&["fx", "import", &rates]).ok("fx import");
+
+    let known_now = run_all(Some(&t));
+    for ((args, then), now) in views.iter().zip(&known_then).zip(&known_now) {
+        assert!(
+            then == now,
+            "{args:?} --as-known-on {t} changed after later recordings:\n--- then\n{then}\n--- now\n{now}"
+        );
+    }
+    let current_now = run_all(None);
+    for ((args, then), now) in views.iter().zip(&current_then).zip(&current_now) {
+        assert_ne!(then, now, "{args:?}: later recordings changed nothing");
+    }
+
+    // As known on the moment, the figures are those the current report gave at the moment.
+    let figures = |text: &str| {
+        let mut v: Value = serde_json::from_str(text).expect("json");
+        let object = v.as_object_mut().expect("object");
+        for volatile in ["as_known_on", "method", "log_head"] {
+            object.remove(volatile);
+        }
+        v
+    };
+    for i in [0, 3, 5, 6] {
+        assert_eq!(figures(&known_then[i]), figures(&current_then[i]));
+        assert_ne!(figures(&current_now[i]), figures(&current_then[i]));
+    }
+    let fair = |text: &str| serde_json::from_str::<Value>(text).expect("json");
+    let (then, now) = (fair(&current_then[0]), fair(&current_now[0]));
+    assert_eq!(
+        counted(&now, "DEU") - counted(&then, "DEU"),
+        "174000000.00".parse::<Decimal>().expect("d"),
+        "the later files commit EUR 250m more for Germany and correct EUR 76m away"
+    );
+    assert_eq!(counted(&then, "ESP").to_string(), "1000000000.00");
+    assert_eq!(
+        counted(&now, "ESP").to_string(),
+        "0.00",
+        "withdrawn later, before any delivery"
+    );
+    assert_ne!(
+        counted(&now, "USA"),
+        counted(&then, "USA"),
+        "the Saturday fixing recorded later now converts USA-2024-08"
+    );
+    assert_eq!(
+        fair(&known_now[0])["log_head"],
+        fair(&current_then[0])["log_head"],
+        "as known on the moment, the head is the one current then"
+    );
+}
+
+#[test]
+fn given_a_moment_before_anything_was_recorded_when_reporting_then_fair_share_fails_and_gaps_are_empty()
+ {
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(&["report", "fair-share", "--as-known-on", "2020-01-01"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains(
+            "no framework `washington-2024` is recorded as known on 2020-01-01T23:59:59.999999999Z"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    let gaps = ledger
+        .run(&[
+            "report",
+            "gaps",
+            "--as-known-on",
+            "2020-01-01",
+            "--format",
+            "json",
+        ])
+        .ok("gaps")
+        .json();
+    assert_eq!(gaps["rows"], serde_json::json!([]));
+    assert_eq!(gaps["log_head"]["position"], 0);
+    assert_eq!(gaps["as_known_on"], "2020-01-01T23:59:59.999999999Z");
+
+    let out = ledger.run(&["report", "gaps", "--as-known-on", "last tuesday"]);
+    assert_eq!(out.code, 2, "a usage error");
+    assert!(
+        out.stderr.contains("`last tuesday` is not a moment"),
+        "{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. fx import
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_file_in_another_layout_when_importing_rates_then_it_is_refused_at_its_header() {
+    let ledger = Ledger::with_demo();
+    // The contributions layout.
+    let contributions = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fx-vectors.csv"),
+    )
+    .expect("fixture");
+    assert_rates_refused(
+        &ledger,
+        "contributions.csv",
+        &contributions,
+        &[
+            "contributions.csv:1:1: this is not the ECB reference-rate layout: the first column must be `Date`, found `event_id`; the ECB reference-rate layout is a header `Date,USD,JPY,...,ZAR,`…",
+        ],
+    );
+    // A header not starting with Date.
+    assert_rates_refused(
+        &ledger,
+        "day-first.csv",
+        "USD,Date,\n1.0825,2026-11-02,\n",
+        &[
+            "day-first.csv:1:1: this is not the ECB reference-rate layout: the first column must be `Date`, found `USD`…",
+        ],
+    );
+    // Re-saved from a spreadsheet with semicolons and decimal commas.
+    assert_rates_refused(
+        &ledger,
+        "semicolons.csv",
+        "Date;USD;JPY\n2026-11-02;1,1185;175,90\n",
+        &[
+            "semicolons.csv:1:1: the file is separated by `;`; the ECB publishes it comma-separated…",
+        ],
+    );
+}
+
+#[test]
+fn given_bad_rates_when_importing_then_each_is_located_and_nothing_is_recorded() {
+    let ledger = Ledger::with_demo();
+    // A decimal comma, quoted (one cell) and unquoted (one cell too many).
+    assert_rates_refused(
+        &ledger,
+        "comma.csv",
+        "Date,USD,JPY,\n2026-11-03,\"1,0825\",176.01,\n",
+        &[
+            "comma.csv:2:2: USD: `1,0825` is not a rate: write a positive decimal with a point, e.g. 1.0825 (or N/A for no fixing)",
+        ],
+    );
+    assert_rates_refused(
+        &ledger,
+        "unquoted.csv",
+        "Date,USD,JPY,\n2026-11-03,1,0825,176.01,\n",
+        &[
+            "unquoted.csv:2:5: row has 5 cells, the header has 4 (an unquoted `,` inside a cell, such as a decimal comma?)",
+        ],
+    );
+    // Not a number, not positive.
+    assert_rates_refused(
+        &ledger,
+        "words.csv",
+        "Date,USD,JPY,\n2026-11-03,one,176.01,\n2026-11-02,1.1185,0,\n",
+        &[
+            "words.csv:2:2: USD: `one` is not a rate: write a positive decimal with a point, e.g. 1.0825 (or N/A for no fixing)",
+            "words.csv:3:3: JPY: `0` is not a rate: a rate is above 0 (write N/A for no fixing)",
+        ],
+    );
+    // The same date twice.
+    assert_rates_refused(
+        &ledger,
+        "twice.csv",
+        "Date,USD,JPY,\n2026-11-03,1.1200,176.01,\n2026-11-02,1.1185,175.90,\n2026-11-03,1.1200,176.01,\n",
+        &["twice.csv:4:1: Date: 2026-11-03 appears twice: its fixings are already on line 2"],
+    );
+    // A currency code in the header that ISO 4217 does not know.
+    assert_rates_refused(
+        &ledger,
+        "xyz.csv",
+        "Date,USD,XYZ,\n2026-11-03,1.1200,176.01,\n",
+        &[
+            "xyz.csv:1:3: XYZ: `XYZ` is not a known ISO 4217 currency; each column after `Date` names a currency",
+        ],
+    );
+    // Rows with too few and too many fields.
+    assert_rates_refused(
+        &ledger,
+        "fields.csv",
+        "Date,USD,JPY,\n2026-11-03,1.1200,\n2026-11-02,1.1185,175.90,,\n",
+        &[
+            "fields.csv:2:4: row has 3 cells, the header has 4",
+            "fields.csv:3:5: row has 5 cells, the header has 4 (an unquoted `,` inside a cell, such as a decimal comma?)",
+        ],
+    );
+    // A date that is not one.
+    assert_rates_refused(
+        &ledger,
+        "dates.csv",
+        "Date,USD,\n02/11/2026,1.1185,\n2026-02-30,1.1185,\n",
+        &[
+            "dates.csv:2:1: Date: `02/11/2026` is not a date; write YYYY-MM-DD, e.g. 2024-07-10",
+            "dates.csv:3:1: Date: `2026-02-30` is not a real date: month 2 of 2026 has 28 days",
+        ],
+    );
+}
+
+#[test]
+fn given_a_long_good_file_with_one_bad_line_deep_inside_when_importing_rates_then_none_of_it_is_recorded()
+ {
+    let ledger = Ledger::with_demo();
+    let days = weekdays(jiff::civil::date(2026, 11, 2), 40);
+    let mut lines = rate_file(&days);
+    let bad_line = 27; // 1-based, as in the error
+    let bad_date = days[bad_line - 2];
+    lines[bad_line - 1] = format!("{bad_date},1.1O85,176.00,");
+    let before = ledger.head();
+    let file = ledger.write("deep.csv", join(&lines));
+    let out = ledger.run(&["fx", "import", &file]);
+    assert_fx_refused(
+        &out,
+        &file,
+        &[&format!(
+            "deep.csv:{bad_line}:2: USD: `1.1O85` is not a rate: write a positive decimal with a point, e.g. 1.0825 (or N/A for no fixing)"
+        )],
+    );
+    assert_eq!(ledger.head(), before, "part of a refused file was recorded");
+
+    // Corrected, all 40 days go in at once.
+    lines[bad_line - 1] = format!("{bad_date},1.1085,176.00,");
+    let file = ledger.write("deep.csv", join(&lines));
+    let v = ledger
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import")
+        .json();
+    assert_eq!(v["days"], 40);
+    assert_eq!(v["new_days"], 40);
+    assert_eq!(v["events_appended"], 40);
+    assert_eq!(ledger.head().0, before.0 + 40);
+
+    // The whole published history with one corrupted line refuses to create a ledger.
+    let fresh = Ledger::new();
+    let history = data_file("ecb-eurofxref-hist.csv");
+    let mut lines: Vec<String> = history.lines().map(str::to_owned).collect();
+    assert!(
+        lines[3000].starts_with("2015-02-12,1.1328,"),
+        "{}",
+        lines[3000]
+    );
+    let (date, rest) = lines[3000].split_once(',').expect("row");
+    let (_, rest) = rest.split_once(',').expect("row");
+    lines[3000] = format!("{date},1;3,{rest}");
+    let file = fresh.write("hist.csv", join(&lines));
+    let out = fresh.run(&["fx", "import", &file]);
+    assert_fx_refused(
+        &out,
+        &file,
+        &[
+            "hist.csv:3001:2: USD: `1;3` is not a rate: write a positive decimal with a point, e.g. 1.0825 (or N/A for no fixing)",
+        ],
+    );
+    assert!(!fresh.db.exists(), "a refused file created the ledger");
+}
+
+#[test]
+fn given_many_bad_rows_when_importing_with_max_errors_then_the_rest_are_counted() {
+    let ledger = Ledger::with_demo();
+    let before = ledger.head();
+    let file = ledger.write(
+        "bad.csv",
+        "Date,USD,\n2026-11-05,x,\n2026-11-04,y,\n2026-11-03,z,\n",
+    );
+    let out = ledger.run(&[
+        "fx",
+        "import",
+        &file,
+        "--max-errors",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.lines().any(|l| l
+            == "bad.csv:2:2: USD: `x` is not a rate: write a positive decimal with a point, e.g. 1.0825 (or N/A for no fixing)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("`y`"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l == "... and 2 more error(s) (raise --max-errors to see them)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l == format!("bad.csv: 3 {SUMMARY}")),
+        "{}",
+        out.stderr
+    );
+    let v = out.json();
+    assert_eq!(v["recorded"], false);
+    assert_eq!(v["more_errors"], 2);
+    assert_eq!(v["errors"][0]["line"], 2);
+    assert_eq!(v["errors"][0]["column"], 2);
+    assert_eq!(v["errors"][0]["field"], "USD");
+    assert_eq!(ledger.head(), before);
+}
+
+#[test]
+fn given_new_days_when_importing_rates_then_exactly_they_are_appended_once_and_never_changed() {
+    let ledger = Ledger::with_demo();
+    let start = ledger.head();
+    let file = ledger.fixture("ecb-2026-11.csv", "rates.csv");
+
+    // A dry run checks against the ledger and writes nothing.
+    let dry = ledger
+        .run(&["fx", "import", &file, "--dry-run", "--format", "json"])
+        .ok("dry run")
+        .json();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["new_days"], 2);
+    assert_eq!(dry["events_appended"], 0);
+    assert_eq!(ledger.head(), start, "a dry run wrote");
+    let table = ledger
+        .run(&["fx", "import", &file, "--dry-run"])
+        .ok("dry run")
+        .stdout;
+    assert!(table.contains("nothing was written"), "{table}");
+    assert_eq!(ledger.head(), start, "a dry run wrote");
+
+    let v = ledger
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import")
+        .json();
+    assert_eq!(v["source"], "ECB");
+    assert_eq!(v["days"], 2);
+    assert_eq!(v["first_date"], "2026-11-02");
+    assert_eq!(v["last_date"], "2026-11-03");
+    assert_eq!(
+        v["currencies"],
+        serde_json::json!(["USD", "JPY", "GBP", "CHF"])
+    );
+    assert_eq!(v["new_days"], 2);
+    assert_eq!(v["already_recorded"], 0);
+    assert_eq!(v["events_appended"], 2);
+    let after = ledger.head();
+    assert_eq!(after.0, start.0 + 2, "one log event per publication day");
+    assert_eq!(v["log_head"]["hash"].as_str(), Some(after.1.as_str()));
+
+    // Again: nothing new.
+    let again = ledger
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("re-import")
+        .json();
+    assert_eq!(again["already_recorded"], 2);
+    assert_eq!(again["new_days"], 0);
+    assert_eq!(again["events_appended"], 0);
+    assert_eq!(ledger.head(), after);
+
+    // The published history the demo loaded: every day already recorded.
+    let history = ledger.write("hist.csv", data_file("ecb-eurofxref-hist.csv"));
+    let v = ledger
+        .run(&["fx", "import", &history, "--format", "json"])
+        .ok("history")
+        .json();
+    assert_eq!(v["days"], 7126);
+    assert_eq!(v["already_recorded"], 7126);
+    assert_eq!(v["events_appended"], 0);
+    assert_eq!(ledger.head(), after);
+
+    // A recorded day with another rate is refused, dry run or not; nothing changes.
+    let changed = "Date,USD,JPY,GBP,CHF,\n2026-11-03,1.1201,176.01,0.8341,0.9187,\n";
+    let expected = [
+        "changed.csv:2: USD: the ECB fixing of 2026-11-03 is already recorded as 1.1200, this file says 1.1201; a recorded fixing is never changed",
+    ];
+    assert_rates_refused(&ledger, "changed.csv", changed, &expected);
+    let out = ledger.run(&["fx", "import", "changed.csv", "--dry-run"]);
+    assert_fx_refused(&out, "changed.csv", &expected);
+    // A published day of the scenario's history, as the ECB file has it but for its USD rate.
+    let history = data_file("ecb-eurofxref-hist.csv");
+    let mut lines = history.lines();
+    let header = lines.next().expect("header");
+    let july = lines
+        .find(|l| l.starts_with("2024-07-10,1.0825,"))
+        .expect("2024-07-10");
+    assert_rates_refused(
+        &ledger,
+        "july.csv",
+        &format!(
+            "{header}\n{}\n",
+            july.replacen("2024-07-10,1.0825,", "2024-07-10,1.0826,", 1)
+        ),
+        &[
+            "july.csv:2: USD: the ECB fixing of 2024-07-10 is already recorded as 1.0825, this file says 1.0826; a recorded fixing is never changed",
+        ],
+    );
+    assert_eq!(ledger.head(), after);
+}
+
+#[test]
+fn given_no_ledger_when_importing_rates_then_it_is_created_only_from_a_good_file() {
+    let ledger = Ledger::new();
+    let bad = ledger.write("bad.csv", "Date,USD,\n2026-11-03,1.12.0,\n");
+    let out = ledger.run(&["fx", "import", &bad]);
+    assert_fx_refused(
+        &out,
+        &bad,
+        &[
+            "bad.csv:2:2: USD: `1.12.0` is not a rate: write a positive decimal with a point, e.g. 1.0825 (or N/A for no fixing)",
+        ],
+    );
+    assert!(!ledger.db.exists(), "a refused file created the ledger");
+
+    let good = ledger.fixture("ecb-2026-11.csv", "rates.csv");
+    let dry = ledger
+        .run(&["fx", "import", &good, "--dry-run", "--format", "json"])
+        .ok("dry run")
+        .json();
+    assert_eq!(dry["new_days"], 2);
+    assert!(!ledger.db.exists(), "a dry run created the ledger");
+
+    let v = ledger
+        .run(&["fx", "import", &good, "--format", "json"])
+        .ok("fx import")
+        .json();
+    assert_eq!(v["events_appended"], 2);
+    assert!(ledger.db.is_file(), "the ledger was not created");
+    assert_eq!(ledger.head().0, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. View options and formats
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_an_as_of_date_when_reporting_fair_shares_then_only_events_effective_by_then_count() {
+    let ledger = Ledger::with_demo();
+    let all = ledger.fair_share(&[]);
+    let june = ledger.fair_share(&["--as-of", "2024-06-30"]);
+    assert_eq!(june["as_of"], "2024-06-30");
+    assert_eq!(all["as_of"], Value::Null);
+    let (june_total, all_total) = (
+        dec(&june["totals"]["counted_eur"]),
+        dec(&all["totals"]["counted_eur"]),
+    );
+    assert!(
+        june_total < all_total,
+        "as of 2024-06-30 {june_total} is not below {all_total}"
+    );
+    // Fair shares do not depend on the view.
+    assert_eq!(june["totals"]["fair_share_eur"], "40000000000.00");
+    for party in ["DEU", "USA", "FRA", "HUN"] {
+        assert_eq!(
+            row(&june, party)["fair_share_eur"],
+            row(&all, party)["fair_share_eur"]
+        );
+        assert!(counted(&june, party) <= counted(&all, party), "{party}");
+    }
+    let table = ledger
+        .run(&["report", "fair-share", "--as-of", "2024-06-30"])
+        .ok("table")
+        .stdout;
+    assert!(table.contains(", as of 2024-06-30:"), "{table}");
+    assert!(
+        table.contains("events effective on or before 2024-06-30"),
+        "{table}"
+    );
+}
+
+#[test]
+fn given_another_stage_when_reporting_fair_shares_then_that_stage_is_counted_and_said() {
+    let ledger = Ledger::with_demo();
+    let committed = ledger.fair_share(&[]);
+    let announced = ledger.fair_share(&["--stage", "announced"]);
+    assert_eq!(committed["stage"], "committed");
+    assert_eq!(announced["stage"], "announced");
+    assert_ne!(
+        announced["totals"]["counted_eur"],
+        committed["totals"]["counted_eur"]
+    );
+    assert_eq!(announced["totals"]["fair_share_eur"], "40000000000.00");
+    let method = announced["method"].as_array().expect("method");
+    assert!(
+        method.iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.contains("stage announced (the framework counts committed)"))),
+        "{method:?}"
+    );
+
+    let out = ledger.run(&["report", "fair-share", "--stage", "shipped"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("shipped"), "{}", out.stderr);
+    let out = ledger.run(&["report", "gaps", "--fx-policy", "monthly"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("`monthly` is not an FX policy; use event-date or period-average"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn given_csv_format_when_reporting_then_stdout_is_clean_csv_and_the_method_goes_to_stderr() {
+    let ledger = Ledger::with_demo();
+    let json = ledger.fair_share(&[]);
+
+    let out = ledger
+        .run(&["report", "fair-share", "--format", "csv"])
+        .ok("fair-share csv");
+    let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+    let headers = reader.headers().expect("header row").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "party",
+            "name",
+            "share",
+            "fair share EUR",
+            "counted EUR",
+            "ratio",
+            "gap EUR",
+            "status",
+            "events"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(records.len(), 32, "one row per participant, no totals row");
+    let rows = json["rows"].as_array().expect("rows");
+    for (record, row) in records.iter().zip(rows) {
+        assert_eq!(Some(&record[0]), row["party"].as_str());
+        assert_eq!(Some(&record[3]), row["fair_share_eur"].as_str());
+        assert_eq!(Some(&record[4]), row["counted_eur"].as_str());
+        assert_eq!(Some(&record[5]), row["ratio"].as_str().or(Some("")));
+    }
+    let sum: Decimal = records
+        .iter()
+        .map(|r| r[3].parse::<Decimal>().expect("plain decimal"))
+        .sum();
+    assert_eq!(sum.to_string(), "40000000000.00");
+    for needle in ["Method", "not official figures", "Log head: position"] {
+        assert!(out.stderr.contains(needle), "{needle}:\n{}", out.stderr);
+    }
+    assert!(!out.stdout.contains("Method"), "{}", out.stdout);
+
+    for (report, rows) in [("gaps", 25), ("anomalies", 45)] {
+        let out = ledger
+            .run(&["report", report, "--format", "csv"])
+            .ok(report);
+        let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+        assert!(reader.headers().is_ok());
+        assert_eq!(
+            reader
+                .records()
+                .collect::<Result<Vec<_>, _>>()
+                .expect("records")
+                .len(),
+            rows,
+            "{report}"
+        );
+        assert!(
+            out.stderr.contains("Method") && out.stderr.contains("not official figures"),
+            "{report}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn given_a_fresh_ledger_when_the_demo_runs_then_it_prints_the_scoreboard_and_the_gaps_once() {
+    let ledger = Ledger::new();
+    let first = ledger.run(&["demo"]).ok("demo");
+    assert!(
+        first.stdout.contains("Loaded founding scenario")
+            && first.stdout.contains("7126 days of ECB rates")
+            && first.stdout.contains("1 framework(s)"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains(
+            "Fair shares of washington-2024 (target EUR 40,000,000,000.00) — counting committed, FX event-date:"
+        ),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("Gaps between stages, per donor (EUR, FX event-date):"),
+        "{}",
+        first.stdout
+    );
+    let head = ledger.head();
+
+    // The demo's scoreboard is `report fair-share` and its gaps are `report gaps`.
+    let demo = ledger
+        .run(&["demo", "--format", "json"])
+        .ok("demo json")
+        .json();
+    assert_eq!(demo["scenario"]["events_appended"], 0);
+    assert_eq!(demo["fair_share"], ledger.fair_share(&[]));
+    let gaps = ledger
+        .run(&["report", "gaps", "--format", "json"])
+        .ok("gaps")
+        .json();
+    assert_eq!(demo["gaps"], gaps);
+    assert_eq!(ledger.head(), head, "a second demo changed the log");
+}
