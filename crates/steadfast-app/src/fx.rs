@@ -73,7 +73,20 @@ pub(crate) fn decide_rates(
         match draft.record_fixings(event) {
             Ok(true) => outcome.new_days += 1,
             Ok(false) => outcome.already_recorded += 1,
-            Err(reason) => errors.push(ImportError::new(file, row.line, None, None, reason)),
+            Err(refusal) => {
+                // The cell of the currency at fault: `Date` is column 1, then header order.
+                let column = refusal
+                    .currency
+                    .and_then(|c| rates.currencies.iter().position(|h| *h == c).map(|i| i + 2));
+                let field = refusal.currency.map(|c| c.to_string());
+                errors.push(ImportError::new(
+                    file,
+                    row.line,
+                    column,
+                    field.as_deref(),
+                    refusal.message,
+                ));
+            }
         }
     }
     let mut list = ErrorList(errors);

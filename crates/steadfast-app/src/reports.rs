@@ -13,7 +13,7 @@ use serde::Serialize;
 use steadfast_domain::scoreboard::{EarlierFixing, NotCounted, UnconvertedValue};
 use steadfast_domain::{
     AnomaliesReport, ContributionId, Coverage, EventId, FairShareReport, FrameworkId, FxPolicy,
-    GapsReport, Ledger, PartyId, ReportQuery, Stage, anomalies_report, fair_share_report,
+    GapsReport, HalfYear, Ledger, PartyId, ReportQuery, Stage, anomalies_report, fair_share_report,
     gaps_report,
 };
 
@@ -142,12 +142,15 @@ pub struct FairShareRowView {
     pub gap_eur: Decimal,
     pub status: &'static str,
     pub events: u64,
+    /// Counted in each of the framework's reporting half-years.
+    pub counted_by_period: BTreeMap<HalfYear, Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FairShareTotalsView {
     pub fair_share_eur: Decimal,
     pub counted_eur: Decimal,
+    pub counted_by_period: BTreeMap<HalfYear, Decimal>,
     pub gap_eur: Decimal,
     pub unallocated_eur: Decimal,
     pub participants: u64,
@@ -284,11 +287,21 @@ pub fn fair_share(
                 gap_eur: r.gap,
                 status: r.status.as_str(),
                 events: r.events,
+                counted_by_period: r.by_period.clone(),
             })
             .collect(),
         totals: FairShareTotalsView {
             fair_share_eur: t.fair_share,
             counted_eur: t.counted,
+            counted_by_period: report
+                .framework
+                .reporting_periods
+                .iter()
+                .map(|p| {
+                    let sum: Decimal = report.rows.iter().filter_map(|r| r.by_period.get(p)).sum();
+                    (*p, sum)
+                })
+                .collect(),
             gap_eur: t.gap,
             unallocated_eur: t.unallocated,
             participants: t.participants,
@@ -318,8 +331,12 @@ pub struct GapsFigures {
     /// Median days from announcement to first delivery; `null`: no recorded delivery.
     pub median_days_to_delivered: Option<Decimal>,
     pub median_days_to_confirmed: Option<Decimal>,
+    /// Contributions the medians rest on.
     pub delivered_contributions: u64,
     pub confirmed_contributions: u64,
+    /// Contributions with a delivery / a confirmation recorded, timed or not.
+    pub with_delivery: u64,
+    pub with_confirmation: u64,
     pub unconverted: u64,
 }
 
@@ -337,6 +354,8 @@ impl GapsFigures {
             median_days_to_confirmed: None,
             delivered_contributions: 0,
             confirmed_contributions: 0,
+            with_delivery: 0,
+            with_confirmation: 0,
             unconverted: 0,
         }
     }
@@ -383,7 +402,7 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
     let head = head_for(app, options);
     let mut method = vec![
         "Per donor, every recipient and category: the euro value of the increments recorded at each stage (an amendment at the stage of the event it corrects); — means no value recorded at that stage, which is not zero.".to_owned(),
-        "Days: median days from a contribution's first announced event (else its first committed one) to its first delivered and first confirmed event, over the contributions that have both; \"no recorded delivery\" when none has.".to_owned(),
+        "Days: median days from a contribution's first announced event (else its first committed one) to its first delivered and first confirmed event, over the contributions that have both; \"no recorded delivery\" when none has a delivery, \"no start recorded\" when deliveries have no announcement or commitment to time them from.".to_owned(),
     ];
     method.extend(view_lines(options, &head));
     let rows = report
@@ -397,6 +416,8 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
                 median_days_to_confirmed: r.median_days_to_confirmed,
                 delivered_contributions: r.delivered_contributions,
                 confirmed_contributions: r.confirmed_contributions,
+                with_delivery: r.with_delivery,
+                with_confirmation: r.with_confirmation,
                 unconverted: r.unconverted,
                 ..GapsFigures::of(&r.stages, r.contributions)
             },
@@ -408,6 +429,8 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
         median_days_to_confirmed: report.median_days_to_confirmed,
         delivered_contributions: sum(|f| f.delivered_contributions),
         confirmed_contributions: sum(|f| f.confirmed_contributions),
+        with_delivery: report.with_delivery,
+        with_confirmation: report.with_confirmation,
         unconverted: sum(|f| f.unconverted),
         ..GapsFigures::of(&report.totals, sum(|f| f.contributions))
     };

@@ -317,8 +317,12 @@ fn demo(database: &Database, format: Format) -> Result<()> {
         };
         outln!("{loaded}\n")?;
     }
-    // In CSV the two tables follow each other, separated by a blank line.
     reports::print_fair_share(&scoreboard, format)?;
+    if format == Format::Csv {
+        // One CSV document per run: the gaps have their own command.
+        eprintln!("The gaps between stages: steadfast report gaps --format csv");
+        return Ok(());
+    }
     outln!()?;
     reports::print_gaps(&gaps, format)
 }

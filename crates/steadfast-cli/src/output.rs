@@ -21,7 +21,7 @@ pub enum Format {
 /// A rectangular result: headers, rows of cells, and which columns hold numbers.
 #[derive(Debug, Default)]
 pub struct Grid {
-    pub headers: Vec<&'static str>,
+    pub headers: Vec<String>,
     pub numeric: Vec<bool>,
     pub rows: Vec<Vec<String>>,
 }
@@ -29,10 +29,16 @@ pub struct Grid {
 impl Grid {
     pub fn new(columns: &[(&'static str, bool)]) -> Self {
         Grid {
-            headers: columns.iter().map(|c| c.0).collect(),
+            headers: columns.iter().map(|c| c.0.to_owned()).collect(),
             numeric: columns.iter().map(|c| c.1).collect(),
             rows: Vec::new(),
         }
+    }
+
+    /// Adds a column after the existing ones (for columns known only at run time).
+    pub fn add_column(&mut self, header: String, numeric: bool) {
+        self.headers.push(header);
+        self.numeric.push(numeric);
     }
 
     pub fn push(&mut self, row: Vec<String>) {

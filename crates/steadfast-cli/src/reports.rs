@@ -13,7 +13,7 @@ use steadfast_app::reports::{
     self, AnomaliesView, FairShareView, GapsFigures, GapsView, ReportOptions,
 };
 use steadfast_app::{Access, AppError, Database, Steadfast};
-use steadfast_domain::{FrameworkId, FxPolicy, Stage};
+use steadfast_domain::{FrameworkId, FxPolicy, HalfYear, Stage};
 use steadfast_ingest::{parse_date, parse_ecb_rates};
 
 use crate::output::{Format, Grid, emit, grouped};
@@ -248,8 +248,18 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
         ("status", false),
         ("events", true),
     ]);
+    let periods: Vec<HalfYear> = view.totals.counted_by_period.keys().copied().collect();
+    for p in &periods {
+        grid.add_column(format!("{p} EUR"), true);
+    }
+    let by_period = |values: &std::collections::BTreeMap<HalfYear, Decimal>| {
+        periods
+            .iter()
+            .map(|p| eur(values.get(p).copied(), format))
+            .collect::<Vec<_>>()
+    };
     for r in &view.rows {
-        grid.push(vec![
+        let mut row = vec![
             r.party.to_string(),
             r.name.clone(),
             fraction(Some(r.share), 2, format),
@@ -259,7 +269,9 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             eur(Some(r.gap_eur), format),
             r.status.to_owned(),
             r.events.to_string(),
-        ]);
+        ];
+        row.extend(by_period(&r.counted_by_period));
+        grid.push(row);
     }
     let t = &view.totals;
     if format == Format::Table {
@@ -275,6 +287,9 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             String::new(),
             view.rows.iter().map(|r| r.events).sum::<u64>().to_string(),
         ]);
+        if let Some(last) = grid.rows.last_mut() {
+            last.extend(by_period(&t.counted_by_period));
+        }
         let as_of = view
             .as_of
             .map(|d| format!(", as of {d}"))
@@ -348,15 +363,18 @@ fn median(value: Option<Decimal>, format: Format, none: &str) -> String {
 fn gaps_cells(f: &GapsFigures, format: Format) -> Vec<String> {
     let mut cells = vec![f.contributions.to_string()];
     cells.extend(f.stages().map(|v| eur(v, format)));
+    let untimed = |any: u64, none: &'static str| {
+        if any > 0 { "no start recorded" } else { none }
+    };
     cells.push(median(
         f.median_days_to_delivered,
         format,
-        "no recorded delivery",
+        untimed(f.with_delivery, "no recorded delivery"),
     ));
     cells.push(median(
         f.median_days_to_confirmed,
         format,
-        "no recorded receipt",
+        untimed(f.with_confirmation, "no recorded receipt"),
     ));
     cells
 }

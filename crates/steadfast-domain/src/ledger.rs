@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use jiff::civil::Date;
+use jiff::civil::{Date, Weekday};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ use crate::events::{
 use crate::framework::FrameworkAdopted;
 use crate::fx::{ECB, FxFixingsPublished, RateTable};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId, PartyKind};
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
 
 /// A registered party with its memberships.
@@ -217,6 +217,22 @@ impl Field {
     }
 }
 
+/// Why a day of reference rates cannot be recorded, naming the currency at fault where one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixingRefusal {
+    pub currency: Option<Currency>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FixingRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.currency {
+            Some(c) => write!(f, "{c}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 /// A rule a command broke, naming the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
@@ -395,17 +411,39 @@ impl<'a> Draft<'a> {
         Ok(true)
     }
 
-    /// Records one publication day of reference rates; the same day with the same rates again
-    /// is a no-op, with different rates a refusal naming the first difference.
-    pub fn record_fixings(&mut self, cmd: FxFixingsPublished) -> Result<bool, String> {
+    /// Records one publication day of reference rates. A day already recorded is a no-op when
+    /// every rate given matches the recorded one (a file may carry fewer currencies); any other
+    /// difference is refused, naming the currency: a recorded fixing is never changed.
+    pub fn record_fixings(&mut self, cmd: FxFixingsPublished) -> Result<bool, FixingRefusal> {
+        let refuse =
+            |currency: Option<Currency>, message: String| FixingRefusal { currency, message };
         if cmd.source != ECB {
-            return Err(format!("source: only {ECB} reference rates are supported"));
+            return Err(refuse(
+                None,
+                format!("only {ECB} reference rates are supported"),
+            ));
         }
         if let Some((currency, rate)) = cmd.rates.iter().find(|(_, r)| **r <= Decimal::ZERO) {
-            return Err(format!("{currency}: the rate {rate} is not positive"));
+            return Err(refuse(
+                Some(*currency),
+                format!("the rate {rate} is not positive"),
+            ));
         }
-        if cmd.rates.keys().any(|c| c.code() == "EUR") {
-            return Err("EUR: reference rates are quoted against the euro".to_owned());
+        if let Some(eur) = cmd.rates.keys().find(|c| c.code() == "EUR") {
+            return Err(refuse(
+                Some(*eur),
+                "reference rates are quoted against the euro; EUR has none".to_owned(),
+            ));
+        }
+        if matches!(cmd.date.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            return Err(refuse(
+                None,
+                format!(
+                    "{} is a {:?}: the {ECB} publishes no reference rates at weekends",
+                    cmd.date,
+                    cmd.date.weekday()
+                ),
+            ));
         }
         let existing = self.base.rates().day(cmd.date).or_else(|| {
             self.events.iter().find_map(|e| match e {
@@ -414,22 +452,22 @@ impl<'a> Draft<'a> {
             })
         });
         if let Some(existing) = existing {
-            if *existing == cmd.rates {
-                return Ok(false);
-            }
-            let currencies: std::collections::BTreeSet<_> =
-                existing.keys().chain(cmd.rates.keys()).collect();
-            let show = |r: Option<&Decimal>| r.map_or("no rate".to_owned(), |r| r.to_string());
-            let (currency, was, now) = currencies
-                .into_iter()
-                .map(|c| (c, existing.get(c), cmd.rates.get(c)))
-                .find(|(_, a, b)| a != b)
-                .map(|(c, a, b)| (c.to_string(), show(a), show(b)))
-                .unwrap_or_default();
-            return Err(format!(
-                "{currency}: the {ECB} fixing of {} is already recorded as {was}, this file says {now}; a recorded fixing is never changed",
-                cmd.date
-            ));
+            return match cmd.rates.iter().find(|(c, r)| existing.get(c) != Some(r)) {
+                None => Ok(false),
+                Some((currency, rate)) => Err(refuse(
+                    Some(*currency),
+                    match existing.get(currency) {
+                        Some(was) => format!(
+                            "the {ECB} fixing of {} is already recorded as {was}, this file says {rate}; a recorded fixing is never changed",
+                            cmd.date
+                        ),
+                        None => format!(
+                            "the {ECB} fixings of {} are already recorded, without {currency}; a recorded day is never changed",
+                            cmd.date
+                        ),
+                    },
+                )),
+            };
         }
         self.events.push(DomainEvent::FxFixingsPublished(cmd));
         Ok(true)

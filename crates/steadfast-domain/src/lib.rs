@@ -25,7 +25,9 @@ pub use events::{
 pub use framework::{Allocation, Exemption, FairShares, ShareBasis, fair_shares};
 pub use fx::{Converted, FxPolicy, RateBasis, RateCut, RateTable};
 pub use ids::{ContributionId, EventId, FrameworkId, IdError, PartyId, PartyKind};
-pub use ledger::{AdoptedFramework, Decision, Draft, Field, Ledger, Party, RecordStage, Violation};
+pub use ledger::{
+    AdoptedFramework, Decision, Draft, Field, FixingRefusal, Ledger, Party, RecordStage, Violation,
+};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use period::{HalfYear, HalfYearError};
 pub use scoreboard::{

@@ -154,9 +154,9 @@ pub enum ShareStatus {
     Exempt,
     /// Counted at least its fair share.
     Met,
-    /// Counted less than its fair share (or has records at the stage with no exchange rate).
+    /// Counted less than its fair share (records that could not be counted included).
     Short,
-    /// No record at the stage in the period.
+    /// No record at the stage in the period, in an eligible category.
     NoRecords,
 }
 
@@ -341,17 +341,33 @@ pub fn fair_share_report(
     let mut coverage = CoverageCounter::default();
     for state in ledger.contributions() {
         let info = &state.info;
-        if !participants.contains(&info.donor)
-            || !rules.recipients.contains(&info.recipient)
-            || !eligible.contains(&info.category)
-        {
+        if !participants.contains(&info.donor) || !rules.recipients.contains(&info.recipient) {
+            continue;
+        }
+        if !eligible.contains(&info.category) {
+            // Listed, so a reader sees what the rules leave out: the participant's values at
+            // the stage in the period, in a category the framework does not count.
+            not_counted.extend(
+                valued(state, ledger.rates(), &query)
+                    .filter(|v| v.stage == stage && rules.in_period(v.counts_from))
+                    .map(|v| NotCounted {
+                        contribution: info.contribution.clone(),
+                        event: v.entry.event.event.clone(),
+                        donor: info.donor.clone(),
+                        reason: format!(
+                            "category {} is not eligible under the framework",
+                            info.category
+                        ),
+                    }),
+            );
             continue;
         }
         let mut sum = Decimal::ZERO;
         // Everything delivered, in or after the period: what a withdrawal leaves standing.
         let mut delivered = Decimal::ZERO;
         let mut events = 0u64;
-        let mut unconverted_here = 0u64;
+        // Every record at the stage in the period, valued or not.
+        let mut records = 0u64;
         let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
         for v in valued(state, ledger.rates(), &query) {
             if v.stage == Stage::Delivered
@@ -362,7 +378,16 @@ pub fn fair_share_report(
             if v.stage != stage || !rules.in_period(v.counts_from) {
                 continue;
             }
-            let Some(value) = &v.value else { continue };
+            records += 1;
+            let Some(value) = &v.value else {
+                not_counted.push(NotCounted {
+                    contribution: info.contribution.clone(),
+                    event: v.entry.event.event.clone(),
+                    donor: info.donor.clone(),
+                    reason: "recorded without a value (a quantity only)".to_owned(),
+                });
+                continue;
+            };
             // An amendment is judged by the valuation of the event it corrects.
             let valued_at = state.root_entry(v.entry).event.valuation_basis;
             if let Some(basis) = valued_at
@@ -388,7 +413,6 @@ pub fn fair_share_report(
                     }
                 }
                 Err(reason) => {
-                    unconverted_here += 1;
                     unconverted_values.extend(unconverted(state, &v, reason));
                 }
             }
@@ -404,11 +428,11 @@ pub fn fair_share_report(
             }
             sum = capped;
         }
-        if events > 0 || unconverted_here > 0 {
+        if records > 0 {
             let slot = counted.entry(&info.donor).or_default();
             slot.sum += sum;
             slot.events += events;
-            slot.unconverted += unconverted_here;
+            slot.records += records;
             for (period, value) in by_period {
                 *slot.by_period.entry(period).or_default() += value;
             }
@@ -438,7 +462,7 @@ pub fn fair_share_report(
                 .collect();
             let status = if a.exempt {
                 ShareStatus::Exempt
-            } else if events == 0 && slot.unconverted == 0 {
+            } else if slot.records == 0 {
                 ShareStatus::NoRecords
             } else if sum >= a.fair_share {
                 ShareStatus::Met
@@ -495,8 +519,8 @@ pub fn fair_share_report(
 struct Counted {
     sum: Decimal,
     events: u64,
-    /// Values at the stage that could not be converted (not counted, but records all the same).
-    unconverted: u64,
+    /// Records at the stage in the period, counted or not (no rate, no value, refused basis).
+    records: u64,
     by_period: BTreeMap<HalfYear, Decimal>,
 }
 
@@ -519,9 +543,12 @@ pub struct DonorGaps {
     /// Median days from announcement to first delivery, over contributions with both.
     pub median_days_to_delivered: Option<Decimal>,
     pub median_days_to_confirmed: Option<Decimal>,
-    /// Contributions the medians rest on.
+    /// Contributions the medians rest on (a start date and a delivery / a confirmation).
     pub delivered_contributions: u64,
     pub confirmed_contributions: u64,
+    /// Contributions with any delivery / confirmation recorded, timed or not.
+    pub with_delivery: u64,
+    pub with_confirmation: u64,
     pub unconverted: u64,
 }
 
@@ -533,6 +560,8 @@ pub struct GapsReport {
     pub totals: BTreeMap<Stage, Decimal>,
     pub median_days_to_delivered: Option<Decimal>,
     pub median_days_to_confirmed: Option<Decimal>,
+    pub with_delivery: u64,
+    pub with_confirmation: u64,
     pub unconverted: Vec<UnconvertedValue>,
     pub coverage: Coverage,
 }
@@ -543,6 +572,8 @@ struct GapCounter {
     stages: BTreeMap<Stage, Decimal>,
     to_delivered: Vec<i64>,
     to_confirmed: Vec<i64>,
+    with_delivery: u64,
+    with_confirmation: u64,
     unconverted: u64,
 }
 
@@ -598,15 +629,21 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
             continue;
         }
         counter.contributions += 1;
+        let delivered_on = first_at(state, Stage::Delivered, &query);
+        let confirmed_on = first_at(state, Stage::Confirmed, &query);
+        counter.with_delivery += u64::from(delivered_on.is_some());
+        counter.with_confirmation += u64::from(confirmed_on.is_some());
+        all.with_delivery += u64::from(delivered_on.is_some());
+        all.with_confirmation += u64::from(confirmed_on.is_some());
         let announced = first_at(state, Stage::Announced, &query)
             .or_else(|| first_at(state, Stage::Committed, &query));
         if let Some(start) = announced {
             let days = |end: Date| (end - start).get_days().into();
-            if let Some(d) = first_at(state, Stage::Delivered, &query) {
+            if let Some(d) = delivered_on {
                 counter.to_delivered.push(days(d));
                 all.to_delivered.push(days(d));
             }
-            if let Some(d) = first_at(state, Stage::Confirmed, &query) {
+            if let Some(d) = confirmed_on {
                 counter.to_confirmed.push(days(d));
                 all.to_confirmed.push(days(d));
             }
@@ -623,6 +660,8 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
             median_days_to_confirmed: median_days(&mut c.to_confirmed),
             delivered_contributions: c.to_delivered.len() as u64,
             confirmed_contributions: c.to_confirmed.len() as u64,
+            with_delivery: c.with_delivery,
+            with_confirmation: c.with_confirmation,
             unconverted: c.unconverted,
         })
         .collect();
@@ -632,6 +671,8 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
         totals: all.stages.into_iter().map(|(s, v)| (s, cents(v))).collect(),
         median_days_to_delivered: median_days(&mut all.to_delivered),
         median_days_to_confirmed: median_days(&mut all.to_confirmed),
+        with_delivery: all.with_delivery,
+        with_confirmation: all.with_confirmation,
         unconverted: unconverted_values,
         coverage: coverage.finish(),
     }
