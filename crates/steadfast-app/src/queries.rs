@@ -7,8 +7,8 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use steadfast_domain::{
-    Anomaly, Category, Channel, ContributionId, ContributionState, Currency, Ledger, PartyId,
-    Stage, StageTotals,
+    Anomaly, Category, Channel, ContributionId, ContributionState, Converted, Currency, FxPolicy,
+    Ledger, PartyId, RateBasis, Stage, StageTotals,
 };
 use steadfast_store::{ChainHash, Head};
 
@@ -254,6 +254,11 @@ pub struct HistoryLine {
     pub currency: Option<Currency>,
     /// Total of `counts_as` in this currency after this event (effective-date order).
     pub running_total: Option<Decimal>,
+    /// The amount in euros under the chosen FX policy (at the date the increment counts
+    /// from), rounded half-to-even to the cent; `None` without an amount or a rate.
+    pub eur: Option<Decimal>,
+    /// The rate used (units per euro) and where it comes from, or why there is none.
+    pub fx: Option<String>,
     pub quantity: Option<Decimal>,
     pub unit: Option<String>,
     pub valuation_basis: Option<String>,
@@ -261,6 +266,21 @@ pub struct HistoryLine {
     pub reason: Option<String>,
     pub source_url: Option<String>,
     pub description: Option<String>,
+}
+
+/// The rate of a conversion and where it comes from, in a few words.
+pub fn describe_rate(c: &Converted) -> String {
+    match c.basis {
+        RateBasis::Euro => "euro".to_owned(),
+        RateBasis::Fixing { date } => format!("{} (ECB {date})", c.rate),
+        RateBasis::Irrevocable { joined } => {
+            format!("{} (irrevocable, euro from {joined})", c.rate)
+        }
+        RateBasis::PeriodMean { period, fixings } => format!(
+            "{} (mean of {fixings} ECB fixings, {period})",
+            c.rate.round_dp(6)
+        ),
+    }
 }
 
 /// A contribution's full story.
@@ -290,6 +310,7 @@ pub fn show(
     ledger: &Ledger,
     head: Option<Head>,
     id: &ContributionId,
+    fx_policy: FxPolicy,
 ) -> Option<ContributionDetail> {
     let c = ledger.contribution(id)?;
     let mut entries: Vec<_> = c.history.iter().collect();
@@ -307,6 +328,11 @@ pub fn show(
                 }
                 _ => None,
             };
+            let converted = e.money.map(|m| {
+                ledger
+                    .rates()
+                    .convert(&m, c.counts_from(h), fx_policy, None)
+            });
             HistoryLine {
                 position: h.meta.position,
                 recorded_at: h.meta.recorded_at.to_string(),
@@ -318,6 +344,14 @@ pub fn show(
                 amount: e.money.map(|m| m.amount()),
                 currency: e.money.map(|m| m.currency()),
                 running_total,
+                eur: converted
+                    .as_ref()
+                    .and_then(|c| c.as_ref().ok())
+                    .map(|c| c.eur),
+                fx: converted.map(|c| match c {
+                    Ok(c) => describe_rate(&c),
+                    Err(reason) => format!("unconverted: {reason}"),
+                }),
                 quantity: e.quantity.as_ref().map(|q| q.value),
                 unit: e.quantity.as_ref().map(|q| q.unit.clone()),
                 valuation_basis: e.valuation_basis.map(|v| v.to_string()),

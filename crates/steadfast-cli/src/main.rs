@@ -165,6 +165,9 @@ struct ListArgs {
 struct ShowArgs {
     /// The contribution id.
     id: String,
+    /// How amounts are shown in euros.
+    #[arg(long, default_value = "event-date", value_parser = reports::fx_policy)]
+    fx_policy: FxPolicy,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -517,7 +520,7 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
 fn show(database: &Database, args: &ShowArgs) -> Result<()> {
     let app = open(database, Access::Read)?;
     let id = ContributionId::parse(&args.id)?;
-    let detail = queries::show(app.ledger(), app.head(), &id)
+    let detail = queries::show(app.ledger(), app.head(), &id, args.fx_policy)
         .with_context(|| format!("no contribution {id} in {}", app.location()))?;
     let csv = args.format.format == Format::Csv;
     let amount = |d: Option<rust_decimal::Decimal>| match d {
@@ -534,6 +537,8 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
         ("increment", true),
         ("currency", false),
         ("running total", true),
+        ("EUR", true),
+        ("rate", false),
         ("quantity", true),
         ("unit", false),
         ("basis", false),
@@ -566,6 +571,8 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
             amount(h.amount),
             text(h.currency),
             amount(h.running_total),
+            amount(h.eur),
+            text(h.fx.clone()),
             text(h.quantity),
             text(h.unit.clone()),
             text(h.valuation_basis.clone()),
@@ -605,7 +612,11 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
         }
         outln!()?;
     }
-    let mut footer = Vec::new();
+    let mut footer = vec![format!(
+        "EUR: each increment converted under {} ({}), rounded half-to-even to the cent; an amendment at the date of the event it corrects.",
+        args.fx_policy,
+        args.fx_policy.describe()
+    )];
     footer.push("sources:".to_owned());
     footer.extend(
         detail

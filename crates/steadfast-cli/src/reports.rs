@@ -63,7 +63,7 @@ impl ViewArgs {
     }
 }
 
-fn fx_policy(text: &str) -> Result<FxPolicy, String> {
+pub fn fx_policy(text: &str) -> Result<FxPolicy, String> {
     FxPolicy::parse(text)
         .ok_or_else(|| format!("`{text}` is not an FX policy; use event-date or period-average"))
 }

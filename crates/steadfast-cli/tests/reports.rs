@@ -1268,3 +1268,34 @@ fn given_a_fresh_ledger_when_the_demo_runs_then_it_prints_the_scoreboard_and_the
     assert_eq!(demo["gaps"], gaps);
     assert_eq!(ledger.head(), head, "a second demo changed the log");
 }
+
+#[test]
+fn given_a_weekend_value_when_showing_its_contribution_then_each_event_has_euros_and_the_rate_used()
+{
+    let ledger = Ledger::with_demo();
+    let out = ledger
+        .run(&["contributions", "show", "USA-2024-08", "--format", "json"])
+        .ok("show");
+    let detail: Value = serde_json::from_str(&out.stdout).expect("json");
+    let line = &detail["history"][0];
+    assert_eq!(line["event"], "USA-2024-08-a");
+    // USD 988,000,000.00 on Saturday 2024-12-07, at Friday's fixing 1.0581.
+    assert_eq!(line["eur"], "933749173.05");
+    assert_eq!(line["fx"], "1.0581 (ECB 2024-12-06)");
+
+    let out = ledger
+        .run(&[
+            "contributions",
+            "show",
+            "USA-2024-08",
+            "--fx-policy",
+            "period-average",
+        ])
+        .ok("show");
+    assert!(
+        out.stdout.contains("ECB fixings, 2024-H2)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("period-average"), "{}", out.stdout);
+}
