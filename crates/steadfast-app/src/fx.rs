@@ -78,12 +78,16 @@ pub(crate) fn decide_rates(
                 let column = refusal
                     .currency
                     .and_then(|c| rates.currencies.iter().position(|h| *h == c).map(|i| i + 2));
-                let field = refusal.currency.map(|c| c.to_string());
+                // Without a currency, the refusal is about the day itself.
+                let column = column.or(Some(1));
+                let field = refusal
+                    .currency
+                    .map_or_else(|| "Date".to_owned(), |c| c.to_string());
                 errors.push(ImportError::new(
                     file,
                     row.line,
                     column,
-                    field.as_deref(),
+                    Some(&field),
                     refusal.message,
                 ));
             }

@@ -302,10 +302,10 @@ impl Steadfast {
                 .ledger
                 .framework(&e.framework)
                 .map_or(ExpectedVersion::NoStream, |_| ExpectedVersion::Exactly(1)),
-            // One event per publication day, on one stream per publisher.
-            DomainEvent::FxFixingsPublished(_) => match self.ledger.rates().days() as u64 {
+            // Every rate event is on the publisher's one stream.
+            DomainEvent::FxFixingsPublished(_) => match self.ledger.rates().events() {
                 0 => ExpectedVersion::NoStream,
-                days => ExpectedVersion::Exactly(days),
+                events => ExpectedVersion::Exactly(events),
             },
         }
     }

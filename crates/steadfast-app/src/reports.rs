@@ -55,18 +55,34 @@ impl ReportOptions {
 /// date, which means the end of that day in UTC.
 pub fn parse_moment(text: &str) -> Result<Timestamp, AppError> {
     let text = text.trim();
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    if let Ok(d) = text.parse::<Date>() {
+    let out_of_range = |e: jiff::Error| {
+        AppError::Invalid(format!(
+            "`{text}` is outside the range of moments Steadfast handles ({e})"
+        ))
+    };
+    // A bare date, exactly YYYY-MM-DD: the end of that day in UTC.
+    if text.len() == 10
+        && let Ok(d) = text.parse::<Date>()
+    {
         let end = d
             .at(23, 59, 59, 999_999_999)
             .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_err(|e| AppError::Invalid(format!("`{text}`: {e}")))?;
+            .map_err(out_of_range)?;
         return Ok(end.timestamp());
     }
+    // A moment with its offset (`Z` for UTC) or a time zone.
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    // A date and time without an offset is read as UTC, as the ledger records in UTC.
+    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(out_of_range);
+    }
     Err(AppError::Invalid(format!(
-        "`{text}` is not a moment: write a date (2024-07-10, meaning the end of that day in UTC) or an RFC 3339 time (2024-07-10T12:00:00Z)"
+        "`{text}` is not a moment: write a date (2024-07-10, meaning the end of that day in UTC) or a time (2024-07-10T12:00:00Z; without an offset it is read as UTC)"
     )))
 }
 
@@ -107,9 +123,13 @@ impl CoverageNote {
 }
 
 fn view_lines(options: &ReportOptions, head: &LogHead) -> Vec<String> {
+    let published_by = match (options.fx_policy, options.as_of) {
+        (FxPolicy::PeriodAverage, Some(d)) => format!(" (published by {d})"),
+        _ => String::new(),
+    };
     vec![
         format!(
-            "FX: {} — {}; each value is converted and rounded half-to-even to the cent on its own, and totals are sums of the rounded values.",
+            "FX: {} — {}{published_by}; each value is converted and rounded half-to-even to the cent on its own, and totals are sums of the rounded values.",
             options.fx_policy,
             options.fx_policy.describe()
         ),
@@ -141,7 +161,10 @@ pub struct FairShareRowView {
     pub ratio: Option<Decimal>,
     pub gap_eur: Decimal,
     pub status: &'static str,
+    /// Stage events counted.
     pub events: u64,
+    /// Records at the stage in the period, counted or not (see `not_counted`, `unconverted`).
+    pub records: u64,
     /// Counted in each of the framework's reporting half-years.
     pub counted_by_period: BTreeMap<HalfYear, Decimal>,
 }
@@ -230,7 +253,7 @@ fn fair_share_method(
             basis.dataset,
         ),
         format!(
-            "Counted: increments recorded at stage {}{}, effective in the period, in categories {}, for recipients in the framework; an amendment counts from the date of the event it corrects; a withdrawn contribution counts no more than it delivered.",
+            "Counted: increments recorded at stage {}{}, effective in the period, in categories {}, for recipients in the framework, each corrected by its amendments (at its own date and rate); in-kind values only on an accepted valuation basis ({}); a withdrawn contribution counts no more than it delivered.",
             report.stage,
             if report.stage == f.counting_stage {
                 " (the framework's counting stage)".to_owned()
@@ -243,9 +266,19 @@ fn fair_share_method(
                     .map(ToString::to_string)
                     .collect()
             ),
+            if f.valuation_preference.is_empty() {
+                "any".to_owned()
+            } else {
+                list(
+                    f.valuation_preference
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                )
+            },
         ),
         format!(
-            "Status: met when counted ≥ fair share; short when less; no-records when nothing is counted; ratio = counted / fair share; gap = what is missing to the fair share."
+            "Status: met when counted ≥ fair share; short when less; no-records when the participant has no record at the stage in the period in an eligible category (records that cannot be counted are listed below the table); ratio = counted / fair share; gap = what is missing to the fair share."
         ),
     ];
     lines.extend(view_lines(options, head));
@@ -287,6 +320,7 @@ pub fn fair_share(
                 gap_eur: r.gap,
                 status: r.status.as_str(),
                 events: r.events,
+                records: r.records,
                 counted_by_period: r.by_period.clone(),
             })
             .collect(),
@@ -328,6 +362,8 @@ pub struct GapsFigures {
     pub allocated_eur: Option<Decimal>,
     pub delivered_eur: Option<Decimal>,
     pub confirmed_eur: Option<Decimal>,
+    /// What withdrawals cancelled: pledged (committed, else announced) minus delivered.
+    pub withdrawn_eur: Option<Decimal>,
     /// Median days from announcement to first delivery; `null`: no recorded delivery.
     pub median_days_to_delivered: Option<Decimal>,
     pub median_days_to_confirmed: Option<Decimal>,
@@ -350,6 +386,7 @@ impl GapsFigures {
             allocated_eur: at(Stage::Allocated),
             delivered_eur: at(Stage::Delivered),
             confirmed_eur: at(Stage::Confirmed),
+            withdrawn_eur: at(Stage::Withdrawn),
             median_days_to_delivered: None,
             median_days_to_confirmed: None,
             delivered_contributions: 0,
@@ -360,14 +397,15 @@ impl GapsFigures {
         }
     }
 
-    /// In flow order, for rendering.
-    pub fn stages(&self) -> [Option<Decimal>; 5] {
+    /// In flow order, then what was withdrawn, for rendering.
+    pub fn stages(&self) -> [Option<Decimal>; 6] {
         [
             self.announced_eur,
             self.committed_eur,
             self.allocated_eur,
             self.delivered_eur,
             self.confirmed_eur,
+            self.withdrawn_eur,
         ]
     }
 }
@@ -392,6 +430,8 @@ pub struct GapsView {
     pub rows: Vec<GapsRowView>,
     pub totals: GapsFigures,
     pub unconverted: Vec<UnconvertedValue>,
+    /// Values converted with the fixing of an earlier day (weekends, holidays).
+    pub earlier_fixings: Vec<EarlierFixing>,
     pub coverage: CoverageNote,
 }
 
@@ -401,8 +441,8 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
     let report: GapsReport = gaps_report(ledger, options.query());
     let head = head_for(app, options);
     let mut method = vec![
-        "Per donor, every recipient and category: the euro value of the increments recorded at each stage (an amendment at the stage of the event it corrects); — means no value recorded at that stage, which is not zero.".to_owned(),
-        "Days: median days from a contribution's first announced event (else its first committed one) to its first delivered and first confirmed event, over the contributions that have both; \"no recorded delivery\" when none has a delivery, \"no start recorded\" when deliveries have no announcement or commitment to time them from.".to_owned(),
+        "Per donor, every recipient and category: the euro value of the increments recorded at each stage, each corrected by its amendments; withdrawn = what withdrawals cancelled (pledged minus delivered); — means no value recorded, which is not zero.".to_owned(),
+        "Days: median days from a contribution's first announced event (else its first committed one) to its first delivered and first confirmed event, over the contributions that have both (a delivery dated before its announcement is an anomaly and left out); \"no recorded delivery\" when none has a delivery, \"no start recorded\" when deliveries have no announcement or commitment to time them from.".to_owned(),
     ];
     method.extend(view_lines(options, &head));
     let rows = report
@@ -412,8 +452,8 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
             donor: r.donor.clone(),
             name: ledger.party_name(&r.donor),
             figures: GapsFigures {
-                median_days_to_delivered: r.median_days_to_delivered,
-                median_days_to_confirmed: r.median_days_to_confirmed,
+                median_days_to_delivered: r.median_days_to_delivered.map(|d| d.normalize()),
+                median_days_to_confirmed: r.median_days_to_confirmed.map(|d| d.normalize()),
                 delivered_contributions: r.delivered_contributions,
                 confirmed_contributions: r.confirmed_contributions,
                 with_delivery: r.with_delivery,
@@ -425,8 +465,8 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
         .collect::<Vec<_>>();
     let sum = |f: fn(&GapsFigures) -> u64| rows.iter().map(|r| f(&r.figures)).sum::<u64>();
     let totals = GapsFigures {
-        median_days_to_delivered: report.median_days_to_delivered,
-        median_days_to_confirmed: report.median_days_to_confirmed,
+        median_days_to_delivered: report.median_days_to_delivered.map(|d| d.normalize()),
+        median_days_to_confirmed: report.median_days_to_confirmed.map(|d| d.normalize()),
         delivered_contributions: sum(|f| f.delivered_contributions),
         confirmed_contributions: sum(|f| f.confirmed_contributions),
         with_delivery: report.with_delivery,
@@ -443,6 +483,7 @@ pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
         rows,
         totals,
         unconverted: report.unconverted,
+        earlier_fixings: report.earlier_fixings,
         coverage: CoverageNote::of(report.coverage, "stage events"),
     }
 }

@@ -119,6 +119,15 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             &mut rate_outcome,
         );
         load.rate_days_recorded = rate_outcome.new_days;
+        // A framework's basis figures come from the dataset it names; the scenario ships one.
+        for spec in &frameworks {
+            if spec.share_basis.dataset != "gdp-worldbank.csv" {
+                return Err(AppError::Corrupt(format!(
+                    "data/frameworks.toml:{}: framework {} names the basis dataset `{}`, which the scenario does not ship (it has gdp-worldbank.csv)",
+                    spec.line, spec.id, spec.share_basis.dataset
+                )));
+            }
+        }
         errors.0.extend(
             decide_frameworks(
                 &mut draft,

@@ -217,12 +217,31 @@ fn unconverted_lines(values: &[steadfast_domain::scoreboard::UnconvertedValue]) 
             .map(|u| {
                 format!(
                     "{} ({}, {} {}, effective {}): {}",
-                    u.event,
-                    u.donor,
-                    u.amount.amount(),
-                    u.amount.currency(),
-                    u.effective_date,
-                    u.reason
+                    u.event, u.donor, u.amount, u.currency, u.effective_date, u.reason
+                )
+            })
+            .collect(),
+    )
+}
+
+fn earlier_fixing_lines(values: &[steadfast_domain::scoreboard::EarlierFixing]) -> Vec<String> {
+    details(
+        format!(
+            "{} value(s) were converted with an earlier fixing (no ECB fixing on their date):",
+            values.len()
+        ),
+        values
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} {} effective {} at the {} fixing ({}) = EUR {}",
+                    e.event,
+                    e.amount,
+                    e.currency,
+                    e.effective_date,
+                    e.rate_date,
+                    e.rate,
+                    grouped(e.eur)
                 )
             })
             .collect(),
@@ -234,6 +253,15 @@ fn method_footer(method: &[String], caveat: &str) -> Vec<String> {
     out.extend(method.iter().map(|l| format!("  {l}")));
     out.push(caveat.to_owned());
     out
+}
+
+/// Events counted; in a table "1 of 2" when some records at the stage could not be counted.
+fn events_cell(events: u64, records: u64, format: Format) -> String {
+    if format == Format::Table && records > events {
+        format!("{events} of {records}")
+    } else {
+        events.to_string()
+    }
 }
 
 pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
@@ -268,7 +296,7 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             fraction(r.ratio, 1, format),
             eur(Some(r.gap_eur), format),
             r.status.to_owned(),
-            r.events.to_string(),
+            events_cell(r.events, r.records, format),
         ];
         row.extend(by_period(&r.counted_by_period));
         grid.push(row);
@@ -285,7 +313,11 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             fraction(ratio, 1, format),
             eur(Some(t.gap_eur), format),
             String::new(),
-            view.rows.iter().map(|r| r.events).sum::<u64>().to_string(),
+            events_cell(
+                view.rows.iter().map(|r| r.events).sum(),
+                view.rows.iter().map(|r| r.records).sum(),
+                format,
+            ),
         ]);
         if let Some(last) = grid.rows.last_mut() {
             last.extend(by_period(&t.counted_by_period));
@@ -317,27 +349,7 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
         ));
     }
     footer.extend(unconverted_lines(&view.unconverted));
-    footer.extend(details(
-        format!(
-            "{} value(s) were converted with an earlier fixing (no ECB fixing on their date):",
-            view.earlier_fixings.len()
-        ),
-        view.earlier_fixings
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}: {} {} effective {} at the {} fixing ({}) = EUR {}",
-                    e.event,
-                    e.amount.amount(),
-                    e.amount.currency(),
-                    e.effective_date,
-                    e.rate_date,
-                    e.rate,
-                    grouped(e.eur)
-                )
-            })
-            .collect(),
-    ));
+    footer.extend(earlier_fixing_lines(&view.earlier_fixings));
     footer.extend(details(
         format!(
             "{} value(s) at the stage are not counted by the framework's rules:",
@@ -389,6 +401,7 @@ pub fn print_gaps(view: &GapsView, format: Format) -> Result<()> {
         ("allocated EUR", true),
         ("delivered EUR", true),
         ("confirmed EUR", true),
+        ("withdrawn EUR", true),
         ("days to delivered", true),
         ("days to confirmed", true),
     ]);
@@ -407,6 +420,7 @@ pub fn print_gaps(view: &GapsView, format: Format) -> Result<()> {
         )?;
     }
     let mut footer = unconverted_lines(&view.unconverted);
+    footer.extend(earlier_fixing_lines(&view.earlier_fixings));
     footer.extend(method_footer(&view.method, &view.coverage.caveat));
     emit(format, view, &grid, &footer)
 }

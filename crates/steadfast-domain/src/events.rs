@@ -118,7 +118,17 @@ impl DomainEvent {
             )),
             DomainEvent::PartyRegistered(e) => Some(format!("party:{}", e.party)),
             DomainEvent::FrameworkAdopted(e) => Some(format!("framework:{}", e.framework)),
-            DomainEvent::FxFixingsPublished(e) => Some(format!("fx:{}:{}", e.source, e.date)),
+            // A day's currencies may come in more than one event, each adding new ones.
+            DomainEvent::FxFixingsPublished(e) => Some(format!(
+                "fx:{}:{}:{}",
+                e.source,
+                e.date,
+                e.rates
+                    .keys()
+                    .map(|c| c.code())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            )),
             DomainEvent::ContributionRegistered(_) => None,
         }
     }

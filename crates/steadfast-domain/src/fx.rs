@@ -147,17 +147,22 @@ pub struct RateTable {
     series: HashMap<Currency, Vec<Fixing>>,
     /// Publication days recorded, with the rates of each (to decide re-imports).
     days: BTreeMap<Date, BTreeMap<Currency, Decimal>>,
+    /// Rate events folded (a day may take more than one: currencies added later).
+    events: u64,
 }
 
 impl RateTable {
-    /// Folds a publication day. The log holds one event per day (the idempotency key says so);
-    /// should a second one for a day ever appear, its rates are ignored.
+    /// Folds rates of a publication day. A day's currencies may come in more than one event (a
+    /// file with fewer currencies first); a currency already recorded for the day keeps its
+    /// first rate (the draft refuses a different one).
     pub fn apply(&mut self, meta: EventMeta, event: &FxFixingsPublished) {
-        if self.days.contains_key(&event.date) {
-            return;
-        }
-        self.days.insert(event.date, event.rates.clone());
+        self.events += 1;
+        let day = self.days.entry(event.date).or_default();
         for (currency, rate) in &event.rates {
+            if day.contains_key(currency) {
+                continue;
+            }
+            day.insert(*currency, *rate);
             let series = self.series.entry(*currency).or_default();
             let fixing = Fixing {
                 date: event.date,
@@ -185,9 +190,33 @@ impl RateTable {
         self.days.len()
     }
 
+    /// Number of rate events folded.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
     /// The first and last publication days recorded.
     pub fn span(&self) -> Option<(Date, Date)> {
         Some((*self.days.keys().next()?, *self.days.keys().next_back()?))
+    }
+
+    /// The rate every policy agrees on: 1 for the euro, the irrevocable rate of a currency
+    /// that had joined the euro by `date`.
+    pub fn fixed_rate(currency: Currency, date: Date) -> Option<(Decimal, RateBasis)> {
+        if currency.code() == "EUR" {
+            return Some((Decimal::ONE, RateBasis::Euro));
+        }
+        euro_changeover(currency, date)
+            .map(|(joined, rate)| (rate, RateBasis::Irrevocable { joined }))
+    }
+
+    fn series(&self, currency: Currency, date: Date) -> Result<&[Fixing], String> {
+        self.series
+            .get(&currency)
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                format!("no ECB reference rate is recorded for {currency} (needed for {date})")
+            })
     }
 
     /// The rate of `currency` on `date` under `policy`, from the fixings the cut keeps.
@@ -199,20 +228,12 @@ impl RateTable {
         policy: FxPolicy,
         cut: RateCut,
     ) -> Result<(Decimal, RateBasis), String> {
-        if currency.code() == "EUR" {
-            return Ok((Decimal::ONE, RateBasis::Euro));
+        if let Some(fixed) = RateTable::fixed_rate(currency, date) {
+            return Ok(fixed);
         }
-        if let Some((joined, rate)) = euro_changeover(currency, date) {
-            return Ok((rate, RateBasis::Irrevocable { joined }));
-        }
-        let keeps = |f: &&Fixing| cut.keeps(f);
-        let Some(series) = self.series.get(&currency) else {
-            return Err(format!(
-                "no ECB reference rate is recorded for {currency} (needed for {date})"
-            ));
-        };
         match policy {
             FxPolicy::EventDate => {
+                let series = self.series(currency, date)?;
                 let earliest = date
                     .checked_sub(i64::from(EVENT_DATE_WINDOW_DAYS).days())
                     .unwrap_or(Date::MIN);
@@ -221,7 +242,7 @@ impl RateTable {
                     .iter()
                     .rev()
                     .take_while(|f| f.date >= earliest)
-                    .find(keeps)
+                    .find(|f| cut.keeps(f))
                     .map(|f| (f.rate, RateBasis::Fixing { date: f.date }))
                     .ok_or_else(|| {
                         format!(
@@ -231,28 +252,39 @@ impl RateTable {
             }
             FxPolicy::PeriodAverage => {
                 let period = HalfYear::of(date);
-                let from = series.partition_point(|f| f.date < period.first_day());
-                let to = series.partition_point(|f| f.date <= period.last_day());
-                let mut sum = Decimal::ZERO;
-                let mut count = 0u32;
-                for f in series[from..to].iter().filter(keeps) {
-                    sum = sum
-                        .checked_add(f.rate)
-                        .ok_or_else(|| format!("the {currency} rates of {period} overflow"))?;
-                    count += 1;
-                }
-                if count == 0 {
-                    return Err(format!("no ECB fixing for {currency} in {period}"));
-                }
-                Ok((
-                    sum / Decimal::from(count),
-                    RateBasis::PeriodMean {
-                        period,
-                        fixings: count,
-                    },
-                ))
+                let (mean, fixings) = self.period_mean(currency, period, cut)?;
+                Ok((mean, RateBasis::PeriodMean { period, fixings }))
             }
         }
+    }
+
+    /// The mean of the fixings of `currency` in `period` that the cut keeps, with their count.
+    pub fn period_mean(
+        &self,
+        currency: Currency,
+        period: HalfYear,
+        cut: RateCut,
+    ) -> Result<(Decimal, u32), String> {
+        let series = self.series(currency, period.first_day())?;
+        let from = series.partition_point(|f| f.date < period.first_day());
+        let to = series.partition_point(|f| f.date <= period.last_day());
+        let mut sum = Decimal::ZERO;
+        let mut count = 0u32;
+        for f in series[from..to].iter().filter(|f| cut.keeps(f)) {
+            sum = sum
+                .checked_add(f.rate)
+                .ok_or_else(|| format!("the {currency} rates of {period} overflow"))?;
+            count += 1;
+        }
+        if count == 0 {
+            return Err(match cut.published_by {
+                Some(d) if d < period.last_day() => {
+                    format!("no ECB fixing for {currency} in {period} published by {d}")
+                }
+                _ => format!("no ECB fixing for {currency} in {period}"),
+            });
+        }
+        Ok((sum / Decimal::from(count), count))
     }
 
     /// Converts an amount effective on `date` to euros, rounded half-to-even to the cent, from
@@ -276,15 +308,77 @@ impl RateTable {
         cut: RateCut,
     ) -> Result<Converted, String> {
         let (rate, basis) = self.rate(money.currency(), date, policy, cut)?;
-        let eur = to_euros(money.amount(), rate).ok_or_else(|| {
-            format!(
-                "{} {} cannot be converted at {rate}",
-                money.amount(),
-                money.currency()
-            )
-        })?;
-        Ok(Converted { eur, rate, basis })
+        converted(money.amount(), money.currency(), rate, basis)
     }
+}
+
+/// `amount` at `rate`, or why it cannot be converted.
+pub(crate) fn converted(
+    amount: Decimal,
+    currency: Currency,
+    rate: Decimal,
+    basis: RateBasis,
+) -> Result<Converted, String> {
+    let eur = to_euros(amount, rate)
+        .ok_or_else(|| format!("{amount} {currency} cannot be converted at {rate}"))?;
+    Ok(Converted { eur, rate, basis })
+}
+
+/// Converts for one report: the same policy and cut for every value, with each period mean
+/// computed once per currency and half-year rather than once per value.
+#[derive(Debug)]
+pub struct Converter<'a> {
+    rates: &'a RateTable,
+    policy: FxPolicy,
+    cut: RateCut,
+    means: HashMap<(Currency, HalfYear), Result<(Decimal, u32), String>>,
+}
+
+impl<'a> Converter<'a> {
+    pub fn new(rates: &'a RateTable, policy: FxPolicy, cut: RateCut) -> Self {
+        Converter {
+            rates,
+            policy,
+            cut,
+            means: HashMap::new(),
+        }
+    }
+
+    /// Converts `amount` of `currency` effective on `date`.
+    pub fn convert(
+        &mut self,
+        amount: Decimal,
+        currency: Currency,
+        date: Date,
+    ) -> Result<Converted, String> {
+        let (rate, basis) = match (RateTable::fixed_rate(currency, date), self.policy) {
+            (Some(fixed), _) => fixed,
+            (None, FxPolicy::EventDate) => {
+                self.rates.rate(currency, date, self.policy, self.cut)?
+            }
+            (None, FxPolicy::PeriodAverage) => {
+                let period = HalfYear::of(date);
+                let (rates, cut) = (self.rates, self.cut);
+                let (mean, fixings) = self
+                    .means
+                    .entry((currency, period))
+                    .or_insert_with(|| rates.period_mean(currency, period, cut))
+                    .clone()?;
+                (mean, RateBasis::PeriodMean { period, fixings })
+            }
+        };
+        converted(amount, currency, rate, basis)
+    }
+}
+
+/// The smallest rate accepted (units per euro): every rate the ECB has published is far above
+/// it, and it keeps any converted amount well inside the decimal range.
+pub const MIN_RATE: Decimal = Decimal::from_parts(1, 0, 0, false, 4);
+
+/// A decimal at two places (cents).
+pub(crate) fn cents(mut d: Decimal) -> Decimal {
+    d.rescale(2);
+    d
 }
 
 /// Which fixings a conversion may use: those recorded at or before a moment, and published on

@@ -18,7 +18,7 @@ use crate::events::{
     StageRecorded,
 };
 use crate::framework::FrameworkAdopted;
-use crate::fx::{ECB, FxFixingsPublished, RateTable};
+use crate::fx::{ECB, FxFixingsPublished, MIN_RATE, RateTable, euro_changeover};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId, PartyKind};
 use crate::money::{Currency, Money};
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
@@ -344,6 +344,10 @@ pub struct Draft<'a> {
     touched: HashMap<ContributionId, ContributionState>,
     new_parties: BTreeMap<PartyId, Party>,
     new_event_owner: HashMap<EventId, ContributionId>,
+    /// Rates decided in this batch, per publication day (added to what the ledger holds).
+    new_fixings: HashMap<Date, BTreeMap<Currency, Decimal>>,
+    /// Frameworks adopted in this batch, by position in `events`.
+    new_frameworks: HashMap<FrameworkId, usize>,
     events: Vec<DomainEvent>,
 }
 
@@ -354,6 +358,8 @@ impl<'a> Draft<'a> {
             touched: HashMap::new(),
             new_parties: BTreeMap::new(),
             new_event_owner: HashMap::new(),
+            new_fixings: HashMap::new(),
+            new_frameworks: HashMap::new(),
             events: Vec::new(),
         }
     }
@@ -382,12 +388,12 @@ impl<'a> Draft<'a> {
             .base
             .framework(&cmd.framework)
             .map(|f| &f.rules)
-            .or_else(|| {
-                self.events.iter().find_map(|e| match e {
-                    DomainEvent::FrameworkAdopted(f) if f.framework == cmd.framework => Some(f),
+            .or_else(
+                || match self.events.get(*self.new_frameworks.get(&cmd.framework)?) {
+                    Some(DomainEvent::FrameworkAdopted(f)) => Some(f),
                     _ => None,
-                })
-            });
+                },
+            );
         if let Some(existing) = existing {
             return if *existing == cmd {
                 Ok(false)
@@ -407,13 +413,16 @@ impl<'a> Draft<'a> {
         if !problems.is_empty() {
             return Err(problems);
         }
+        self.new_frameworks
+            .insert(cmd.framework.clone(), self.events.len());
         self.events.push(DomainEvent::FrameworkAdopted(cmd));
         Ok(true)
     }
 
-    /// Records one publication day of reference rates. A day already recorded is a no-op when
-    /// every rate given matches the recorded one (a file may carry fewer currencies); any other
-    /// difference is refused, naming the currency: a recorded fixing is never changed.
+    /// Records the reference rates of one publication day. Rates already recorded for the
+    /// day must match (a recorded fixing is never changed); currencies the day does not have
+    /// yet are added, so a file with fewer currencies imported first never blocks the full
+    /// history. Returns whether anything is new.
     pub fn record_fixings(&mut self, cmd: FxFixingsPublished) -> Result<bool, FixingRefusal> {
         let refuse =
             |currency: Option<Currency>, message: String| FixingRefusal { currency, message };
@@ -421,18 +430,6 @@ impl<'a> Draft<'a> {
             return Err(refuse(
                 None,
                 format!("only {ECB} reference rates are supported"),
-            ));
-        }
-        if let Some((currency, rate)) = cmd.rates.iter().find(|(_, r)| **r <= Decimal::ZERO) {
-            return Err(refuse(
-                Some(*currency),
-                format!("the rate {rate} is not positive"),
-            ));
-        }
-        if let Some(eur) = cmd.rates.keys().find(|c| c.code() == "EUR") {
-            return Err(refuse(
-                Some(*eur),
-                "reference rates are quoted against the euro; EUR has none".to_owned(),
             ));
         }
         if matches!(cmd.date.weekday(), Weekday::Saturday | Weekday::Sunday) {
@@ -445,31 +442,72 @@ impl<'a> Draft<'a> {
                 ),
             ));
         }
-        let existing = self.base.rates().day(cmd.date).or_else(|| {
-            self.events.iter().find_map(|e| match e {
-                DomainEvent::FxFixingsPublished(f) if f.date == cmd.date => Some(&f.rates),
-                _ => None,
-            })
-        });
-        if let Some(existing) = existing {
-            return match cmd.rates.iter().find(|(c, r)| existing.get(c) != Some(r)) {
-                None => Ok(false),
-                Some((currency, rate)) => Err(refuse(
+        if cmd.rates.is_empty() {
+            return Err(refuse(
+                None,
+                format!("{} has no rate at all (every cell N/A)", cmd.date),
+            ));
+        }
+        for (currency, rate) in &cmd.rates {
+            if currency.code() == "EUR" {
+                return Err(refuse(
                     Some(*currency),
-                    match existing.get(currency) {
-                        Some(was) => format!(
+                    "reference rates are quoted against the euro; EUR has none".to_owned(),
+                ));
+            }
+            if *rate < MIN_RATE {
+                return Err(refuse(
+                    Some(*currency),
+                    format!("the rate {rate} is implausibly small (below {MIN_RATE} per euro)"),
+                ));
+            }
+            if let Some((joined, fixed)) = euro_changeover(*currency, cmd.date) {
+                return Err(refuse(
+                    Some(*currency),
+                    format!(
+                        "{currency} joined the euro on {joined} at {fixed} per euro; it has no reference rate on {}",
+                        cmd.date
+                    ),
+                ));
+            }
+        }
+        let recorded = self.base.rates().day(cmd.date);
+        let drafted = self.new_fixings.get(&cmd.date);
+        let known = |c: &Currency| {
+            recorded
+                .and_then(|d| d.get(c))
+                .or_else(|| drafted.and_then(|d| d.get(c)))
+        };
+        let mut new = BTreeMap::new();
+        for (currency, rate) in &cmd.rates {
+            match known(currency) {
+                Some(was) if was == rate => {}
+                Some(was) => {
+                    return Err(refuse(
+                        Some(*currency),
+                        format!(
                             "the {ECB} fixing of {} is already recorded as {was}, this file says {rate}; a recorded fixing is never changed",
                             cmd.date
                         ),
-                        None => format!(
-                            "the {ECB} fixings of {} are already recorded, without {currency}; a recorded day is never changed",
-                            cmd.date
-                        ),
-                    },
-                )),
-            };
+                    ));
+                }
+                None => {
+                    new.insert(*currency, *rate);
+                }
+            }
         }
-        self.events.push(DomainEvent::FxFixingsPublished(cmd));
+        if new.is_empty() {
+            return Ok(false);
+        }
+        self.new_fixings
+            .entry(cmd.date)
+            .or_default()
+            .extend(new.iter().map(|(c, r)| (*c, *r)));
+        self.events
+            .push(DomainEvent::FxFixingsPublished(FxFixingsPublished {
+                rates: new,
+                ..cmd
+            }));
         Ok(true)
     }
 

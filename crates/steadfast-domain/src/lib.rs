@@ -23,7 +23,7 @@ pub use events::{
     MembershipRecorded, PartyRegistered, Quantity, StageRecorded,
 };
 pub use framework::{Allocation, Exemption, FairShares, ShareBasis, fair_shares};
-pub use fx::{Converted, FxPolicy, RateBasis, RateCut, RateTable};
+pub use fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable};
 pub use ids::{ContributionId, EventId, FrameworkId, IdError, PartyId, PartyKind};
 pub use ledger::{
     AdoptedFramework, Decision, Draft, Field, FixingRefusal, Ledger, Party, RecordStage, Violation,

@@ -9,12 +9,15 @@
 //!   corrects, from that event's effective date, and is converted at that date's rate;
 //! - `as_of` keeps events effective on or before the date, `as_known_on` events recorded at or
 //!   before the moment (rates and frameworks included);
-//! - each value is converted and rounded to the cent on its own; totals are sums of those;
+//! - each event is converted and rounded to the cent on its own, as corrected by its
+//!   amendments (same date, same rate: a net of zero is zero, never a stray cent); totals are
+//!   sums of those;
 //! - a value with no rate under the policy is *unconverted*: listed with its reason, never
 //!   counted as zero;
 //! - a withdrawn contribution counts, at the stages before delivery, no more than it delivered.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -23,10 +26,10 @@ use serde::Serialize;
 
 use crate::contribution::{AnomalyKind, ContributionState, HistoryEntry};
 use crate::framework::{FrameworkAdopted, fair_shares};
-use crate::fx::{Converted, FxPolicy, RateBasis, RateCut, RateTable};
+use crate::fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable, cents};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId};
 use crate::ledger::Ledger;
-use crate::money::Money;
+use crate::money::Currency;
 use crate::period::HalfYear;
 use crate::vocabulary::{Category, Stage, ValuationBasis};
 
@@ -58,12 +61,17 @@ impl ReportQuery {
             && self.as_of.is_none_or(|d| entry.event.effective_date <= d)
     }
 
-    fn convert(&self, rates: &RateTable, money: &Money, date: Date) -> Result<Converted, String> {
+    /// The converter for this query: its policy, and the fixings known and published by then.
+    pub fn converter<'a>(&self, rates: &'a RateTable) -> Converter<'a> {
         let cut = RateCut {
             known_on: self.as_known_on,
             published_by: self.as_of,
         };
-        rates.convert_with(money, date, self.fx_policy, cut)
+        Converter::new(rates, self.fx_policy, cut)
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.as_of.is_some() || self.as_known_on.is_some()
     }
 }
 
@@ -75,7 +83,9 @@ pub struct UnconvertedValue {
     pub donor: PartyId,
     pub stage: Stage,
     pub effective_date: Date,
-    pub amount: Money,
+    /// The event's amount as corrected by its amendments.
+    pub amount: Decimal,
+    pub currency: Currency,
     pub reason: String,
 }
 
@@ -87,7 +97,8 @@ pub struct EarlierFixing {
     pub event: EventId,
     pub effective_date: Date,
     pub rate_date: Date,
-    pub amount: Money,
+    pub amount: Decimal,
+    pub currency: Currency,
     pub rate: Decimal,
     pub eur: Decimal,
 }
@@ -114,22 +125,22 @@ pub struct Coverage {
 }
 
 #[derive(Debug, Default)]
-struct CoverageCounter {
+struct CoverageCounter<'a> {
     events: u64,
-    contributions: BTreeSet<ContributionId>,
-    donors: BTreeSet<PartyId>,
-    sources: BTreeSet<String>,
+    contributions: BTreeSet<&'a ContributionId>,
+    donors: BTreeSet<&'a PartyId>,
+    sources: BTreeSet<&'a str>,
     unsourced: u64,
 }
 
-impl CoverageCounter {
-    fn add(&mut self, state: &ContributionState, entry: &HistoryEntry) {
+impl<'a> CoverageCounter<'a> {
+    fn add(&mut self, state: &'a ContributionState, entry: &'a HistoryEntry) {
         self.events += 1;
-        self.contributions.insert(state.info.contribution.clone());
-        self.donors.insert(state.info.donor.clone());
+        self.contributions.insert(&state.info.contribution);
+        self.donors.insert(&state.info.donor);
         match &entry.event.source_url {
             Some(url) => {
-                self.sources.insert(url.clone());
+                self.sources.insert(url);
             }
             None => self.unsourced += 1,
         }
@@ -186,6 +197,9 @@ pub struct FairShareRow {
     pub status: ShareStatus,
     /// Stage events counted.
     pub events: u64,
+    /// Records at the stage in the period, counted or not (no rate, no value, a refused
+    /// valuation basis): `records > events` means something is listed as not counted.
+    pub records: u64,
     /// What was counted in each of the framework's reporting periods (by the date each value
     /// counts from); a withdrawal's cap comes off the latest periods first.
     pub by_period: BTreeMap<HalfYear, Decimal>,
@@ -230,39 +244,58 @@ pub enum ReportError {
     NotAFlowStage(Stage),
 }
 
-/// The converted value of one history entry, at the stage and date it counts from.
+/// One stage event as the query sees it: its amount as corrected by the amendments the query
+/// keeps, converted at the date it counts from.
 struct Valued<'a> {
     entry: &'a HistoryEntry,
     stage: Stage,
     counts_from: Date,
+    /// The net amount (never below zero) and its currency; `None` for a quantity only.
+    amount: Option<(Decimal, Currency)>,
     value: Option<Result<Converted, String>>,
 }
 
-/// The entries of a contribution the query keeps, with their values.
+/// The stage events of a contribution the query keeps, each with its amendments folded in.
+/// An amendment whose corrected event the query does not keep has nothing to correct.
 fn valued<'a>(
     state: &'a ContributionState,
-    rates: &RateTable,
+    converter: &mut Converter<'_>,
     query: &ReportQuery,
-) -> impl Iterator<Item = Valued<'a>> {
+) -> Vec<Valued<'a>> {
+    let mut deltas: HashMap<&EventId, Decimal> = HashMap::new();
+    for e in &state.history {
+        if e.event.stage == Stage::Amended
+            && query.keeps(e)
+            && let Some(m) = &e.event.money
+        {
+            let root = &state.root_entry(e).event.event;
+            let delta = deltas.entry(root).or_default();
+            *delta = delta.saturating_add(m.amount());
+        }
+    }
     state
         .history
         .iter()
-        .filter(|e| query.keeps(e))
-        .filter_map(move |entry| {
-            let stage = entry.counts_as?;
-            let counts_from = state.counts_from(entry);
-            let value = entry
-                .event
-                .money
-                .as_ref()
-                .map(|m| query.convert(rates, m, counts_from));
-            Some(Valued {
+        .filter(|e| e.event.stage.is_flow() && query.keeps(e))
+        .map(|entry| {
+            let counts_from = entry.event.effective_date;
+            let amount = entry.event.money.map(|m| {
+                let delta = deltas.get(&entry.event.event).copied().unwrap_or_default();
+                (
+                    m.amount().saturating_add(delta).max(Decimal::ZERO),
+                    m.currency(),
+                )
+            });
+            let value = amount.map(|(a, c)| converter.convert(a, c, counts_from));
+            Valued {
                 entry,
-                stage,
+                stage: entry.event.stage,
                 counts_from,
+                amount,
                 value,
-            })
+            }
         })
+        .collect()
 }
 
 /// Whether the query sees the contribution withdrawn.
@@ -278,25 +311,29 @@ fn unconverted(
     v: &Valued<'_>,
     reason: &str,
 ) -> Option<UnconvertedValue> {
+    let (amount, currency) = v.amount?;
     Some(UnconvertedValue {
         contribution: state.info.contribution.clone(),
         event: v.entry.event.event.clone(),
         donor: state.info.donor.clone(),
-        stage: v.entry.event.stage,
-        effective_date: v.entry.event.effective_date,
-        amount: v.entry.event.money?,
+        stage: v.stage,
+        effective_date: v.counts_from,
+        amount,
+        currency,
         reason: reason.to_owned(),
     })
 }
 
 fn earlier(state: &ContributionState, v: &Valued<'_>, c: &Converted) -> Option<EarlierFixing> {
+    let (amount, currency) = v.amount?;
     match c.basis {
         RateBasis::Fixing { date } if date != v.counts_from => Some(EarlierFixing {
             contribution: state.info.contribution.clone(),
             event: v.entry.event.event.clone(),
             effective_date: v.counts_from,
             rate_date: date,
-            amount: v.entry.event.money?,
+            amount,
+            currency,
             rate: c.rate,
             eur: c.eur,
         }),
@@ -339,20 +376,27 @@ pub fn fair_share_report(
     let mut earlier_fixings = Vec::new();
     let mut not_counted = Vec::new();
     let mut coverage = CoverageCounter::default();
+    let mut converter = query.converter(ledger.rates());
     for state in ledger.contributions() {
         let info = &state.info;
         if !participants.contains(&info.donor) || !rules.recipients.contains(&info.recipient) {
             continue;
         }
         if !eligible.contains(&info.category) {
-            // Listed, so a reader sees what the rules leave out: the participant's values at
+            // Listed, so a reader sees what the rules leave out: the participant's events at
             // the stage in the period, in a category the framework does not count.
             not_counted.extend(
-                valued(state, ledger.rates(), &query)
-                    .filter(|v| v.stage == stage && rules.in_period(v.counts_from))
-                    .map(|v| NotCounted {
+                state
+                    .history
+                    .iter()
+                    .filter(|e| {
+                        e.event.stage == stage
+                            && query.keeps(e)
+                            && rules.in_period(e.event.effective_date)
+                    })
+                    .map(|e| NotCounted {
                         contribution: info.contribution.clone(),
-                        event: v.entry.event.event.clone(),
+                        event: e.event.event.clone(),
                         donor: info.donor.clone(),
                         reason: format!(
                             "category {} is not eligible under the framework",
@@ -369,11 +413,11 @@ pub fn fair_share_report(
         // Every record at the stage in the period, valued or not.
         let mut records = 0u64;
         let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
-        for v in valued(state, ledger.rates(), &query) {
+        for v in valued(state, &mut converter, &query) {
             if v.stage == Stage::Delivered
                 && let Some(Ok(c)) = &v.value
             {
-                delivered += c.eur;
+                delivered = delivered.saturating_add(c.eur);
             }
             if v.stage != stage || !rules.in_period(v.counts_from) {
                 continue;
@@ -388,9 +432,8 @@ pub fn fair_share_report(
                 });
                 continue;
             };
-            // An amendment is judged by the valuation of the event it corrects.
-            let valued_at = state.root_entry(v.entry).event.valuation_basis;
-            if let Some(basis) = valued_at
+            // Its amendments are judged with it, by its valuation basis.
+            if let Some(basis) = v.entry.event.valuation_basis
                 && !accepted(rules, basis)
             {
                 not_counted.push(NotCounted {
@@ -403,13 +446,14 @@ pub fn fair_share_report(
             }
             match value {
                 Ok(c) => {
-                    sum += c.eur;
+                    sum = sum.saturating_add(c.eur);
                     events += 1;
                     coverage.add(state, v.entry);
                     earlier_fixings.extend(earlier(state, &v, c));
                     let period = HalfYear::of(v.counts_from);
                     if rules.reporting_periods.contains(&period) {
-                        *by_period.entry(period).or_default() += c.eur;
+                        let slot = by_period.entry(period).or_default();
+                        *slot = slot.saturating_add(c.eur);
                     }
                 }
                 Err(reason) => {
@@ -430,11 +474,12 @@ pub fn fair_share_report(
         }
         if records > 0 {
             let slot = counted.entry(&info.donor).or_default();
-            slot.sum += sum;
+            slot.sum = slot.sum.saturating_add(sum);
             slot.events += events;
             slot.records += records;
             for (period, value) in by_period {
-                *slot.by_period.entry(period).or_default() += value;
+                let p = slot.by_period.entry(period).or_default();
+                *p = p.saturating_add(value);
             }
         }
     }
@@ -476,9 +521,9 @@ pub fn fair_share_report(
             };
             let ratio = (!a.fair_share.is_zero()).then(|| sum / a.fair_share);
             totals.participants += 1;
-            totals.fair_share += a.fair_share;
-            totals.counted += sum;
-            totals.gap += gap;
+            totals.fair_share = totals.fair_share.saturating_add(a.fair_share);
+            totals.counted = totals.counted.saturating_add(sum);
+            totals.gap = totals.gap.saturating_add(gap);
             match status {
                 ShareStatus::Exempt => totals.exempt += 1,
                 ShareStatus::Met => totals.met += 1,
@@ -494,6 +539,7 @@ pub fn fair_share_report(
                 gap,
                 status,
                 events,
+                records: slot.records,
                 by_period,
             }
         })
@@ -528,19 +574,17 @@ fn accepted(rules: &FrameworkAdopted, basis: ValuationBasis) -> bool {
     rules.valuation_preference.is_empty() || rules.valuation_preference.contains(&basis)
 }
 
-fn cents(mut d: Decimal) -> Decimal {
-    d.rescale(2);
-    d
-}
-
 /// One donor's value at each stage and how long delivery takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DonorGaps {
     pub donor: PartyId,
     pub contributions: u64,
-    /// Euros per stage; a stage with no converted value recorded is absent (never zero).
+    /// Euros per flow stage; a stage with no converted value recorded is absent (never zero).
+    /// Under `withdrawn`: what withdrawals cancelled (pledged, committed else announced, minus
+    /// delivered).
     pub stages: BTreeMap<Stage, Decimal>,
-    /// Median days from announcement to first delivery, over contributions with both.
+    /// Median days from announcement to first delivery, over contributions with both (a
+    /// delivery dated before its announcement is an anomaly, not a negative delay: left out).
     pub median_days_to_delivered: Option<Decimal>,
     pub median_days_to_confirmed: Option<Decimal>,
     /// Contributions the medians rest on (a start date and a delivery / a confirmation).
@@ -563,6 +607,7 @@ pub struct GapsReport {
     pub with_delivery: u64,
     pub with_confirmation: u64,
     pub unconverted: Vec<UnconvertedValue>,
+    pub earlier_fixings: Vec<EarlierFixing>,
     pub coverage: Coverage,
 }
 
@@ -575,6 +620,32 @@ struct GapCounter {
     with_delivery: u64,
     with_confirmation: u64,
     unconverted: u64,
+}
+
+impl GapCounter {
+    fn add(&mut self, stage: Stage, eur: Decimal) {
+        let slot = self.stages.entry(stage).or_default();
+        *slot = slot.saturating_add(eur);
+    }
+
+    fn finish(mut self, donor: PartyId) -> DonorGaps {
+        DonorGaps {
+            donor,
+            contributions: self.contributions,
+            stages: self
+                .stages
+                .into_iter()
+                .map(|(s, v)| (s, cents(v)))
+                .collect(),
+            median_days_to_delivered: median_days(&mut self.to_delivered),
+            median_days_to_confirmed: median_days(&mut self.to_confirmed),
+            delivered_contributions: self.to_delivered.len() as u64,
+            confirmed_contributions: self.to_confirmed.len() as u64,
+            with_delivery: self.with_delivery,
+            with_confirmation: self.with_confirmation,
+            unconverted: self.unconverted,
+        }
+    }
 }
 
 /// The median of whole-day counts: the middle value, or the mean of the two middle ones.
@@ -603,20 +674,28 @@ fn first_at(state: &ContributionState, stage: Stage, query: &ReportQuery) -> Opt
 
 /// Computes the gaps report: every contribution, whatever its recipient or framework.
 pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
-    let mut per_donor: BTreeMap<PartyId, GapCounter> = BTreeMap::new();
+    let mut per_donor: BTreeMap<&PartyId, GapCounter> = BTreeMap::new();
     let mut all = GapCounter::default();
     let mut unconverted_values = Vec::new();
+    let mut earlier_fixings = Vec::new();
     let mut coverage = CoverageCounter::default();
+    let mut converter = query.converter(ledger.rates());
     for state in ledger.contributions() {
-        let mut kept = false;
-        let counter = per_donor.entry(state.info.donor.clone()).or_default();
-        for v in valued(state, ledger.rates(), &query) {
-            kept = true;
-            coverage.add(state, v.entry);
+        let kept: Vec<&HistoryEntry> = state.history.iter().filter(|e| query.keeps(e)).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        for entry in &kept {
+            coverage.add(state, entry);
+        }
+        let counter = per_donor.entry(&state.info.donor).or_default();
+        let mut here: BTreeMap<Stage, Decimal> = BTreeMap::new();
+        for v in valued(state, &mut converter, &query) {
             match &v.value {
                 Some(Ok(c)) => {
-                    *counter.stages.entry(v.stage).or_default() += c.eur;
-                    *all.stages.entry(v.stage).or_default() += c.eur;
+                    let slot = here.entry(v.stage).or_default();
+                    *slot = slot.saturating_add(c.eur);
+                    earlier_fixings.extend(earlier(state, &v, c));
                 }
                 Some(Err(reason)) => {
                     counter.unconverted += 1;
@@ -625,45 +704,48 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
                 None => {}
             }
         }
-        if !kept {
-            continue;
+        if withdrawn(state, &query) {
+            let pledged = here
+                .get(&Stage::Committed)
+                .or_else(|| here.get(&Stage::Announced))
+                .copied()
+                .unwrap_or_default();
+            let delivered = here.get(&Stage::Delivered).copied().unwrap_or_default();
+            here.insert(Stage::Withdrawn, (pledged - delivered).max(Decimal::ZERO));
+        }
+        for (stage, eur) in here {
+            counter.add(stage, eur);
+            all.add(stage, eur);
         }
         counter.contributions += 1;
+        all.contributions += 1;
         let delivered_on = first_at(state, Stage::Delivered, &query);
         let confirmed_on = first_at(state, Stage::Confirmed, &query);
-        counter.with_delivery += u64::from(delivered_on.is_some());
-        counter.with_confirmation += u64::from(confirmed_on.is_some());
-        all.with_delivery += u64::from(delivered_on.is_some());
-        all.with_confirmation += u64::from(confirmed_on.is_some());
-        let announced = first_at(state, Stage::Announced, &query)
-            .or_else(|| first_at(state, Stage::Committed, &query));
-        if let Some(start) = announced {
-            let days = |end: Date| (end - start).get_days().into();
-            if let Some(d) = delivered_on {
-                counter.to_delivered.push(days(d));
-                all.to_delivered.push(days(d));
-            }
-            if let Some(d) = confirmed_on {
-                counter.to_confirmed.push(days(d));
-                all.to_confirmed.push(days(d));
-            }
+        for c in [&mut *counter, &mut all] {
+            c.with_delivery += u64::from(delivered_on.is_some());
+            c.with_confirmation += u64::from(confirmed_on.is_some());
+        }
+        let Some(start) = first_at(state, Stage::Announced, &query)
+            .or_else(|| first_at(state, Stage::Committed, &query))
+        else {
+            continue;
+        };
+        let days = |end: Option<Date>| {
+            end.map(|d| i64::from((d - start).get_days()))
+                .filter(|d| *d >= 0)
+        };
+        if let Some(d) = days(delivered_on) {
+            counter.to_delivered.push(d);
+            all.to_delivered.push(d);
+        }
+        if let Some(d) = days(confirmed_on) {
+            counter.to_confirmed.push(d);
+            all.to_confirmed.push(d);
         }
     }
     let rows = per_donor
         .into_iter()
-        .filter(|(_, c)| c.contributions > 0)
-        .map(|(donor, mut c)| DonorGaps {
-            donor,
-            contributions: c.contributions,
-            stages: c.stages.into_iter().map(|(s, v)| (s, cents(v))).collect(),
-            median_days_to_delivered: median_days(&mut c.to_delivered),
-            median_days_to_confirmed: median_days(&mut c.to_confirmed),
-            delivered_contributions: c.to_delivered.len() as u64,
-            confirmed_contributions: c.to_confirmed.len() as u64,
-            with_delivery: c.with_delivery,
-            with_confirmation: c.with_confirmation,
-            unconverted: c.unconverted,
-        })
+        .map(|(donor, c)| c.finish(donor.clone()))
         .collect();
     GapsReport {
         query,
@@ -674,6 +756,7 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
         with_delivery: all.with_delivery,
         with_confirmation: all.with_confirmation,
         unconverted: unconverted_values,
+        earlier_fixings,
         coverage: coverage.finish(),
     }
 }
@@ -719,15 +802,21 @@ pub struct AnomaliesReport {
 pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport {
     let mut rows = Vec::new();
     let mut coverage = CoverageCounter::default();
+    let mut converter = query.converter(ledger.rates());
     for state in ledger.contributions() {
-        let seen = state.filtered(|e| query.keeps(e));
+        // The contribution as the query sees it; rebuilt only when the query filters.
+        let seen: Cow<'_, ContributionState> = if query.is_filtered() {
+            Cow::Owned(state.filtered(|e| query.keeps(e)))
+        } else {
+            Cow::Borrowed(state)
+        };
         if seen.history.is_empty() {
             continue;
         }
-        for entry in &seen.history {
-            coverage.add(&seen, entry);
+        for entry in state.history.iter().filter(|e| query.keeps(e)) {
+            coverage.add(state, entry);
         }
-        let info = &seen.info;
+        let info = &state.info;
         for a in seen.anomalies() {
             rows.push(AnomalyRow {
                 contribution: info.contribution.clone(),
@@ -737,22 +826,14 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
                 reason: a.message,
             });
         }
-        for v in valued(&seen, ledger.rates(), &query) {
-            if let Some(Err(reason)) = &v.value {
+        for v in valued(state, &mut converter, &query) {
+            if let (Some(Err(reason)), Some((amount, currency))) = (&v.value, v.amount) {
                 rows.push(AnomalyRow {
                     contribution: info.contribution.clone(),
                     donor: info.donor.clone(),
                     kind: AnomalyRowKind::Unconverted,
                     event: Some(v.entry.event.event.clone()),
-                    reason: format!(
-                        "{} under {}: {reason}",
-                        v.entry
-                            .event
-                            .money
-                            .map(|m| m.to_string())
-                            .unwrap_or_default(),
-                        query.fx_policy
-                    ),
+                    reason: format!("{amount} {currency} under {}: {reason}", query.fx_policy),
                 });
             }
         }
