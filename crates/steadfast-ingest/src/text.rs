@@ -216,9 +216,14 @@ impl<'a> LineCounter<'a> {
             self.byte = 0;
             self.line = 1;
         }
-        self.line += self.text[self.byte..target]
-            .iter()
-            .filter(|b| **b == b'\n')
+        // A line ends with LF, CRLF, or a lone CR (old Mac files; the CSV reader splits on it).
+        let text = self.text;
+        self.line += (self.byte..target)
+            .filter(|&i| match text[i] {
+                b'\n' => true,
+                b'\r' => text.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            })
             .count() as u64;
         self.byte = target;
         self.line
@@ -237,5 +242,8 @@ mod line_tests {
         assert_eq!(lines.line_at(3), 2);
         assert_eq!(lines.line_at(6), 5, "blank lines are skipped to the record");
         assert_eq!(lines.line_at(3), 2, "going back recounts");
+        let mut lines = LineCounter::new("h\ra\rb");
+        assert_eq!(lines.line_at(2), 2, "a lone CR ends a line too");
+        assert_eq!(lines.line_at(4), 3);
     }
 }
