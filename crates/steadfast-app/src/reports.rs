@@ -110,8 +110,20 @@ pub struct CoverageNote {
 
 impl CoverageNote {
     fn of(counts: Coverage, what: &str) -> Self {
+        const SHOWN: usize = 5;
+        let top: Vec<String> = counts
+            .sites
+            .iter()
+            .take(SHOWN)
+            .map(|(site, n)| format!("{site} ({n})"))
+            .collect();
+        let sites = match counts.sites.len() {
+            0 => String::new(),
+            n if n > SHOWN => format!(" on {n} sites, most cited {}", top.join(", ")),
+            n => format!(" on {n} site(s): {}", top.join(", ")),
+        };
         let caveat = format!(
-            "Coverage: {} {what} in {} contributions by {} donors, citing {} distinct sources ({} without a source). Compiled from public announcements recorded in this ledger; not official figures.",
+            "Coverage: {} {what} in {} contributions by {} donors, citing {} distinct sources{sites} ({} events without a source). Compiled from public announcements recorded in this ledger; not official figures.",
             counts.events,
             counts.contributions,
             counts.donors,

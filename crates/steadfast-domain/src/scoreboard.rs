@@ -122,6 +122,9 @@ pub struct Coverage {
     pub sources: u64,
     /// Events that cite no source.
     pub unsourced_events: u64,
+    /// The sites the sources are on (host names without `www.`), with how many events cite
+    /// each, most cited first (ties by name).
+    pub sites: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -130,7 +133,17 @@ struct CoverageCounter<'a> {
     contributions: BTreeSet<&'a ContributionId>,
     donors: BTreeSet<&'a PartyId>,
     sources: BTreeSet<&'a str>,
+    sites: HashMap<&'a str, u64>,
     unsourced: u64,
+}
+
+/// The site of a source URL: its host without `www.` (the whole text when it has no scheme).
+fn site(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or(host);
+    host.strip_prefix("www.").unwrap_or(host)
 }
 
 impl<'a> CoverageCounter<'a> {
@@ -141,13 +154,21 @@ impl<'a> CoverageCounter<'a> {
         match &entry.event.source_url {
             Some(url) => {
                 self.sources.insert(url);
+                *self.sites.entry(site(url)).or_default() += 1;
             }
             None => self.unsourced += 1,
         }
     }
 
     fn finish(self) -> Coverage {
+        let mut sites: Vec<(String, u64)> = self
+            .sites
+            .into_iter()
+            .map(|(s, n)| (s.to_ascii_lowercase(), n))
+            .collect();
+        sites.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Coverage {
+            sites,
             events: self.events,
             contributions: self.contributions.len() as u64,
             donors: self.donors.len() as u64,
@@ -842,5 +863,19 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
         query,
         rows,
         coverage: coverage.finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::site;
+
+    #[test]
+    fn a_source_site_is_its_host_without_www() {
+        assert_eq!(site("https://www.gov.uk/government/news/x"), "gov.uk");
+        assert_eq!(site("https://uamission.com/a?b#c"), "uamission.com");
+        assert_eq!(site("http://user@host.example:8080/x"), "host.example");
+        assert_eq!(site("no scheme/path"), "no scheme");
+        assert_eq!(site(""), "");
     }
 }
