@@ -55,20 +55,20 @@ impl ReportOptions {
 /// date, which means the end of that day in UTC.
 pub fn parse_moment(text: &str) -> Result<Timestamp, AppError> {
     let text = text.trim();
-    let out_of_range = |e: jiff::Error| {
+    let out_of_range = || {
         AppError::Invalid(format!(
-            "`{text}` is outside the range of moments Steadfast handles ({e})"
+            "`{text}` is outside the range of moments Steadfast handles"
         ))
     };
     // A bare date, exactly YYYY-MM-DD: the end of that day in UTC.
     if text.len() == 10
         && let Ok(d) = text.parse::<Date>()
     {
-        let end = d
+        return d
             .at(23, 59, 59, 999_999_999)
             .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_err(out_of_range)?;
-        return Ok(end.timestamp());
+            .map(|z| z.timestamp())
+            .map_err(|_| out_of_range());
     }
     // A moment with its offset (`Z` for UTC) or a time zone.
     if let Ok(t) = text.parse::<Timestamp>() {
@@ -79,11 +79,30 @@ pub fn parse_moment(text: &str) -> Result<Timestamp, AppError> {
         return dt
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp())
-            .map_err(out_of_range);
+            .map_err(|_| out_of_range());
+    }
+    // Well formed with an offset, yet no timestamp: beyond the range, not malformed.
+    if without_offset(text)
+        .parse::<jiff::civil::DateTime>()
+        .is_ok()
+    {
+        return Err(out_of_range());
     }
     Err(AppError::Invalid(format!(
         "`{text}` is not a moment: write a date (2024-07-10, meaning the end of that day in UTC) or a time (2024-07-10T12:00:00Z; without an offset it is read as UTC)"
     )))
+}
+
+/// A date-time's text without its trailing `Z` or `±HH:MM` offset.
+fn without_offset(text: &str) -> &str {
+    if let Some(rest) = text.strip_suffix(['Z', 'z']) {
+        return rest;
+    }
+    let bytes = text.as_bytes();
+    match bytes.len().checked_sub(6) {
+        Some(i) if matches!(bytes[i], b'+' | b'-') && bytes[i + 3] == b':' => &text[..i],
+        _ => text,
+    }
 }
 
 /// The head a report is computed at: the current one, or the one of its "as known on" moment.

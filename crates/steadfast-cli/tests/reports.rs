@@ -1299,3 +1299,454 @@ fn given_a_weekend_value_when_showing_its_contribution_then_each_event_has_euros
     );
     assert!(out.stdout.contains("period-average"), "{}", out.stdout);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Rate days in more than one file, refused rate days, --as-known-on, gaps and records
+// ---------------------------------------------------------------------------------------------
+
+/// A report's JSON without what depends on the log head (the `log_head` field and the method
+/// line stating it).
+fn without_head(mut v: Value) -> Value {
+    let object = v.as_object_mut().expect("a JSON object");
+    object.remove("log_head");
+    if let Some(method) = object.get_mut("method").and_then(Value::as_array_mut) {
+        method.retain(|l| !l.as_str().is_some_and(|l| l.starts_with("Log head:")));
+    }
+    v
+}
+
+#[test]
+fn given_a_short_rate_file_for_a_shipped_day_imported_first_when_the_demo_loads_then_it_reports_as_a_plain_demo()
+ {
+    // A new ledger whose first event is USD alone for a day of the shipped history, at its real
+    // rate: the demo must add that day's other currencies, not refuse the day.
+    let fresh = Ledger::new();
+    let file = fresh.write("one.csv", "Date,USD,\n2024-07-10,1.0825,\n");
+    let v = fresh
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import")
+        .json();
+    assert_eq!(v["new_days"], 1);
+    assert_eq!(v["events_appended"], 1);
+    let demo = fresh.run(&["demo"]).ok("demo after a short rate file");
+    assert!(
+        demo.stdout.contains("Loaded founding scenario")
+            && demo.stdout.contains("7126 days of ECB rates"),
+        "{}",
+        demo.stdout
+    );
+    let plain = Ledger::with_demo();
+    // The demo's events, plus the short file's one.
+    assert_eq!(fresh.head().0, plain.head().0 + 1);
+
+    // The same figures as a plain demo, under both policies, in both reports.
+    for policy in ["event-date", "period-average"] {
+        assert_eq!(
+            without_head(fresh.fair_share(&["--fx-policy", policy])),
+            without_head(plain.fair_share(&["--fx-policy", policy])),
+            "{policy}"
+        );
+        let gaps = |l: &Ledger| {
+            without_head(
+                l.run(&["report", "gaps", "--fx-policy", policy, "--format", "json"])
+                    .ok("gaps")
+                    .json(),
+            )
+        };
+        assert_eq!(gaps(&fresh), gaps(&plain), "{policy}");
+    }
+    // A shipped value of that very day converts at its fixing: USD 1,082,500.00 → 1,000,000.00.
+    let vectors = fresh.fixture("fx-vectors.csv", "fx-vectors.csv");
+    let before = fresh.fair_share(&[]);
+    fresh.import_contributions(&vectors);
+    let after = fresh.fair_share(&[]);
+    assert_eq!(
+        (counted(&after, "ALB") - counted(&before, "ALB")).to_string(),
+        "1000000.00"
+    );
+
+    // Loaded once: again, nothing changes; the whole history again, nothing new.
+    let head = fresh.head();
+    let again = fresh.run(&["demo"]).ok("demo again");
+    assert!(again.stdout.contains("already loaded"), "{}", again.stdout);
+    let history = fresh.write("hist.csv", data_file("ecb-eurofxref-hist.csv"));
+    let v = fresh
+        .run(&["fx", "import", &history, "--format", "json"])
+        .ok("history")
+        .json();
+    assert_eq!(v["already_recorded"], 7126);
+    assert_eq!(v["events_appended"], 0);
+    assert_eq!(fresh.head(), head);
+}
+
+#[test]
+fn given_a_short_rate_file_with_another_rate_for_a_shipped_day_when_the_demo_loads_then_it_is_refused()
+ {
+    let ledger = Ledger::new();
+    let file = ledger.write("one.csv", "Date,USD,\n2024-07-10,1.0826,\n");
+    ledger.run(&["fx", "import", &file]).ok("fx import");
+    let before = ledger.head();
+    let out = ledger.run(&["demo"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "USD: the ECB fixing of 2024-07-10 is already recorded as 1.0826, this file says 1.0825; a recorded fixing is never changed"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ledger.head(), before, "a refused demo wrote");
+}
+
+#[test]
+fn given_an_empty_day_a_kuna_rate_after_2023_or_a_tiny_rate_when_importing_then_each_is_refused_at_its_cell()
+ {
+    let ledger = Ledger::new();
+    // Each in a file of its own, into a ledger that does not exist yet.
+    for (name, body, expected) in [
+        (
+            "empty.csv",
+            "Date,USD,JPY,\n2026-11-04,N/A,N/A,\n",
+            "empty.csv:2:1: Date: 2026-11-04 has no rate at all…",
+        ),
+        (
+            "kuna.csv",
+            "Date,HRK,\n2026-11-04,7.5345,\n",
+            "kuna.csv:2:2: HRK: HRK joined the euro on 2023-01-01 at 7.53450 per euro; it has no reference rate on 2026-11-04",
+        ),
+        (
+            "tiny.csv",
+            "Date,USD,\n2026-11-04,0.00001,\n",
+            "tiny.csv:2:2: USD: the rate 0.00001 is implausibly small (below 0.0001 per euro)",
+        ),
+    ] {
+        let file = ledger.write(name, body);
+        let out = ledger.run(&["fx", "import", &file]);
+        assert_fx_refused(&out, &file, &[expected]);
+        assert!(
+            !ledger.db.exists(),
+            "{name}: a refused file created the ledger"
+        );
+    }
+    // All in one file: every refusal located, in line order; nothing recorded.
+    let file = ledger.write(
+        "multi.csv",
+        "Date,HRK,USD,BGN,\n\
+         2026-11-04,7.5345,1.1600,N/A,\n\
+         2026-11-03,N/A,N/A,N/A,\n\
+         2026-11-02,N/A,0.00001,,\n\
+         2025-12-31,N/A,1.1750,1.9558,\n\
+         2026-01-02,N/A,1.1700,1.9558,\n\
+         2022-12-30,7.5365,1.0666,1.9558,\n",
+    );
+    let out = ledger.run(&["fx", "import", &file]);
+    assert_fx_refused(
+        &out,
+        &file,
+        &[
+            "multi.csv:2:2: HRK: HRK joined the euro on 2023-01-01…",
+            "multi.csv:3:1: Date: 2026-11-03 has no rate at all…",
+            "multi.csv:4:3: USD: the rate 0.00001 is implausibly small…",
+            "multi.csv:6:4: BGN: BGN joined the euro on 2026-01-01 at 1.95583 per euro; it has no reference rate on 2026-01-02",
+        ],
+    );
+    assert!(!ledger.db.exists(), "a refused file created the ledger");
+    // The smallest rate accepted, and the kuna and lev before they joined, go in.
+    let file = ledger.write(
+        "good.csv",
+        "Date,HRK,USD,BGN,\n2025-12-31,N/A,1.1750,1.9558,\n2022-12-30,7.5365,0.0001,1.9558,\n",
+    );
+    let v = ledger
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("good rates")
+        .json();
+    assert_eq!(v["new_days"], 2);
+}
+
+#[test]
+fn given_a_date_and_time_without_offset_when_reporting_as_known_on_then_it_is_read_as_utc_not_the_end_of_the_day()
+ {
+    let ledger = Ledger::new();
+    // Everything the demo records is recorded after this moment, on this UTC day or later.
+    let start = jiff::Timestamp::now();
+    ledger.run(&["demo"]).ok("demo");
+    let gaps = |known_on: &str| {
+        ledger
+            .run(&[
+                "report",
+                "gaps",
+                "--as-known-on",
+                known_on,
+                "--format",
+                "json",
+            ])
+            .ok(known_on)
+            .json()
+    };
+    assert_eq!(
+        gaps("2026-11-28T00:00:01")["as_known_on"],
+        "2026-11-28T00:00:01Z"
+    );
+    assert_eq!(
+        gaps("2024-07-10")["as_known_on"],
+        "2024-07-10T23:59:59.999999999Z"
+    );
+    assert_eq!(
+        gaps("2024-07-10T12:00:00+02:00")["as_known_on"],
+        "2024-07-10T10:00:00Z"
+    );
+    let fair = ledger.run(&[
+        "report",
+        "fair-share",
+        "--as-known-on",
+        "2026-11-28T00:00:01",
+        "--format",
+        "json",
+    ]);
+    // Known then or not (it depends on today's date), the moment is read the same way.
+    if fair.code == 0 {
+        assert_eq!(fair.json()["as_known_on"], "2026-11-28T00:00:01Z");
+    } else {
+        assert!(
+            fair.stderr.contains("as known on 2026-11-28T00:00:01Z"),
+            "{}",
+            fair.stderr
+        );
+    }
+
+    // The start of today, without an offset: before the demo was recorded, so nothing is known
+    // (read as the end of the day it would hold everything).
+    let today = start.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let midnight = format!("{today}T00:00:00");
+    let v = gaps(&midnight);
+    assert_eq!(v["as_known_on"], format!("{today}T00:00:00Z"));
+    assert_eq!(v["log_head"]["position"], 0, "{v}");
+    assert_eq!(v["rows"], serde_json::json!([]));
+    let zulu = ledger
+        .run(&[
+            "report",
+            "gaps",
+            "--as-known-on",
+            &format!("{midnight}Z"),
+            "--format",
+            "json",
+        ])
+        .ok("with Z");
+    assert_eq!(v, zulu.json(), "without an offset is UTC");
+    let out = ledger.run(&["report", "fair-share", "--as-known-on", &midnight]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!(
+            "no framework `washington-2024` is recorded as known on {today}T00:00:00Z"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn given_a_moment_out_of_range_when_reporting_then_it_is_a_usage_error_naming_the_value() {
+    let ledger = Ledger::with_demo();
+    for moment in ["9999-12-31T23:59:59", "9999-12-31", "9999-12-31T23:59:59Z"] {
+        for report in ["gaps", "fair-share", "anomalies"] {
+            let out = ledger.run(&["report", report, "--as-known-on", moment]);
+            assert_eq!(out.code, 2, "{report} {moment}: {}", out.stderr);
+            assert!(out.stdout.is_empty(), "{}", out.stdout);
+            assert!(
+                out.stderr.contains(&format!("`{moment}`")),
+                "{report} {moment}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn given_a_moment_out_of_range_when_reporting_then_the_message_is_plain() {
+    let ledger = Ledger::with_demo();
+    for moment in ["9999-12-31T23:59:59", "9999-12-31"] {
+        let out = ledger.run(&["report", "gaps", "--as-known-on", moment]);
+        assert_eq!(out.code, 2);
+        assert!(out.stderr.contains("outside the range"), "{}", out.stderr);
+        for jargon in ["Unix timestamp", "253402207200", "overflowed"] {
+            assert!(!out.stderr.contains(jargon), "{jargon}: {}", out.stderr);
+        }
+    }
+}
+
+#[test]
+fn given_a_moment_with_an_offset_out_of_range_when_reporting_then_it_is_said_to_be_out_of_range() {
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(&["report", "gaps", "--as-known-on", "9999-12-31T23:59:59Z"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("outside the range") && !out.stderr.contains("is not a moment"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn given_a_withdrawal_when_reporting_gaps_then_what_it_cancelled_is_shown_and_medians_have_no_trailing_zeros()
+ {
+    let ledger = Ledger::with_demo();
+    let gaps_json = |l: &Ledger| {
+        l.run(&["report", "gaps", "--format", "json"])
+            .ok("gaps")
+            .json()
+    };
+    let donor = |v: &Value, d: &str| -> Value {
+        v["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["donor"] == d)
+            .unwrap_or_else(|| panic!("no row for {d}"))
+            .clone()
+    };
+    let before = gaps_json(&ledger);
+    assert_eq!(donor(&before, "ESP")["withdrawn_eur"], Value::Null);
+    assert_eq!(before["totals"]["withdrawn_eur"], Value::Null);
+
+    // ESP-2024-01 (EUR 1bn committed, nothing delivered) is withdrawn.
+    let file = ledger.fixture("later-corrections.csv", "corrections.csv");
+    ledger.import_contributions(&file);
+    let v = gaps_json(&ledger);
+    let esp = donor(&v, "ESP");
+    assert_eq!(esp["withdrawn_eur"], "1000000000.00");
+    assert_eq!(
+        esp["committed_eur"], "1000000000.00",
+        "the stage itself stays"
+    );
+    assert_eq!(v["totals"]["withdrawn_eur"], "1000000000.00");
+    for d in ["DEU", "PRT", "USA"] {
+        assert_eq!(
+            donor(&v, d)["withdrawn_eur"],
+            Value::Null,
+            "{d}: not withdrawn"
+        );
+    }
+
+    // Medians as plain numbers: "95.5", "55", never "95.50" or "55.0".
+    assert_eq!(v["totals"]["median_days_to_delivered"], "95.5");
+    assert_eq!(v["totals"]["median_days_to_confirmed"], "40");
+    assert_eq!(donor(&v, "DEU")["median_days_to_delivered"], "55");
+    assert_eq!(donor(&v, "PRT")["median_days_to_delivered"], "143");
+    let mut figures: Vec<&Value> = v["rows"].as_array().expect("rows").iter().collect();
+    figures.push(&v["totals"]);
+    for f in figures {
+        for key in ["median_days_to_delivered", "median_days_to_confirmed"] {
+            match &f[key] {
+                Value::Null => {}
+                Value::String(s) => {
+                    let d: Decimal = s.parse().expect("a decimal");
+                    assert_eq!(*s, d.normalize().to_string(), "{key} of {f}");
+                }
+                other => panic!("{key} is neither null nor a decimal string: {other}"),
+            }
+        }
+    }
+
+    // The table has the column, and ESP's row shows the amount under it.
+    let table = ledger.run(&["report", "gaps"]).ok("table").stdout;
+    let header = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("donor"))
+        .expect("header");
+    assert!(header.contains("withdrawn EUR"), "{header}");
+    let esp_line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("ESP "))
+        .expect("ESP row");
+    assert_eq!(
+        esp_line.matches("1,000,000,000.00").count(),
+        2,
+        "committed and withdrawn: {esp_line}"
+    );
+    // Columns are counted in characters (a dash `—` is one character of three bytes).
+    let column = header.find("withdrawn EUR").expect("column") + "withdrawn EUR".len();
+    let under: String = esp_line.chars().take(column).collect();
+    assert!(
+        under.ends_with(" 1,000,000,000.00"),
+        "the amount is right-aligned under `withdrawn EUR`:\n{header}\n{esp_line}"
+    );
+    let all_line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("all "))
+        .expect("all row");
+    assert!(all_line.contains(" 95.5 "), "{all_line}");
+    assert!(!all_line.contains("95.50"), "{all_line}");
+    // CSV: the column, the plain amount and the plain medians.
+    let csv_out = ledger
+        .run(&["report", "gaps", "--format", "csv"])
+        .ok("csv")
+        .stdout;
+    let mut reader = csv::Reader::from_reader(csv_out.as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    let at = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no `{name}` column in {headers:?}"))
+    };
+    let (withdrawn, days) = (at("withdrawn EUR"), at("days to delivered"));
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    let esp = records.iter().find(|r| &r[0] == "ESP").expect("ESP");
+    assert_eq!(&esp[withdrawn], "1000000000.00");
+    let deu = records.iter().find(|r| &r[0] == "DEU").expect("DEU");
+    assert_eq!(&deu[withdrawn], "");
+    assert_eq!(&deu[days], "55");
+}
+
+#[test]
+fn given_a_quantity_only_commitment_when_reporting_fair_shares_then_its_record_is_shown_as_not_counted()
+ {
+    let ledger = Ledger::with_demo();
+    // ROU's only committed record (ROU-2024-01-b) is a quantity with no value.
+    let v = ledger.fair_share(&[]);
+    let rou = row(&v, "ROU");
+    assert_eq!(rou["events"], 0);
+    assert_eq!(rou["records"], 1);
+    assert_eq!(rou["status"], "short", "a record, so not no-records");
+    for r in v["rows"].as_array().expect("rows") {
+        let (events, records) = (
+            r["events"].as_u64().expect("events"),
+            r["records"].as_u64().expect("records"),
+        );
+        assert!(events <= records, "{r}");
+        if r["status"] != "exempt" {
+            assert_eq!(r["status"] == "no-records", records == 0, "{r}");
+        }
+    }
+    assert_eq!(row(&v, "ALB")["records"], 0);
+
+    let table = ledger.run(&["report", "fair-share"]).ok("table").stdout;
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("ROU "))
+        .expect("ROU row");
+    assert!(line.contains(" 0 of 1 "), "{line}");
+    let alb = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("ALB "))
+        .expect("ALB row");
+    assert!(!alb.contains(" of "), "{alb}");
+    // CSV keeps the events column a plain number.
+    let csv_out = ledger
+        .run(&["report", "fair-share", "--format", "csv"])
+        .ok("csv")
+        .stdout;
+    let mut reader = csv::Reader::from_reader(csv_out.as_bytes());
+    let events = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .position(|h| h == "events")
+        .expect("events column");
+    let rou = reader
+        .records()
+        .map(|r| r.expect("record"))
+        .find(|r| &r[0] == "ROU")
+        .expect("ROU");
+    assert_eq!(&rou[events], "0");
+}

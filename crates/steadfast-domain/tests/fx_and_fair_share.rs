@@ -1179,3 +1179,326 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Recording fixings: a day may gain currencies in later events, never change one
+
+use steadfast_domain::fx::MIN_RATE;
+use steadfast_domain::{Converter, FixingRefusal, RateCut};
+
+/// One publication day of the ECB with these rates.
+fn publication(on: &str, rates: &[(&str, &str)]) -> FxFixingsPublished {
+    FxFixingsPublished {
+        source: "ECB".to_owned(),
+        date: date(on),
+        rates: rates.iter().map(|(c, r)| (cur(c), dec(r))).collect(),
+    }
+}
+
+impl Log {
+    /// Decides one publication day against the ledger and folds in whatever it yields.
+    fn record(
+        &mut self,
+        cmd: FxFixingsPublished,
+    ) -> (Result<bool, FixingRefusal>, Vec<DomainEvent>) {
+        let mut draft = Draft::new(&self.ledger);
+        let result = draft.record_fixings(cmd);
+        let events = draft.into_events();
+        self.apply(events.clone());
+        (result, events)
+    }
+}
+
+/// The rates each event carries (every event must be a rate event).
+fn carried(events: &[DomainEvent]) -> Vec<BTreeMap<Currency, Decimal>> {
+    events
+        .iter()
+        .map(|e| match e {
+            DomainEvent::FxFixingsPublished(f) => f.rates.clone(),
+            other => panic!("expected a rate event, got {other:?}"),
+        })
+        .collect()
+}
+
+fn rates_of(pairs: &[(&str, &str)]) -> BTreeMap<Currency, Decimal> {
+    pairs.iter().map(|(c, r)| (cur(c), dec(r))).collect()
+}
+
+/// The refusal names `currency` (or none: the day itself) and mentions every one of `mentions`.
+#[track_caller]
+fn then_refused(
+    result: Result<bool, FixingRefusal>,
+    currency: Option<&str>,
+    mentions: &[&str],
+) -> FixingRefusal {
+    let refusal = result.expect_err("refused");
+    assert_eq!(refusal.currency, currency.map(cur), "{refusal:?}");
+    for m in mentions {
+        assert!(
+            refusal.to_string().contains(m),
+            "refusal `{refusal}` should mention {m}"
+        );
+    }
+    refusal
+}
+
+#[test]
+fn a_day_recorded_with_fewer_currencies_gains_the_others_in_a_later_event_carrying_only_them() {
+    let mut log = Log::new();
+    // A short file first: 2024-07-10 with USD only.
+    log.at("2024-07-10T16:00:00Z");
+    let (first, events) = log.record(publication("2024-07-10", &[("USD", "1.0825")]));
+    assert_eq!(first, Ok(true));
+    assert_eq!(carried(&events), [rates_of(&[("USD", "1.0825")])]);
+    let first_event = events[0].clone();
+
+    // The full day later: USD again (same rate) and GBP. Accepted; the event carries GBP only.
+    log.at("2024-07-20T16:00:00Z");
+    let full = publication("2024-07-10", &[("USD", "1.0825"), ("GBP", "0.84518")]);
+    let (second, events) = log.record(full.clone());
+    assert_eq!(second, Ok(true));
+    assert_eq!(carried(&events), [rates_of(&[("GBP", "0.84518")])]);
+    let second_event = events[0].clone();
+
+    // Both events fold into one day holding both currencies.
+    let rates = log.ledger.rates();
+    assert_eq!(
+        rates.day(date("2024-07-10")),
+        Some(&rates_of(&[("USD", "1.0825"), ("GBP", "0.84518")]))
+    );
+    assert_eq!(rates.events(), 2, "two rate events folded");
+    assert_eq!(rates.days(), 1, "one publication day");
+    assert_eq!(rates.span(), Some((date("2024-07-10"), date("2024-07-10"))));
+
+    // The two events of the same day have different idempotency keys (else the second would
+    // be taken for a retry of the first and dropped by the store).
+    let (k1, k2) = (
+        first_event.idempotency_key().expect("a key"),
+        second_event.idempotency_key().expect("a key"),
+    );
+    assert_ne!(k1, k2);
+    assert!(
+        k1.contains("2024-07-10") && k2.contains("2024-07-10"),
+        "{k1} {k2}"
+    );
+
+    // Each currency converts, and is known from the moment its own event was recorded.
+    let gbp = money("845180.00", "GBP");
+    let on = date("2024-07-10");
+    let c = rates
+        .convert(&gbp, on, FxPolicy::EventDate, None)
+        .expect("GBP converts");
+    assert_eq!((c.eur, c.basis), (dec("1000000.00"), fixing("2024-07-10")));
+    let between = Some(at("2024-07-15T00:00:00Z"));
+    assert!(
+        rates
+            .convert(&gbp, on, FxPolicy::EventDate, between)
+            .is_err(),
+        "GBP was not recorded yet at that moment"
+    );
+    let usd = rates
+        .convert(
+            &money("1082500.00", "USD"),
+            on,
+            FxPolicy::EventDate,
+            between,
+        )
+        .expect("USD was");
+    assert_eq!(usd.eur, dec("1000000.00"));
+
+    // The full day again: nothing new, no event.
+    let (again, events) = log.record(full.clone());
+    assert_eq!(again, Ok(false));
+    assert!(events.is_empty(), "{events:?}");
+    // The short file again: nothing new either.
+    let (again, events) = log.record(publication("2024-07-10", &[("USD", "1.0825")]));
+    assert_eq!(again, Ok(false));
+    assert!(events.is_empty(), "{events:?}");
+
+    // A different USD for the day is refused, naming USD, whatever else the file adds.
+    let (changed, events) = log.record(publication(
+        "2024-07-10",
+        &[("USD", "1.0826"), ("GBP", "0.84518"), ("JPY", "174.79")],
+    ));
+    then_refused(changed, Some("USD"), &["USD", "1.0825", "1.0826"]);
+    assert!(
+        events.is_empty(),
+        "a refused day yields nothing: {events:?}"
+    );
+    // A different GBP, the currency added later, is refused the same way.
+    let (changed, _) = log.record(publication("2024-07-10", &[("GBP", "0.845")]));
+    then_refused(changed, Some("GBP"), &["GBP", "0.84518", "0.845"]);
+    assert_eq!(log.ledger.rates().events(), 2);
+}
+
+#[test]
+fn within_one_batch_a_day_may_gain_currencies_but_not_change_one() {
+    let log = Log::new();
+    let mut draft = Draft::new(&log.ledger);
+    assert_eq!(
+        draft.record_fixings(publication("2024-07-10", &[("USD", "1.0825")])),
+        Ok(true)
+    );
+    assert_eq!(
+        draft.record_fixings(publication(
+            "2024-07-10",
+            &[("USD", "1.0825"), ("JPY", "174.79")]
+        )),
+        Ok(true)
+    );
+    assert_eq!(
+        draft.record_fixings(publication(
+            "2024-07-10",
+            &[("JPY", "174.79"), ("USD", "1.0825")]
+        )),
+        Ok(false)
+    );
+    then_refused(
+        draft.record_fixings(publication("2024-07-10", &[("JPY", "175")])),
+        Some("JPY"),
+        &["174.79", "175"],
+    );
+    let events = draft.into_events();
+    assert_eq!(
+        carried(&events),
+        [
+            rates_of(&[("USD", "1.0825")]),
+            rates_of(&[("JPY", "174.79")])
+        ]
+    );
+    let keys: Vec<Option<String>> = events.iter().map(DomainEvent::idempotency_key).collect();
+    assert_ne!(keys[0], keys[1]);
+    let mut ledger = log.ledger.clone();
+    for (i, e) in events.iter().enumerate() {
+        ledger.apply(
+            EventMeta {
+                position: i as u64 + 1,
+                recorded_at: at("2025-01-01T09:00:00Z"),
+            },
+            e,
+        );
+    }
+    assert_eq!(ledger.rates().events(), 2);
+    assert_eq!(ledger.rates().days(), 1);
+    assert_eq!(
+        ledger.rates().day(date("2024-07-10")),
+        Some(&rates_of(&[("USD", "1.0825"), ("JPY", "174.79")]))
+    );
+}
+
+#[test]
+fn an_empty_day_a_tiny_rate_a_weekend_and_a_currency_after_it_joined_the_euro_are_refused() {
+    let mut log = Log::new();
+    // Every cell N/A: nothing to record, and the day itself is at fault.
+    let (empty, events) = log.record(publication("2024-07-10", &[]));
+    then_refused(empty, None, &["2024-07-10"]);
+    assert!(events.is_empty());
+
+    // Below 0.0001 per euro: refused, naming the currency; 0.0001 itself is accepted.
+    assert_eq!(MIN_RATE, dec("0.0001"));
+    let (tiny, events) = log.record(publication(
+        "2024-07-10",
+        &[("USD", "1.0825"), ("JPY", "0.00009")],
+    ));
+    then_refused(tiny, Some("JPY"), &["0.00009"]);
+    assert!(events.is_empty(), "nothing of a refused day is recorded");
+    let (tiny, _) = log.record(publication("2024-07-10", &[("GBP", "0.00001")]));
+    then_refused(tiny, Some("GBP"), &["0.00001"]);
+    let (smallest, _) = log.record(publication("2024-07-11", &[("JPY", "0.0001")]));
+    assert_eq!(smallest, Ok(true));
+
+    // The kuna joined the euro on 2023-01-01: its last fixing was 2022-12-30.
+    let (kuna, events) = log.record(publication(
+        "2023-01-02",
+        &[("USD", "1.0683"), ("HRK", "7.5345")],
+    ));
+    then_refused(
+        kuna,
+        Some("HRK"),
+        &["joined the euro", "2023-01-01", "2023-01-02"],
+    );
+    assert!(events.is_empty(), "{events:?}");
+    let (kuna, _) = log.record(publication("2022-12-30", &[("HRK", "7.5365")]));
+    assert_eq!(kuna, Ok(true));
+
+    // The lev joined on 2026-01-01.
+    let (lev, _) = log.record(publication("2026-01-02", &[("BGN", "1.9558")]));
+    then_refused(lev, Some("BGN"), &["joined the euro", "2026-01-01"]);
+    let (lev, _) = log.record(publication("2025-12-31", &[("BGN", "1.9558")]));
+    assert_eq!(lev, Ok(true));
+
+    // A Saturday: the day is at fault, not a currency.
+    let (saturday, events) = log.record(publication("2024-07-13", &[("USD", "1.089")]));
+    then_refused(saturday, None, &["2024-07-13", "Saturday"]);
+    assert!(events.is_empty());
+    let (sunday, _) = log.record(publication("2024-07-14", &[("USD", "1.089")]));
+    then_refused(sunday, None, &["Sunday"]);
+
+    // What was accepted, and only that.
+    let rates = log.ledger.rates();
+    assert_eq!(rates.events(), 3);
+    assert_eq!(rates.days(), 3);
+    assert_eq!(rates.day(date("2024-07-10")), None);
+    assert_eq!(rates.day(date("2023-01-02")), None);
+    assert_eq!(rates.day(date("2026-01-02")), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report converter: each period mean computed once, the same figures as convert_with
+
+/// When the property's fixings are recorded: the first ones early, the rest late.
+const EARLY: &str = "2024-07-10T00:00:00Z";
+const LATE: &str = "2024-07-20T00:00:00Z";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn a_converter_gives_what_convert_with_gives_for_every_value_of_a_half_year(
+        picks in prop::sample::subsequence(USD_JULY_2024.to_vec(), 1..=USD_JULY_2024.len()),
+        split in 0usize..=12,
+        values in prop::collection::vec(
+            (-3i64..=186, -10_000_000_000i64..=10_000_000_000i64, 0usize..6),
+            1..40,
+        ),
+        policy in prop::sample::select(FxPolicy::ALL.to_vec()),
+        published_by in prop::option::of(-3i64..=186),
+        known_on in prop::option::of(prop::sample::select(vec![EARLY, LATE])),
+    ) {
+        let mut log = Log::new();
+        let split = split.min(picks.len());
+        log.at(EARLY).fixings("USD", &picks[..split]);
+        log.at(LATE).fixings("USD", &picks[split..]);
+        let rates = log.ledger.rates();
+        let first = date("2024-07-01");
+        let day = |offset: i64| first.checked_add(offset.days()).expect("date");
+        let cut = RateCut {
+            known_on: known_on.map(at),
+            published_by: published_by.map(day),
+        };
+        // Mostly USD, in 2024-H2 (and a few days of 2024-H1 and 2025-H1), with some euros and
+        // kunas (fixed rates) mixed in.
+        let currencies = ["USD", "USD", "USD", "USD", "EUR", "HRK"];
+        let mut converter = Converter::new(rates, policy, cut);
+        let mut expected = Vec::new();
+        for (offset, cents, c) in &values {
+            let on = day(*offset);
+            let m = Money::new(Decimal::new(*cents, 2), cur(currencies[*c])).expect("money");
+            let want = rates.convert_with(&m, on, policy, cut);
+            let got = converter.convert(m.amount(), m.currency(), on);
+            prop_assert_eq!(&got, &want, "{} {} on {}", m.amount(), m.currency(), on);
+            if let Ok(c) = &got {
+                prop_assert_eq!(c.eur.scale(), 2);
+            }
+            if cut.published_by.is_none() {
+                prop_assert_eq!(&got, &rates.convert(&m, on, policy, cut.known_on));
+            }
+            expected.push((m, on, want));
+        }
+        // In another order, with a fresh converter: the same figures (the cache holds no order).
+        let mut converter = Converter::new(rates, policy, cut);
+        for (m, on, want) in expected.iter().rev() {
+            prop_assert_eq!(&converter.convert(m.amount(), m.currency(), *on), want);
+        }
+    }
+}

@@ -1334,3 +1334,458 @@ proptest! {
         prop_assert_eq!(when_scored(&log, event_date()), report);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Corrections to nothing, withdrawals, untimed deliveries, earlier fixings, records
+
+use steadfast_domain::Quantity;
+
+/// Real ECB JPY fixings (units per euro) of July 2024, the days of `USD_JULY_2024`.
+const JPY_JULY_2024: [(&str, &str); 12] = [
+    ("2024-07-01", "173.15"),
+    ("2024-07-02", "173.31"),
+    ("2024-07-03", "174.18"),
+    ("2024-07-04", "173.84"),
+    ("2024-07-05", "174.06"),
+    ("2024-07-08", "174.37"),
+    ("2024-07-09", "174.2"),
+    ("2024-07-10", "174.79"),
+    ("2024-07-11", "175.39"),
+    ("2024-07-12", "172.87"),
+    ("2024-07-15", "172.34"),
+    ("2024-07-16", "172.65"),
+];
+
+/// A donor's euros at a stage in the gaps report (event-date, no view).
+fn gaps_at(log: &Log, donor: &str, stage: Stage) -> Option<Decimal> {
+    gaps_report(&log.ledger, event_date())
+        .rows
+        .iter()
+        .find(|r| r.donor == party(donor))
+        .and_then(|r| r.stages.get(&stage).copied())
+}
+
+/// One commitment and its corrections: the day index into the July fixings, the amount in
+/// minor units, JPY or USD, and signed deltas (in minor units) each targeting the commitment
+/// or the previous correction.
+type Corrected = (usize, i64, bool, Vec<(i64, bool)>);
+
+fn corrected_commitment() -> impl Strategy<Value = Corrected> {
+    (
+        0usize..12,
+        1i64..=2_000_000_000,
+        any::<bool>(),
+        prop::collection::vec(
+            (
+                prop_oneof![
+                    -2_000_000_000i64..=2_000_000_000,
+                    -3i64..=3,
+                    Just(-2_000_000_000i64)
+                ],
+                any::<bool>(),
+            ),
+            0..5,
+        ),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// However a commitment is corrected (never below zero), it counts the conversion of its
+    /// net amount at its date's rate, and never less than zero — not a stray negative cent.
+    #[test]
+    fn a_corrected_commitment_counts_the_conversion_of_its_net_and_never_below_zero(
+        commitments in prop::collection::vec(corrected_commitment(), 1..5)
+    ) {
+        let mut log = Log::new();
+        log.fixings("JPY", &JPY_JULY_2024);
+        let mut expected = Decimal::ZERO;
+        let mut cmds = Vec::new();
+        for (i, (day, minor, in_jpy, deltas)) in commitments.iter().enumerate() {
+            let (on, usd_rate) = USD_JULY_2024[*day];
+            let (currency, rate, scale) = if *in_jpy {
+                ("JPY", JPY_JULY_2024[*day].1, 0)
+            } else {
+                ("USD", usd_rate, 2)
+            };
+            let c = format!("pol-{i}");
+            let root = format!("pol-{i}-c");
+            cmds.push(committed(&root, &c, "POL", on).money(
+                &Decimal::new(*minor, scale).to_string(),
+                currency,
+            ));
+            let mut net = *minor;
+            let mut target = root.clone();
+            let start = date(on);
+            for (k, (delta, chain)) in deltas.iter().enumerate() {
+                // Never below zero, never zero.
+                let delta = (*delta).max(-net);
+                if delta == 0 {
+                    continue;
+                }
+                net += delta;
+                let id = format!("pol-{i}-x{k}");
+                let when = start.checked_add(jiff::Span::new().days(k as i64 * 3)).expect("date");
+                cmds.push(
+                    amended(&id, &c, "POL", &when.to_string(), &target)
+                        .money(&Decimal::new(delta, scale).to_string(), currency),
+                );
+                if *chain {
+                    target = id;
+                }
+            }
+            expected += to_euros(Decimal::new(net, scale), dec(rate)).expect("converted");
+        }
+        log.given(&cmds);
+        let report = when_scored(&log, event_date());
+        let pol = row(&report, "POL");
+        prop_assert!(pol.counted >= Decimal::ZERO, "{:?}", pol);
+        prop_assert_eq!(pol.counted, expected);
+        prop_assert_eq!(pol.events, commitments.len() as u64);
+        prop_assert_eq!(pol.by_period.values().copied().sum::<Decimal>(), expected);
+        prop_assert_eq!(gaps_at(&log, "POL", Stage::Committed), Some(expected));
+        prop_assert!(report.unconverted.is_empty(), "{:?}", report.unconverted);
+    }
+}
+
+#[test]
+fn gaps_show_what_a_withdrawal_cancelled_pledged_minus_delivered_and_nothing_otherwise() {
+    let mut log = Log::new();
+    log.given(&[
+        // Committed 300, announced 500 (the commitment is the pledge), delivered 120.
+        announced("deu-1-a", "deu-1", "DEU", "2024-01-10").eur("500.00"),
+        committed("deu-1-c", "deu-1", "DEU", "2024-02-01").eur("300.00"),
+        delivered("deu-1-d", "deu-1", "DEU", "2024-04-01").eur("120.00"),
+        withdrawn("deu-1-w", "deu-1", "DEU", "2024-05-01"),
+        // Announced only, nothing delivered: the announcement is the pledge.
+        announced("fra-1-a", "fra-1", "FRA", "2024-03-01").eur("50.00"),
+        withdrawn("fra-1-w", "fra-1", "FRA", "2024-03-15"),
+        // Delivered more than committed, then withdrawn: nothing cancelled, never negative.
+        committed("nld-1-c", "nld-1", "NLD", "2024-02-01").eur("10.00"),
+        delivered("nld-1-d", "nld-1", "NLD", "2024-03-01").eur("15.00"),
+        withdrawn("nld-1-w", "nld-1", "NLD", "2024-04-01"),
+        // Not withdrawn.
+        committed("pol-1-c", "pol-1", "POL", "2024-02-01").eur("70.00"),
+        delivered("pol-1-d", "pol-1", "POL", "2024-03-01").eur("20.00"),
+    ]);
+    let report = gaps_report(&log.ledger, event_date());
+    let withdrawn_of = |p: &str| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.donor == party(p))
+            .expect("row")
+            .stages
+            .get(&Stage::Withdrawn)
+            .map(ToString::to_string)
+    };
+    assert_eq!(withdrawn_of("DEU").as_deref(), Some("180.00"));
+    assert_eq!(withdrawn_of("FRA").as_deref(), Some("50.00"));
+    assert_eq!(withdrawn_of("NLD").as_deref(), Some("0.00"));
+    assert_eq!(withdrawn_of("POL"), None, "not withdrawn: absent, not zero");
+    assert_eq!(
+        report
+            .totals
+            .get(&Stage::Withdrawn)
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("230.00")
+    );
+    // The stages themselves are untouched by the withdrawal.
+    assert_eq!(gaps_at(&log, "DEU", Stage::Committed), Some(dec("300.00")));
+    assert_eq!(gaps_at(&log, "DEU", Stage::Announced), Some(dec("500.00")));
+    // Before the withdrawal (as of, and as known on), nothing is cancelled.
+    let before = gaps_report(&log.ledger, as_of("2024-04-30"));
+    let deu = before
+        .rows
+        .iter()
+        .find(|r| r.donor == party("DEU"))
+        .expect("DEU");
+    assert!(
+        !deu.stages.contains_key(&Stage::Withdrawn),
+        "{:?}",
+        deu.stages
+    );
+    assert!(
+        before
+            .rows
+            .iter()
+            .find(|r| r.donor == party("FRA"))
+            .is_some_and(|r| r.stages.contains_key(&Stage::Withdrawn)),
+        "FRA withdrew on 2024-03-15"
+    );
+    let mut later = Log::new();
+    later
+        .given(&[committed("deu-1-c", "deu-1", "DEU", "2024-02-01").eur("300.00")])
+        .at("2024-09-01T00:00:00Z")
+        .given(&[withdrawn("deu-1-w", "deu-1", "DEU", "2024-05-01")]);
+    let known = gaps_report(&later.ledger, as_known_on(ADOPTED_AT));
+    assert!(
+        !known.totals.contains_key(&Stage::Withdrawn),
+        "{:?}",
+        known.totals
+    );
+    assert_eq!(
+        gaps_at(&later, "DEU", Stage::Withdrawn),
+        Some(dec("300.00"))
+    );
+}
+
+#[test]
+fn a_delivery_dated_before_its_announcement_is_left_out_of_the_median_but_still_a_delivery() {
+    let mut log = Log::new();
+    log.given(&[
+        // Delivered 10 days after the announcement.
+        announced("deu-1-a", "deu-1", "DEU", "2024-03-01").eur("10.00"),
+        delivered("deu-1-d", "deu-1", "DEU", "2024-03-11").eur("10.00"),
+        // Delivered 10 days *before* it was announced: an anomaly, not a delay of -10 days.
+        announced("deu-2-a", "deu-2", "DEU", "2024-03-01").eur("10.00"),
+        delivered("deu-2-d", "deu-2", "DEU", "2024-02-20").eur("10.00"),
+        // FRA's only delivery predates its announcement.
+        announced("fra-1-a", "fra-1", "FRA", "2024-05-01").eur("10.00"),
+        delivered("fra-1-d", "fra-1", "FRA", "2024-04-01").eur("10.00"),
+        confirmed("fra-1-k", "fra-1", "FRA", "2024-04-15").eur("10.00"),
+    ]);
+    let report = gaps_report(&log.ledger, event_date());
+    let deu = &report.rows[0];
+    assert_eq!(deu.donor, party("DEU"));
+    // Only the 10 days: with the -10 the median would be 0.
+    assert_eq!(deu.median_days_to_delivered, Some(dec("10")));
+    assert_eq!(deu.delivered_contributions, 1);
+    assert_eq!(
+        deu.with_delivery, 2,
+        "the early delivery is still a delivery"
+    );
+    let fra = &report.rows[1];
+    assert_eq!(fra.donor, party("FRA"));
+    assert_eq!(fra.median_days_to_delivered, None);
+    assert_eq!(fra.delivered_contributions, 0);
+    assert_eq!(fra.with_delivery, 1);
+    assert_eq!(
+        fra.median_days_to_confirmed, None,
+        "confirmed before announced too"
+    );
+    assert_eq!(fra.with_confirmation, 1);
+    // Still counted in euros at its stage.
+    assert_eq!(fra.stages.get(&Stage::Delivered), Some(&dec("10.00")));
+    assert_eq!(report.median_days_to_delivered, Some(dec("10")));
+    assert_eq!(report.with_delivery, 3);
+    assert_eq!(report.median_days_to_confirmed, None);
+    assert_eq!(report.with_confirmation, 1);
+}
+
+#[test]
+fn gaps_list_a_weekend_value_with_the_date_of_the_fixing_used() {
+    let mut log = Log::new();
+    log.given(&[
+        // Sunday: Friday 2024-07-12's 1.089.
+        announced("fra-1-a", "fra-1", "FRA", "2024-07-14").usd("1089000.00"),
+        // A fixing day: not listed.
+        delivered("fra-1-d", "fra-1", "FRA", "2024-07-15").usd("1090.70"),
+        // Euros need no fixing: not listed.
+        announced("deu-1-a", "deu-1", "DEU", "2024-07-13").eur("5.00"),
+    ]);
+    let report = gaps_report(&log.ledger, event_date());
+    assert_eq!(
+        report.earlier_fixings.len(),
+        1,
+        "{:?}",
+        report.earlier_fixings
+    );
+    let e = &report.earlier_fixings[0];
+    assert_eq!(e.event, eid("fra-1-a"));
+    assert_eq!(e.contribution, cid("fra-1"));
+    assert_eq!(
+        (e.effective_date, e.rate_date),
+        (date("2024-07-14"), date("2024-07-12"))
+    );
+    assert_eq!(e.rate, dec("1.089"));
+    assert_eq!(e.eur.to_string(), "1000000.00");
+    assert_eq!((e.amount, e.currency), (dec("1089000.00"), cur("USD")));
+    assert_eq!(
+        gaps_at(&log, "FRA", Stage::Announced),
+        Some(dec("1000000.00"))
+    );
+    assert_eq!(gaps_at(&log, "FRA", Stage::Delivered), Some(dec("1000.00")));
+    // Under period-average no single day's fixing is used: nothing to list.
+    let report = gaps_report(&log.ledger, query(FxPolicy::PeriodAverage));
+    assert!(
+        report.earlier_fixings.is_empty(),
+        "{:?}",
+        report.earlier_fixings
+    );
+}
+
+#[test]
+fn records_count_what_could_not_be_counted_and_events_only_what_was() {
+    let mut log = Log::new();
+    let six_aircraft = Quantity {
+        value: dec("6"),
+        unit: "aircraft".to_owned(),
+    };
+    log.given(&[
+        // Counted.
+        committed("deu-1-c", "deu-1", "DEU", "2024-03-01").eur("100.00"),
+        // A quantity only: a record, not counted.
+        committed("deu-2-c", "deu-2", "DEU", "2024-03-01").with(|s| {
+            s.quantity = Some(six_aircraft.clone());
+            s.category = Category::InKindDonation;
+        }),
+        // No USD fixing within 7 days: a record, unconverted.
+        committed("deu-3-c", "deu-3", "DEU", "2024-11-15").usd("5000.00"),
+        // A valuation basis the framework does not accept: a record, not counted.
+        committed("deu-4-c", "deu-4", "DEU", "2024-03-01")
+            .eur("3000.00")
+            .category(Category::InKindDonation)
+            .basis(ValuationBasis::BookValue),
+        // Not records at the stage in the period: another stage, outside the period, an
+        // ineligible category.
+        announced("deu-1-a", "deu-1", "DEU", "2024-02-01").eur("1.00"),
+        committed("deu-5-c", "deu-5", "DEU", "2025-03-01").eur("1.00"),
+        committed("deu-6-c", "deu-6", "DEU", "2024-03-01")
+            .eur("1.00")
+            .category(Category::FinancialAid),
+        // POL's only record is a quantity: short (a record), not no-records.
+        committed("pol-1-c", "pol-1", "POL", "2024-03-01").with(|s| {
+            s.quantity = Some(six_aircraft.clone());
+            s.category = Category::InKindDonation;
+        }),
+        // FRA's only record is unconverted.
+        committed("fra-1-c", "fra-1", "FRA", "2024-11-15").usd("5000.00"),
+    ]);
+    let report = when_scored(&log, event_date());
+    let deu = row(&report, "DEU");
+    assert_eq!((deu.events, deu.records), (1, 4), "{deu:?}");
+    assert_eq!(deu.counted.to_string(), "100.00");
+    let pol = row(&report, "POL");
+    assert_eq!((pol.events, pol.records), (0, 1), "{pol:?}");
+    assert_eq!(pol.status, ShareStatus::Short);
+    assert_eq!(pol.counted.to_string(), "0.00");
+    let fra = row(&report, "FRA");
+    assert_eq!((fra.events, fra.records), (0, 1), "{fra:?}");
+    assert_eq!(fra.status, ShareStatus::Short);
+    let isl = row(&report, "ISL");
+    assert_eq!((isl.events, isl.records), (0, 0));
+    // What was not counted is listed.
+    let listed: BTreeSet<&str> = report
+        .not_counted
+        .iter()
+        .map(|n| n.event.as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        BTreeSet::from(["deu-2-c", "deu-4-c", "deu-6-c", "pol-1-c"])
+    );
+    assert!(
+        report
+            .not_counted
+            .iter()
+            .filter(|n| ["deu-2-c", "pol-1-c"].contains(&n.event.as_str()))
+            .all(|n| n.reason.contains("quantity")),
+        "{:?}",
+        report.not_counted
+    );
+    let unconverted: BTreeSet<&str> = report
+        .unconverted
+        .iter()
+        .map(|u| u.event.as_str())
+        .collect();
+    assert_eq!(unconverted, BTreeSet::from(["deu-3-c", "fra-1-c"]));
+    // Under period-average the November values have a rate: records become events.
+    let report = when_scored(&log, query(FxPolicy::PeriodAverage));
+    let deu = row(&report, "DEU");
+    assert_eq!((deu.events, deu.records), (2, 4), "{deu:?}");
+    assert_eq!(
+        (row(&report, "FRA").events, row(&report, "FRA").records),
+        (1, 1)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anomalies: the unfiltered fast path and the filtered rebuild agree
+
+/// Every kind of anomaly and correction, in several currencies.
+fn many_anomalies() -> Log {
+    let mut log = anomalies_scenario();
+    log.given(&[
+        // Skipped stage, then out-of-order dates.
+        committed("nld-1-c", "nld-1", "NLD", "2024-02-01").eur("1.00"),
+        announced("nld-1-a", "nld-1", "NLD", "2024-03-01").eur("1.00"),
+        // Confirmed different from delivered, confirmed without its condition.
+        announced("bel-1-a", "bel-1", "BEL", "2024-03-01").eur("100.00"),
+        delivered("bel-1-d", "bel-1", "BEL", "2024-04-01").eur("100.00"),
+        stage("bel-1-k", "bel-1", "BEL", Stage::Confirmed, "2024-04-10").eur("90.00"),
+        // In kind without a valuation basis.
+        announced("est-1-a", "est-1", "EST", "2024-03-01")
+            .eur("5.00")
+            .category(Category::InKindDonation),
+        // Amended, amended again, withdrawn.
+        announced("deu-2-a", "deu-2", "DEU", "2024-07-10").usd("1082500.00"),
+        committed("deu-2-c", "deu-2", "DEU", "2024-07-11").usd("1000.00"),
+        amended("deu-2-x", "deu-2", "DEU", "2024-07-12", "deu-2-c").usd("-1000.00"),
+        amended("deu-2-y", "deu-2", "DEU", "2024-07-15", "deu-2-a").usd("5.00"),
+        withdrawn("deu-2-w", "deu-2", "DEU", "2024-08-01"),
+        // Unconverted (no CAD rate at all), also on a weekend.
+        committed("lux-1-c", "lux-1", "LUX", "2024-07-13").money("7000.00", "CAD"),
+        // Delivered above committed only once the commitment is corrected down.
+        committed("pol-2-c", "pol-2", "POL", "2024-03-01").eur("100.00"),
+        delivered("pol-2-d", "pol-2", "POL", "2024-04-01").eur("100.00"),
+        amended("pol-2-x", "pol-2", "POL", "2024-04-15", "pol-2-c").eur("-20.00"),
+    ]);
+    log.at("2024-09-01T00:00:00Z")
+        .given(&[delivered("nld-1-d", "nld-1", "NLD", "2024-05-01").eur("3.00")]);
+    log
+}
+
+#[test]
+fn anomalies_with_a_view_that_keeps_everything_equal_those_with_no_view() {
+    let log = many_anomalies();
+    for policy in FxPolicy::ALL {
+        let plain = anomalies_report(&log.ledger, query(policy));
+        assert!(plain.rows.len() >= 6, "{:?}", plain.rows);
+        for view in [
+            ReportQuery {
+                as_of: Some(date("2999-12-31")),
+                ..query(policy)
+            },
+            ReportQuery {
+                as_known_on: Some(at("2999-12-31T23:59:59Z")),
+                ..query(policy)
+            },
+            ReportQuery {
+                as_of: Some(date("2999-12-31")),
+                as_known_on: Some(at("2999-12-31T23:59:59Z")),
+                ..query(policy)
+            },
+        ] {
+            let filtered = anomalies_report(&log.ledger, view);
+            assert_eq!(filtered.rows, plain.rows, "{policy} {view:?}");
+            assert_eq!(filtered.coverage, plain.coverage, "{policy} {view:?}");
+        }
+    }
+    // The correction is what makes pol-2 deliver above its commitment.
+    let above = AnomalyRowKind::Ledger(AnomalyKind::DeliveredAboveCommitted);
+    let report = anomalies_report(&log.ledger, event_date());
+    assert!(
+        kinds(&report, "pol-2").contains(&above),
+        "{:?}",
+        report.rows
+    );
+    let before = anomalies_report(&log.ledger, as_of("2024-04-14"));
+    assert!(
+        !kinds(&before, "pol-2").contains(&above),
+        "{:?}",
+        before.rows
+    );
+    let kinds: BTreeSet<AnomalyRowKind> = report.rows.iter().map(|r| r.kind).collect();
+    for kind in [
+        AnomalyRowKind::Unconverted,
+        AnomalyRowKind::Ledger(AnomalyKind::SkippedStage),
+        AnomalyRowKind::Ledger(AnomalyKind::OutOfOrderDates),
+        AnomalyRowKind::Ledger(AnomalyKind::DeliveredAboveCommitted),
+        AnomalyRowKind::Ledger(AnomalyKind::ConfirmedDiffersFromDelivered),
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} missing from {kinds:?}");
+    }
+}
