@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
-    AppendRequest, Appended, ChainHash, Clock, EventStore, Head, StoreError, StoredEvent,
+    AppendRequest, Appended, ChainHash, Clock, EventStore, Head, Snapshot, StoreError, StoredEvent,
     SystemClock, seal_batch,
 };
 
@@ -31,6 +31,7 @@ const APPLICATION_ID: i64 = 0x5354_4446;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_events.sql"),
     include_str!("../migrations/0002_append_only.sql"),
+    include_str!("../migrations/0003_snapshots.sql"),
 ];
 
 const COLUMNS: &str = "position, stream, stream_version, recorded_at_us, effective_date, actor, \
@@ -741,6 +742,81 @@ impl EventStore for SqliteStore {
 
     fn location(&self) -> String {
         format!("sqlite:{}", self.path.display())
+    }
+
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        if !self.access.writes() {
+            return Err(StoreError::Incompatible(format!(
+                "{} is opened read-only; saving a snapshot needs it opened for writing",
+                self.path.display()
+            )));
+        }
+        let fail = |e| self.fail(e);
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (format, position, head_hash, recorded_at_us, digest, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(fail)?
+            .execute(params![
+                snapshot.format,
+                to_i64(snapshot.head.position)?,
+                snapshot.head.hash.0.as_slice(),
+                snapshot.head.recorded_at.as_microsecond(),
+                snapshot.digest.0.as_slice(),
+                snapshot.body,
+            ])
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError> {
+        let fail = |e| self.fail(e);
+        let result = (|| {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT position, head_hash, recorded_at_us, digest, body FROM snapshots WHERE format = ?1",
+                )
+                .map_err(fail)?;
+            let row = stmt
+                .query_row([format], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                })
+                .optional()
+                .map_err(fail)?;
+            row.map(|(position, hash, recorded, digest, body)| {
+                Ok(Snapshot {
+                    format: format.to_owned(),
+                    head: Head {
+                        position: to_u64(position)?,
+                        hash: to_hash(&hash, "snapshot head hash")?,
+                        recorded_at: to_timestamp(recorded)?,
+                    },
+                    digest: to_hash(&digest, "snapshot digest")?,
+                    body,
+                })
+            })
+            .transpose()
+        })();
+        self.checked(result)
+    }
+
+    fn discard_snapshot(&mut self, format: &str) -> Result<(), StoreError> {
+        if !self.access.writes() {
+            return Ok(());
+        }
+        let fail = |e| self.fail(e);
+        self.conn
+            .execute("DELETE FROM snapshots WHERE format = ?1", [format])
+            .map_err(fail)?;
+        Ok(())
     }
 }
 

@@ -357,12 +357,17 @@ fn a_read_only_open_refuses_an_older_or_newer_schema() {
     let path = dir.path().join("l.sqlite");
     let head = closed_ledger(&path);
 
-    // As a ledger written by the first release looks: no triggers, schema version 1.
+    // As a ledger written by the first release looks: no triggers, no snapshots table,
+    // schema version 1.
     let store = SqliteStore::open(&path, OpenMode::MustExist).expect("open");
     store
         .connection()
         .execute_batch(DROP_TRIGGERS)
         .expect("drop the triggers");
+    store
+        .connection()
+        .execute_batch("DROP TABLE snapshots")
+        .expect("drop the snapshots table");
     store
         .connection()
         .pragma_update(None, "user_version", 1)
@@ -567,7 +572,7 @@ fn concurrent_creation_of_one_new_ledger_succeeds_for_everyone() {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("pragma");
-        assert_eq!((version, app_id), (2, 0x5354_4446));
+        assert_eq!((version, app_id), (3, 0x5354_4446));
         let schema: Vec<String> = store
             .connection()
             .prepare(
@@ -584,7 +589,8 @@ fn concurrent_creation_of_one_new_ledger_succeeds_for_everyone() {
                 "events",
                 "events_insert_only_at_end",
                 "events_no_delete",
-                "events_no_update"
+                "events_no_update",
+                "snapshots"
             ]
         );
         assert_eq!(events_in(&store), 3 * WRITERS as u64);

@@ -202,6 +202,23 @@ impl ChainVerifier {
     pub fn head(&self) -> Option<Head> {
         self.head
     }
+
+    /// A verifier resuming after a head already verified (a snapshot's), with the version each
+    /// stream had reached there: the events after it are checked as if the whole log had been.
+    pub fn resume(head: Head, versions: std::collections::HashMap<String, u64>) -> Self {
+        ChainVerifier {
+            prev: head.hash,
+            position: head.position,
+            last_recorded: head.recorded_at,
+            versions,
+            head: Some(head),
+        }
+    }
+
+    /// The version each stream has reached at the verified head.
+    pub fn stream_versions(&self) -> &std::collections::HashMap<String, u64> {
+        &self.versions
+    }
 }
 
 /// The outcome of verifying a log.

@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::{
-    AppendRequest, ChainHash, Clock, EventStore, ExpectedVersion, ManualClock, NewEvent,
+    AppendRequest, ChainHash, Clock, EventStore, ExpectedVersion, ManualClock, NewEvent, Snapshot,
     StoreError, StoredEvent, verify,
 };
 
@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             event_by_key_finds_the_event,
             verify_accepts_an_honest_log_and_checks_the_expected_head,
             empty_batch_changes_nothing,
+            snapshots_are_kept_per_format_replaced_and_discarded,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -346,4 +347,50 @@ pub fn empty_batch_changes_nothing<S: EventStore, G>(f: &mut impl Factory<S, G>)
     let appended = store.append(batch(Vec::new())).expect("empty batch");
     assert_eq!(appended.first_position, appended.last_position + 1);
     assert_eq!(store.head().expect("head"), before);
+}
+
+pub fn snapshots_are_kept_per_format_replaced_and_discarded<S: EventStore, G>(
+    f: &mut impl Factory<S, G>,
+) {
+    let (mut store, _guard) = f.make(clock());
+    assert_eq!(store.load_snapshot("ledger-v1").expect("load"), None);
+    store
+        .append(batch(vec![event("a", None, b"1"), event("a", None, b"2")]))
+        .expect("append");
+    let head = store.head().expect("head").expect("a head");
+    let first = Snapshot::new("ledger-v1", head, b"projection at 2".to_vec());
+    store.save_snapshot(&first).expect("save");
+    let loaded = store
+        .load_snapshot("ledger-v1")
+        .expect("load")
+        .expect("saved");
+    assert_eq!(loaded, first);
+    assert!(loaded.is_intact());
+    assert_eq!(store.load_snapshot("other-v1").expect("load"), None);
+
+    // A later snapshot of the same format replaces the earlier one; another format stays.
+    store
+        .append(batch(vec![event("b", None, b"3")]))
+        .expect("append");
+    let later_head = store.head().expect("head").expect("a head");
+    let later = Snapshot::new("ledger-v1", later_head, vec![0, 1, 2, 255]);
+    store.save_snapshot(&later).expect("save");
+    let other = Snapshot::new("other-v1", head, Vec::new());
+    store.save_snapshot(&other).expect("save");
+    assert_eq!(store.load_snapshot("ledger-v1").expect("load"), Some(later));
+    assert_eq!(
+        store.load_snapshot("other-v1").expect("load"),
+        Some(other.clone())
+    );
+
+    store.discard_snapshot("ledger-v1").expect("discard");
+    assert_eq!(store.load_snapshot("ledger-v1").expect("load"), None);
+    assert_eq!(store.load_snapshot("other-v1").expect("load"), Some(other));
+    // Snapshots are beside the log: it is untouched.
+    assert_eq!(store.head().expect("head"), Some(later_head));
+
+    // A damaged body no longer matches its digest.
+    let mut damaged = first.clone();
+    damaged.body[0] ^= 1;
+    assert!(!damaged.is_intact());
 }

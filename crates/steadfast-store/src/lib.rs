@@ -179,6 +179,49 @@ pub trait EventStore: Send + fmt::Debug {
 
     /// Where the data lives, for messages (`sqlite:/path/ledger.sqlite`, `memory`).
     fn location(&self) -> String;
+
+    /// Saves a snapshot, replacing any earlier one of the same format. Snapshots are a cache
+    /// beside the log, never part of it: losing one costs a replay, nothing else.
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// The snapshot of a format, if one is saved (its body's digest not yet checked: see
+    /// [`Snapshot::is_intact`]).
+    fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError>;
+
+    /// Removes the snapshot of a format (one found not to match the log).
+    fn discard_snapshot(&mut self, format: &str) -> Result<(), StoreError>;
+}
+
+/// A projection saved at a log position by the application: opaque bytes in a named format,
+/// with the head they were built from and a digest of the bytes. The store keeps the latest
+/// one per format; the application trusts one only if its head is the log's event at that
+/// position and its digest matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The encoding and version of `body` (`ledger-v1`): a build reads only formats it knows.
+    pub format: String,
+    /// The head the projection was built from (its last event).
+    pub head: Head,
+    /// SHA-256 of `body`, computed when the snapshot was made.
+    pub digest: ChainHash,
+    pub body: Vec<u8>,
+}
+
+impl Snapshot {
+    /// A snapshot of `body` at `head`, with its digest.
+    pub fn new(format: &str, head: Head, body: Vec<u8>) -> Self {
+        Snapshot {
+            format: format.to_owned(),
+            head,
+            digest: payload_digest(&body),
+            body,
+        }
+    }
+
+    /// Whether the body is still the bytes the digest was computed from.
+    pub fn is_intact(&self) -> bool {
+        payload_digest(&self.body) == self.digest
+    }
 }
 
 /// Checks expectations against current stream versions; shared by backends so they all word

@@ -6,8 +6,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::{
-    AppendRequest, Appended, Clock, EventStore, Head, StoreError, StoredEvent, SystemClock,
-    seal_batch,
+    AppendRequest, Appended, Clock, EventStore, Head, Snapshot, StoreError, StoredEvent,
+    SystemClock, seal_batch,
 };
 
 /// Events in a vector, with indexes by stream and idempotency key.
@@ -16,6 +16,7 @@ pub struct MemoryStore {
     events: Vec<StoredEvent>,
     stream_versions: HashMap<String, u64>,
     keys: HashMap<String, usize>,
+    snapshots: HashMap<String, Snapshot>,
     clock: Arc<dyn Clock>,
 }
 
@@ -35,8 +36,15 @@ impl MemoryStore {
             events: Vec::new(),
             stream_versions: HashMap::new(),
             keys: HashMap::new(),
+            snapshots: HashMap::new(),
             clock,
         }
+    }
+
+    /// Direct access for tests that simulate a damaged snapshot.
+    #[doc(hidden)]
+    pub fn snapshots_mut(&mut self) -> &mut HashMap<String, Snapshot> {
+        &mut self.snapshots
     }
 
     /// Direct access for tests that simulate tampering with stored history.
@@ -98,5 +106,20 @@ impl EventStore for MemoryStore {
 
     fn location(&self) -> String {
         "memory".to_owned()
+    }
+
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.snapshots
+            .insert(snapshot.format.clone(), snapshot.clone());
+        Ok(())
+    }
+
+    fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.snapshots.get(format).cloned())
+    }
+
+    fn discard_snapshot(&mut self, format: &str) -> Result<(), StoreError> {
+        self.snapshots.remove(format);
+        Ok(())
     }
 }
