@@ -12,6 +12,8 @@ pub mod import;
 pub mod queries;
 pub mod reports;
 pub mod scenario;
+pub mod snapshot;
+pub mod synth;
 pub mod write;
 
 use std::ops::ControlFlow;
@@ -130,6 +132,12 @@ pub struct Steadfast {
     /// The head after each distinct recording moment, in log order (recording times never go
     /// back), so a report "as known on" a moment can name the head it was computed at.
     known_heads: Vec<Head>,
+    /// Whether this process may save snapshots (not when the ledger is opened read-only).
+    saves_snapshots: bool,
+    /// The position of the last snapshot loaded or saved (0: none).
+    snapshot_at: u64,
+    /// What became of the saved snapshot on open.
+    snapshot_use: snapshot::SnapshotUse,
 }
 
 impl Steadfast {
@@ -141,12 +149,21 @@ impl Steadfast {
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
         let store = open_store(database, access, clock)?;
-        Steadfast::from_store(store, progress)
+        Steadfast::restore(store, access != Access::Read, progress)
     }
 
-    /// Replays a store into a fresh projection.
+    /// Replays a store into a fresh projection (from its snapshot, when one can be trusted);
+    /// saves a snapshot when many events had to be replayed.
     pub fn from_store(
         store: Box<dyn EventStore>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Self, AppError> {
+        Steadfast::restore(store, true, progress)
+    }
+
+    fn restore(
+        store: Box<dyn EventStore>,
+        saves_snapshots: bool,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
         let mut app = Steadfast {
@@ -154,9 +171,103 @@ impl Steadfast {
             ledger: Ledger::new(),
             verifier: ChainVerifier::new(),
             known_heads: Vec::new(),
+            saves_snapshots,
+            snapshot_at: 0,
+            snapshot_use: snapshot::SnapshotUse::None,
         };
+        app.load_snapshot()?;
         app.catch_up(progress)?;
+        app.snapshot_if_due();
         Ok(app)
+    }
+
+    /// Starts from the saved snapshot if it can be trusted; otherwise discards it (when
+    /// writable) and leaves the projection empty for a full replay.
+    fn load_snapshot(&mut self) -> Result<(), AppError> {
+        let Some((head, state)) = snapshot::load(self.store.as_ref())? else {
+            return Ok(());
+        };
+        let restored = state.and_then(|s| Ok((snapshot::decode_heads(&s.known_heads)?, s)));
+        match restored {
+            Ok((known_heads, state)) => {
+                // The events the snapshot covers are still verified, hash by hash (without
+                // decoding or folding them): no figure comes from a log that does not verify.
+                self.verify_up_to(head)?;
+                self.ledger = state.ledger;
+                self.verifier = ChainVerifier::resume(head, state.versions);
+                self.known_heads = known_heads;
+                self.snapshot_at = head.position;
+                self.snapshot_use = snapshot::SnapshotUse::Loaded {
+                    position: head.position,
+                };
+            }
+            Err(reason) => {
+                if self.saves_snapshots {
+                    self.store.discard_snapshot(snapshot::FORMAT)?;
+                }
+                self.snapshot_use = snapshot::SnapshotUse::Discarded { reason };
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies the hash chain from the first event to `head` (which must be where it ends).
+    fn verify_up_to(&self, head: Head) -> Result<(), AppError> {
+        let mut verifier = ChainVerifier::new();
+        let mut failure = None;
+        self.store.scan(0, &mut |stored| {
+            if let Err(broken) = verifier.check(&stored) {
+                failure = Some(broken.to_string());
+                return ControlFlow::Break(());
+            }
+            if stored.position >= head.position {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })?;
+        if let Some(broken) = failure {
+            return Err(AppError::Corrupt(format!(
+                "the log does not verify at {broken}; no figure is computed from it (run `steadfast log verify`)"
+            )));
+        }
+        if verifier.head() != Some(head) {
+            return Err(AppError::Corrupt(format!(
+                "the log does not verify: it ends before event {} its snapshot was built from (run `steadfast log verify`)",
+                head.position
+            )));
+        }
+        Ok(())
+    }
+
+    /// What became of the saved snapshot when this ledger was opened.
+    pub fn snapshot_use(&self) -> &snapshot::SnapshotUse {
+        &self.snapshot_use
+    }
+
+    /// Saves a snapshot of the projection now (a writer only).
+    pub fn save_snapshot(&mut self) -> Result<(), AppError> {
+        let Some(head) = self.head() else {
+            return Ok(());
+        };
+        let state = snapshot::StateRef {
+            ledger: &self.ledger,
+            versions: self.verifier.stream_versions(),
+            known_heads: snapshot::encode_heads(&self.known_heads),
+        };
+        let made = snapshot::make(head, &state)?;
+        self.store.save_snapshot(&made)?;
+        self.snapshot_at = head.position;
+        Ok(())
+    }
+
+    /// Saves a snapshot if this process may and enough events were folded since the last. A
+    /// failure to save costs only a longer replay next time, so it is not an error of the
+    /// command that got here.
+    fn snapshot_if_due(&mut self) {
+        let at = self.head().map_or(0, |h| h.position);
+        if self.saves_snapshots && at.saturating_sub(self.snapshot_at) >= snapshot::EVERY {
+            let _ = self.save_snapshot();
+        }
     }
 
     /// Folds into the projection every event appended after the last one it holds (by this
@@ -283,6 +394,7 @@ impl Steadfast {
                 })?;
             }
         }
+        self.snapshot_if_due();
         Ok(events.len() as u64)
     }
 

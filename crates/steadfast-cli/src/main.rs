@@ -18,6 +18,7 @@ macro_rules! outln {
 }
 
 mod reports;
+mod synth_cmd;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ enum Command {
     /// Inspect the event log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Write a synthetic ledger: a reproducible, realistic contributions CSV (opens no ledger).
+    Synth(synth_cmd::SynthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +248,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(command) => reports::run(&database, &command),
         Command::Fx(reports::FxCommand::Import(args)) => reports::fx_import(&database, &args),
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
+        Command::Synth(args) => synth_cmd::run(&args),
     }
 }
 
@@ -269,7 +273,14 @@ fn open(database: &Database, access: Access) -> Result<Steadfast> {
         bar.set_message(format!("replaying the log: {n} events"));
     });
     bar.finish_and_clear();
-    Ok(app?)
+    let app = app?;
+    if let steadfast_app::snapshot::SnapshotUse::Discarded { reason } = app.snapshot_use() {
+        eprintln!(
+            "note: the saved snapshot of {} was not used: {reason}; the projection was rebuilt from the whole log",
+            app.location()
+        );
+    }
+    Ok(app)
 }
 
 fn head_line(head: &LogHead) -> String {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::{ContributionRegistered, EventMeta, Quantity, StageRecorded};
 use crate::ids::EventId;
@@ -17,7 +17,7 @@ use crate::money::{Currency, Money};
 use crate::vocabulary::Stage;
 
 /// The accumulated increments of one stage: an amount per currency and a quantity per unit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTotals {
     pub amounts: BTreeMap<Currency, Decimal>,
     pub quantities: BTreeMap<String, Decimal>,
@@ -48,7 +48,7 @@ impl StageTotals {
 }
 
 /// One entry of a contribution's history, in log order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub meta: EventMeta,
     pub event: StageRecorded,
@@ -58,14 +58,14 @@ pub struct HistoryEntry {
 }
 
 /// What an event currently amounts to after its amendments (for the "never below zero" rule).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct NetIncrement {
     pub(crate) money: Option<Money>,
     pub(crate) quantity: Option<Quantity>,
 }
 
 /// A contribution as the log tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContributionState {
     pub info: ContributionRegistered,
     pub registered_at: EventMeta,

@@ -135,7 +135,7 @@ impl DomainEvent {
 }
 
 /// Where and when a stored event sits in the log; given to projections with the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
     pub position: u64,
     pub recorded_at: Timestamp,

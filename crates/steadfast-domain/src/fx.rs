@@ -134,7 +134,7 @@ pub struct Converted {
 }
 
 /// One currency's fixings, in date order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Fixing {
     date: Date,
     rate: Decimal,
@@ -142,7 +142,7 @@ struct Fixing {
 }
 
 /// All recorded fixings, per currency, in date order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateTable {
     series: HashMap<Currency, Vec<Fixing>>,
     /// Publication days recorded, with the rates of each (to decide re-imports).

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::{Date, Weekday};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::contribution::ContributionState;
 use crate::events::{
@@ -24,7 +24,7 @@ use crate::money::{Currency, Money};
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
 
 /// A registered party with its memberships.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Party {
     pub id: PartyId,
     pub name: String,
@@ -42,7 +42,7 @@ impl Party {
 }
 
 /// The whole projected state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     parties: BTreeMap<PartyId, Party>,
     contributions: BTreeMap<ContributionId, ContributionState>,
@@ -54,7 +54,7 @@ pub struct Ledger {
 }
 
 /// A framework as adopted, with where it sits in the log (for "as known on").
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdoptedFramework {
     pub rules: FrameworkAdopted,
     pub meta: EventMeta,

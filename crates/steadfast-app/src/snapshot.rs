@@ -1,0 +1,126 @@
+//! Snapshots of the projection, so opening a ledger replays only the events after the last one.
+//!
+//! A snapshot holds the whole in-memory state at a log position: the ledger projection, the
+//! version each stream had reached (what the hash-chain verifier needs to go on checking), and
+//! the heads of each recording moment (for "as known on" reports). It is written by a writer
+//! after it has folded at least [`EVERY`] events since the last one, and trusted on open only if
+//!
+//! - its bytes still match their SHA-256 digest,
+//! - the log's event at its position still has the hash it was built from, and
+//! - this build can read its format (the format name changes with the build's version and
+//!   with every change to the projection's shape).
+//!
+//! Otherwise it is discarded and the projection rebuilt from the whole log. Either way the hash
+//! chain is verified from the first event, as on every open: what a snapshot saves is decoding
+//! and folding the events it covers, not checking them.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use steadfast_domain::Ledger;
+use steadfast_store::{ChainHash, EventStore, Head, Snapshot};
+
+use crate::AppError;
+
+/// The snapshot format this build writes and reads. Bump the suffix whenever a projection type
+/// changes shape: the encoding (MessagePack, fields by position) is compact, not self-describing enough to
+/// tell an old shape from a new one.
+pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s1");
+
+/// Events folded since the last snapshot before a writer saves a new one.
+pub const EVERY: u64 = 4096;
+
+/// What became of the saved snapshot when a ledger was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotUse {
+    /// None was saved (or none in this build's format).
+    None,
+    /// Loaded: only the events after this position were replayed.
+    Loaded { position: u64 },
+    /// Found but not trusted, for this reason; the whole log was replayed.
+    Discarded { reason: String },
+}
+
+/// The state a snapshot carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub(crate) ledger: Ledger,
+    pub(crate) versions: HashMap<String, u64>,
+    /// `(position, hash, recorded_at in microseconds)` of each recording moment's last event.
+    pub(crate) known_heads: Vec<(u64, [u8; 32], i64)>,
+}
+
+pub(crate) fn encode_heads(heads: &[Head]) -> Vec<(u64, [u8; 32], i64)> {
+    heads
+        .iter()
+        .map(|h| (h.position, h.hash.0, h.recorded_at.as_microsecond()))
+        .collect()
+}
+
+pub(crate) fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
+    heads
+        .iter()
+        .map(|(position, hash, us)| {
+            Ok(Head {
+                position: *position,
+                hash: ChainHash(*hash),
+                recorded_at: Timestamp::from_microsecond(*us)
+                    .map_err(|e| format!("a recorded-at is out of range: {e}"))?,
+            })
+        })
+        .collect()
+}
+
+/// Encodes the state into a snapshot at `head`.
+pub(crate) fn make(head: Head, state: &StateRef<'_>) -> Result<Snapshot, AppError> {
+    let body = rmp_serde::to_vec(state)
+        .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
+    Ok(Snapshot::new(FORMAT, head, body))
+}
+
+/// The state to encode, borrowed (the same shape as [`State`]).
+#[derive(Debug, Serialize)]
+pub(crate) struct StateRef<'a> {
+    pub(crate) ledger: &'a Ledger,
+    pub(crate) versions: &'a HashMap<String, u64>,
+    pub(crate) known_heads: Vec<(u64, [u8; 32], i64)>,
+}
+
+/// A saved snapshot's head, and its state or why it cannot be trusted.
+pub(crate) type Found = (Head, Result<State, String>);
+
+/// The saved snapshot, if any: its head, and its state if it can be trusted, else why not.
+pub(crate) fn load(store: &dyn EventStore) -> Result<Option<Found>, AppError> {
+    let Some(snapshot) = store.load_snapshot(FORMAT)? else {
+        return Ok(None);
+    };
+    let head = snapshot.head;
+    Ok(Some((head, check(store, &snapshot))))
+}
+
+fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {
+    if !snapshot.is_intact() {
+        return Err("its bytes do not match their digest (the snapshot is damaged)".to_owned());
+    }
+    let position = snapshot.head.position;
+    let mut at = None;
+    store
+        .scan(position.saturating_sub(1), &mut |e| {
+            at = Some(e.head());
+            ControlFlow::Break(())
+        })
+        .map_err(|e| format!("the log cannot be read at its position: {e}"))?;
+    match at {
+        Some(h) if h.position == position && h == snapshot.head => {}
+        Some(h) if h.position == position => {
+            return Err(format!(
+                "the log's event {position} is not the one it was built from (hash {} where the snapshot has {})",
+                h.hash, snapshot.head.hash
+            ));
+        }
+        _ => return Err(format!("the log has no event {position}")),
+    }
+    rmp_serde::from_slice(&snapshot.body).map_err(|e| format!("it cannot be read: {e}"))
+}
