@@ -1,0 +1,215 @@
+//! Fast open: a snapshot of the projection is restored only when it matches the log, and a
+//! snapshot that does not is discarded and rebuilt — never trusted. Every case compares the
+//! restored projection with a full replay of the same log.
+
+use std::path::{Path, PathBuf};
+
+use steadfast_app::snapshot::{FORMAT, SnapshotUse};
+use steadfast_app::{
+    Access, AppError, Database, ImportOptions, Steadfast, import_contributions, scenario,
+};
+use steadfast_domain::Ledger;
+use steadfast_ingest::{CsvOptions, HEADER, parse_contributions};
+use steadfast_store::payload_digest;
+
+fn open(path: &Path, access: Access) -> Result<Steadfast, AppError> {
+    Steadfast::open(
+        &Database::Sqlite(path.to_owned()),
+        access,
+        None,
+        &mut |_| {},
+    )
+}
+
+/// A ledger with the founding scenario (7,355 events: enough for a snapshot).
+fn scenario_ledger(dir: &Path) -> PathBuf {
+    let path = dir.join("ledger.sqlite");
+    let mut app = open(&path, Access::Create).expect("create");
+    scenario::load(&mut app).expect("scenario");
+    path
+}
+
+fn sql(path: &Path, statement: &str, params: impl rusqlite::Params) {
+    let conn = rusqlite::Connection::open(path).expect("sqlite");
+    conn.execute(statement, params).expect("sql");
+}
+
+fn snapshot_rows(path: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("sqlite");
+    conn.query_row("SELECT count(*) FROM snapshots", [], |r| r.get(0))
+        .expect("count")
+}
+
+/// The projection a full replay gives, from a copy of the file without its snapshot.
+fn replayed(path: &Path) -> Ledger {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("copy.sqlite");
+    std::fs::copy(path, &copy).expect("copy");
+    sql(&copy, "DELETE FROM snapshots", []);
+    let app = open(&copy, Access::Read).expect("open the copy");
+    assert_eq!(app.snapshot_use(), &SnapshotUse::None);
+    app.ledger().clone()
+}
+
+fn discarded(app: &Steadfast) -> String {
+    match app.snapshot_use() {
+        SnapshotUse::Discarded { reason } => reason.clone(),
+        other => panic!("expected a discarded snapshot, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_writer_saves_a_snapshot_and_a_reader_restores_exactly_the_replayed_projection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = scenario_ledger(dir.path());
+    assert_eq!(snapshot_rows(&path), 1);
+    let app = open(&path, Access::Read).expect("open");
+    assert_eq!(app.snapshot_use(), &SnapshotUse::Loaded { position: 7355 });
+    assert_eq!(app.ledger(), &replayed(&path));
+    assert_eq!(app.head().map(|h| h.position), Some(7355));
+}
+
+#[test]
+fn events_after_the_snapshot_are_replayed_on_top_of_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = scenario_ledger(dir.path());
+    let mut app = open(&path, Access::Write).expect("open");
+    let csv = format!(
+        "{}\nT-1-a,T-1,DEU,UKR,committed,2024-05-02,1000.00,EUR,training,bilateral,public,,,,,,https://example.org/t,tail\n",
+        HEADER.join(",")
+    );
+    let parsed = parse_contributions("t.csv", csv.as_bytes(), CsvOptions::default(), &mut |_| {});
+    import_contributions(&mut app, &parsed, "test", ImportOptions::default()).expect("import");
+    drop(app);
+    let app = open(&path, Access::Read).expect("reopen");
+    assert_eq!(app.snapshot_use(), &SnapshotUse::Loaded { position: 7355 });
+    assert_eq!(app.head().map(|h| h.position), Some(7357));
+    assert_eq!(app.ledger(), &replayed(&path));
+}
+
+#[test]
+fn a_damaged_snapshot_is_discarded_rebuilt_and_never_trusted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = scenario_ledger(dir.path());
+    let expected = replayed(&path);
+    // One flipped byte in the body: the digest no longer matches.
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    let mut body: Vec<u8> = conn
+        .query_row("SELECT body FROM snapshots", [], |r| r.get(0))
+        .expect("body");
+    drop(conn);
+    let middle = body.len() / 2;
+    body[middle] ^= 0x5a;
+    sql(&path, "UPDATE snapshots SET body = ?1", [&body]);
+
+    // A reader does not trust it, does not touch it, and reports from the whole log.
+    let reader = open(&path, Access::Read).expect("open");
+    assert!(
+        discarded(&reader).contains("digest"),
+        "{}",
+        discarded(&reader)
+    );
+    assert_eq!(reader.ledger(), &expected);
+    drop(reader);
+    assert_eq!(snapshot_rows(&path), 1, "a reader never writes");
+
+    // A writer discards it and, having replayed the whole log, saves a good one.
+    let writer = open(&path, Access::Write).expect("open");
+    assert!(discarded(&writer).contains("digest"));
+    assert_eq!(writer.ledger(), &expected);
+    drop(writer);
+    let reader = open(&path, Access::Read).expect("open");
+    assert_eq!(
+        reader.snapshot_use(),
+        &SnapshotUse::Loaded { position: 7355 }
+    );
+    assert_eq!(reader.ledger(), &expected);
+}
+
+#[test]
+fn a_snapshot_that_does_not_match_the_log_is_discarded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = scenario_ledger(dir.path());
+    let expected = replayed(&path);
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    let (body, hash): (Vec<u8>, Vec<u8>) = conn
+        .query_row("SELECT body, head_hash FROM snapshots", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("row");
+    drop(conn);
+
+    // Built from another event at the same position (its head hash differs).
+    let mut other = hash.clone();
+    other[0] ^= 1;
+    sql(&path, "UPDATE snapshots SET head_hash = ?1", [&other]);
+    let app = open(&path, Access::Read).expect("open");
+    assert!(
+        discarded(&app).contains("not the one it was built from"),
+        "{}",
+        discarded(&app)
+    );
+    assert_eq!(app.ledger(), &expected);
+    drop(app);
+
+    // Built at a position the log does not reach.
+    sql(
+        &path,
+        "UPDATE snapshots SET head_hash = ?1, position = 9999",
+        [&hash],
+    );
+    let app = open(&path, Access::Read).expect("open");
+    assert!(
+        discarded(&app).contains("no event 9999"),
+        "{}",
+        discarded(&app)
+    );
+    assert_eq!(app.ledger(), &expected);
+    drop(app);
+
+    // A body with a matching digest that this build cannot read.
+    let junk = b"not a projection".to_vec();
+    sql(
+        &path,
+        "UPDATE snapshots SET position = 7355, body = ?1, digest = ?2",
+        rusqlite::params![junk, payload_digest(&junk).0.as_slice()],
+    );
+    let app = open(&path, Access::Read).expect("open");
+    assert!(
+        discarded(&app).contains("cannot be read"),
+        "{}",
+        discarded(&app)
+    );
+    assert_eq!(app.ledger(), &expected);
+    drop(app);
+
+    // Another build's format is simply not looked at.
+    sql(&path, "UPDATE snapshots SET format = 'ledger-0.0.0-s0'", []);
+    let app = open(&path, Access::Read).expect("open");
+    assert_eq!(app.snapshot_use(), &SnapshotUse::None);
+    assert_eq!(app.ledger(), &expected);
+    assert_ne!(FORMAT, "ledger-0.0.0-s0");
+    let _ = body;
+}
+
+#[test]
+fn a_tampered_event_before_the_snapshot_is_still_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = scenario_ledger(dir.path());
+    // Edit an early event's payload behind the fence (the triggers are dropped first).
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch("DROP TRIGGER events_no_update")
+        .expect("drop trigger");
+    let changed = conn
+        .execute(
+            "UPDATE events SET payload = CAST(payload || x'20' AS BLOB) WHERE position = 2",
+            [],
+        )
+        .expect("tamper");
+    assert_eq!(changed, 1);
+    drop(conn);
+    let Err(err) = open(&path, Access::Read) else {
+        panic!("a tampered event before the snapshot must be refused");
+    };
+    assert!(err.to_string().contains("does not verify"), "{err}");
+}
