@@ -644,16 +644,9 @@ impl Planner<'_> {
     }
 }
 
-/// Plans contribution `number`, opening on day `open`, into `out` (sorted, numbered, and cut
-/// at `last_day` and at `budget` rows).
-fn plan_contribution(
-    rng: &mut Xoshiro256StarStar,
-    number: u64,
-    open: u64,
-    last_day: u64,
-    budget: u64,
-    out: &mut Vec<Row>,
-) {
+/// Who gives what, through which channel, in which currency, and how much: a contribution's
+/// attributes, its pledge in minor units and its item count (for counted items).
+fn draw_profile(rng: &mut Xoshiro256StarStar) -> (Attributes, u64, Option<u64>) {
     let donor_index = rng.pick_index(DONORS.iter().map(|d| d.weight));
     let donor = &DONORS[donor_index];
     let category = if donor.non_lethal {
@@ -704,8 +697,35 @@ fn plan_contribution(
         let (_, lo, hi, _) = ITEMS[usize::from(i)];
         lo + rng.skewed(hi - lo)
     });
+    (attributes, pledge, items)
+}
 
-    // The shape: how far it got, what was skipped, what went wrong.
+/// How far a contribution got and what happens to it on the way.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    furthest: Stage,
+    /// Whether announced, committed and allocated are recorded (when reached); a delivery is
+    /// never skipped, or the receipts would differ from it.
+    present: [bool; 3],
+    withdraws: bool,
+    late: bool,
+    above: bool,
+    differs: bool,
+    amends: bool,
+}
+
+impl Shape {
+    fn reaches(&self, stage: Stage) -> bool {
+        stage <= self.furthest
+    }
+
+    /// Whether announced (0), committed (1) or allocated (2) is recorded.
+    fn has(&self, i: usize) -> bool {
+        self.present[i] && self.reaches(Stage::FLOW[i])
+    }
+}
+
+fn draw_shape(rng: &mut Xoshiro256StarStar) -> Shape {
     let furthest = rng.pick(&[
         (Stage::Announced, 12),
         (Stage::Committed, 14),
@@ -713,9 +733,6 @@ fn plan_contribution(
         (Stage::Delivered, 30),
         (Stage::Confirmed, 34),
     ]);
-    let reached = |s: Stage| s <= furthest;
-    // Whether announced, committed and allocated are recorded (when reached); a delivery is never
-    // skipped, or the receipts would differ from it.
     let mut present = [true; 3];
     if furthest >= Stage::Committed && rng.chance(SKIP_PER_MILLE) {
         let candidates: Vec<(usize, u32)> = [(0, 5), (1, 2), (2, 3)]
@@ -727,14 +744,49 @@ fn plan_contribution(
             present[rng.pick(&candidates)] = false;
         }
     }
-    let has = |i: usize| present[i] && reached(Stage::FLOW[i]);
-    let delivers = reached(Stage::Delivered);
-    let confirms = reached(Stage::Confirmed);
-    let withdraws = !confirms && rng.chance(WITHDRAW_PER_MILLE);
-    let late = has(1) && delivers && rng.chance(LATE_PER_MILLE);
-    let above = has(1) && delivers && rng.chance(ABOVE_PER_MILLE);
-    let differs = confirms && rng.chance(DIFFERS_PER_MILLE);
-    let amends = (has(0) || has(1)) && rng.chance(AMEND_PER_MILLE);
+    let mut shape = Shape {
+        furthest,
+        present,
+        withdraws: false,
+        late: false,
+        above: false,
+        differs: false,
+        amends: false,
+    };
+    let delivers = shape.reaches(Stage::Delivered);
+    let confirms = shape.reaches(Stage::Confirmed);
+    shape.withdraws = !confirms && rng.chance(WITHDRAW_PER_MILLE);
+    shape.late = shape.has(1) && delivers && rng.chance(LATE_PER_MILLE);
+    shape.above = shape.has(1) && delivers && rng.chance(ABOVE_PER_MILLE);
+    shape.differs = confirms && rng.chance(DIFFERS_PER_MILLE);
+    shape.amends = (shape.has(0) || shape.has(1)) && rng.chance(AMEND_PER_MILLE);
+    shape
+}
+
+/// Plans contribution `number`, opening on day `open`, into `out` (sorted, numbered, and cut
+/// at `last_day` and at `budget` rows).
+fn plan_contribution(
+    rng: &mut Xoshiro256StarStar,
+    number: u64,
+    open: u64,
+    last_day: u64,
+    budget: u64,
+    out: &mut Vec<Row>,
+) {
+    let (attributes, pledge, items) = draw_profile(rng);
+    let item = attributes.item;
+    let shape = draw_shape(rng);
+    let Shape {
+        withdraws,
+        late,
+        above,
+        differs,
+        amends,
+        ..
+    } = shape;
+    let has = |i: usize| shape.has(i);
+    let delivers = shape.reaches(Stage::Delivered);
+    let confirms = shape.reaches(Stage::Confirmed);
 
     let mut planner = Planner {
         rng,
@@ -928,9 +980,13 @@ fn plan_contribution(
         );
     }
 
-    // What has not happened by the last day is left out; receipts are all in or all out, so a
-    // cut alone never makes the receipts differ from the deliveries.
-    let mut rows = planner.rows;
+    finish(planner.rows, last_day, budget, out);
+}
+
+/// Leaves out what has not happened by `last_day`, sorts the rest in effective-date order (as
+/// the importer decides them), keeps the first `budget`, numbers them and links amendments.
+fn finish(mut rows: Vec<Planned>, last_day: u64, budget: u64, out: &mut Vec<Row>) {
+    // Receipts are all in or all out, so a cut alone never makes them differ from the deliveries.
     let receipts = |rows: &[Planned]| {
         rows.iter()
             .filter(|p| p.row.stage == Stage::Confirmed)

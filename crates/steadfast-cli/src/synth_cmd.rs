@@ -39,7 +39,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
     let file = create(args)?;
     let bar = indicatif::ProgressBar::new(args.events);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "writing {msg} {wide_bar} {human_pos}/{human_len} rows ({per_sec}, {eta} left)",
+        "writing {msg} {wide_bar} {human_pos}/{human_len} rows ({eta} left)",
     ) {
         bar.set_style(style);
     }
