@@ -12,6 +12,7 @@ use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::fx::cents;
 use crate::ids::{FrameworkId, PartyId};
 use crate::money::Money;
 use crate::period::HalfYear;
@@ -207,11 +208,6 @@ pub fn fair_shares(framework: &FrameworkAdopted) -> FairShares {
         allocations,
         unallocated: cents(unallocated),
     }
-}
-
-fn cents(mut d: Decimal) -> Decimal {
-    d.rescale(2);
-    d
 }
 
 /// Splits `total` (in units with two decimals) in proportion to `weights` by the largest
