@@ -290,12 +290,12 @@ impl Steadfast {
             note_head(known_heads, stored.head());
             match codec::decode(&stored) {
                 Ok(event) => {
-                    ledger.apply(
+                    ledger.apply_owned(
                         EventMeta {
                             position: stored.position,
                             recorded_at: stored.recorded_at,
                         },
-                        &event,
+                        event,
                     );
                     count += 1;
                     if count.is_multiple_of(65_536) {
@@ -360,6 +360,7 @@ impl Steadfast {
                 expected.push((new.stream.clone(), self.stream_version_seen(event)));
             }
         }
+        let count = events.len() as u64;
         let request = AppendRequest {
             events: encoded,
             expected,
@@ -370,8 +371,8 @@ impl Steadfast {
             // Our batch was chained right onto the head this projection verified: fold the
             // events we sealed ourselves, exactly as a replay would, without reading them back.
             Some(head) if appended.chained_onto == self.head() && ended_at.is_some() => {
-                for (position, event) in (appended.first_position..).zip(&events) {
-                    self.ledger.apply(
+                for (position, event) in (appended.first_position..).zip(events) {
+                    self.ledger.apply_owned(
                         EventMeta {
                             position,
                             recorded_at: head.recorded_at,
@@ -395,7 +396,7 @@ impl Steadfast {
             }
         }
         self.snapshot_if_due();
-        Ok(events.len() as u64)
+        Ok(count)
     }
 
     /// The version the projection believes a stream is at (the optimistic-concurrency check).

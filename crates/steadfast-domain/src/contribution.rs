@@ -142,6 +142,11 @@ impl ContributionState {
     /// Applies a stored (or decided) stage event. Infallible: whatever is in the log is folded;
     /// the rules that keep the log sane are enforced before appending (see `Draft`).
     pub fn apply(&mut self, meta: EventMeta, event: &StageRecorded) {
+        self.apply_owned(meta, event.clone());
+    }
+
+    /// [`apply`](Self::apply), taking the event (no copy of it is made).
+    pub fn apply_owned(&mut self, meta: EventMeta, event: StageRecorded) {
         let counts_as = match event.stage {
             Stage::Withdrawn => None,
             Stage::Amended => event
@@ -188,7 +193,7 @@ impl ContributionState {
         self.index.insert(event.event.clone(), self.history.len());
         self.history.push(HistoryEntry {
             meta,
-            event: event.clone(),
+            event,
             counts_as,
         });
     }

@@ -67,6 +67,12 @@ impl Ledger {
 
     /// Folds one stored event into the state.
     pub fn apply(&mut self, meta: EventMeta, event: &DomainEvent) {
+        self.apply_owned(meta, event.clone());
+    }
+
+    /// [`apply`](Self::apply), taking the event: replay and appends fold events they own, so
+    /// no copy of each is made.
+    pub fn apply_owned(&mut self, meta: EventMeta, event: DomainEvent) {
         self.events_applied += 1;
         match event {
             DomainEvent::PartyRegistered(e) => {
@@ -79,35 +85,34 @@ impl Ledger {
                         kind: e.kind,
                         memberships: Vec::new(),
                     });
-                party.name.clone_from(&e.name);
+                party.name = e.name;
                 party.kind = e.kind;
             }
             DomainEvent::MembershipRecorded(e) => {
                 if let Some(party) = self.parties.get_mut(&e.party) {
-                    party.memberships.push(e.clone());
+                    party.memberships.push(e);
                 }
             }
             DomainEvent::ContributionRegistered(e) => {
+                let key = e.contribution.clone();
                 self.contributions
-                    .entry(e.contribution.clone())
-                    .or_insert_with(|| ContributionState::new(e.clone(), meta));
+                    .entry(key)
+                    .or_insert_with(|| ContributionState::new(e, meta));
             }
             DomainEvent::StageRecorded(e) => {
                 if let Some(state) = self.contributions.get_mut(&e.contribution) {
                     self.event_owner
                         .insert(e.event.clone(), e.contribution.clone());
-                    state.apply(meta, e);
+                    state.apply_owned(meta, e);
                 }
             }
             DomainEvent::FrameworkAdopted(e) => {
+                let key = e.framework.clone();
                 self.frameworks
-                    .entry(e.framework.clone())
-                    .or_insert_with(|| AdoptedFramework {
-                        rules: e.clone(),
-                        meta,
-                    });
+                    .entry(key)
+                    .or_insert(AdoptedFramework { rules: e, meta });
             }
-            DomainEvent::FxFixingsPublished(e) => self.rates.apply(meta, e),
+            DomainEvent::FxFixingsPublished(e) => self.rates.apply(meta, &e),
         }
     }
 
