@@ -114,6 +114,34 @@ fn versions_after(request: &AppendRequest) -> Option<std::collections::HashMap<S
     Some(versions)
 }
 
+/// Verifies the hash chain from the first event to `head` (which must be where it ends).
+fn verify_chain(store: &dyn EventStore, head: Head) -> Result<(), AppError> {
+    let mut verifier = ChainVerifier::new();
+    let mut failure = None;
+    store.scan(0, &mut |stored| {
+        if let Err(broken) = verifier.check(&stored) {
+            failure = Some(broken.to_string());
+            return ControlFlow::Break(());
+        }
+        if stored.position >= head.position {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    if let Some(broken) = failure {
+        return Err(AppError::Corrupt(format!(
+            "the log does not verify at {broken}; no figure is computed from it (run `steadfast log verify`)"
+        )));
+    }
+    if verifier.head() != Some(head) {
+        return Err(AppError::Corrupt(format!(
+            "the log does not verify: it ends before event {} its snapshot was built from (run `steadfast log verify`)",
+            head.position
+        )));
+    }
+    Ok(())
+}
+
 /// Remembers `head` as the latest head of its recording moment.
 fn note_head(heads: &mut Vec<Head>, head: Head) {
     match heads.last_mut() {
@@ -149,7 +177,10 @@ impl Steadfast {
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
         let store = open_store(database, access, clock)?;
-        Steadfast::restore(store, access != Access::Read, progress)
+        // A second, read-only handle verifies the chain under a snapshot while this one decodes
+        // it (two cores, half the wait); without one the chain is verified first.
+        let reader = || open_store(database, Access::Read, None).ok();
+        Steadfast::restore(store, access != Access::Read, &reader, progress)
     }
 
     /// Replays a store into a fresh projection (from its snapshot, when one can be trusted);
@@ -158,12 +189,13 @@ impl Steadfast {
         store: Box<dyn EventStore>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
-        Steadfast::restore(store, true, progress)
+        Steadfast::restore(store, true, &|| None, progress)
     }
 
     fn restore(
         store: Box<dyn EventStore>,
         saves_snapshots: bool,
+        reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
         let mut app = Steadfast {
@@ -175,66 +207,61 @@ impl Steadfast {
             snapshot_at: 0,
             snapshot_use: snapshot::SnapshotUse::None,
         };
-        app.load_snapshot()?;
+        app.load_snapshot(reader)?;
         app.catch_up(progress)?;
         app.snapshot_if_due();
         Ok(app)
     }
 
     /// Starts from the saved snapshot if it can be trusted; otherwise discards it (when
-    /// writable) and leaves the projection empty for a full replay.
-    fn load_snapshot(&mut self) -> Result<(), AppError> {
-        let Some((head, state)) = snapshot::load(self.store.as_ref())? else {
+    /// writable) and leaves the projection empty for a full replay. The events the snapshot
+    /// covers are still verified, hash by hash (without decoding or folding them) — on a second
+    /// handle from `reader`, in parallel with decoding the snapshot, when there is one — so no
+    /// figure comes from a log that does not verify.
+    fn load_snapshot(
+        &mut self,
+        reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
+    ) -> Result<(), AppError> {
+        let Some(saved) = self.store.load_snapshot(snapshot::FORMAT)? else {
             return Ok(());
         };
-        let restored = state.and_then(|s| Ok((snapshot::decode_heads(&s.known_heads)?, s)));
-        match restored {
-            Ok((known_heads, state)) => {
-                // The events the snapshot covers are still verified, hash by hash (without
-                // decoding or folding them): no figure comes from a log that does not verify.
-                self.verify_up_to(head)?;
+        let head = saved.head;
+        let store = self.store.as_ref();
+        let (state, chain) = match reader() {
+            Some(second) => std::thread::scope(|scope| {
+                let verifying = scope.spawn(move || verify_chain(second.as_ref(), head));
+                let state = snapshot::check(store, &saved);
+                let chain = verifying.join().unwrap_or_else(|_| {
+                    Err(AppError::Corrupt(
+                        "verifying the log failed unexpectedly".to_owned(),
+                    ))
+                });
+                (state, Some(chain))
+            }),
+            None => (snapshot::check(store, &saved), None),
+        };
+        match state {
+            Ok(state) => {
+                match chain {
+                    Some(result) => result?,
+                    None => verify_chain(store, head)?,
+                }
                 self.ledger = state.ledger;
                 self.verifier = ChainVerifier::resume(head, state.versions);
-                self.known_heads = known_heads;
+                self.known_heads =
+                    snapshot::decode_heads(&state.known_heads).map_err(AppError::Corrupt)?;
                 self.snapshot_at = head.position;
                 self.snapshot_use = snapshot::SnapshotUse::Loaded {
                     position: head.position,
                 };
             }
+            // Not trusted: the full replay that follows verifies the chain itself.
             Err(reason) => {
                 if self.saves_snapshots {
                     self.store.discard_snapshot(snapshot::FORMAT)?;
                 }
                 self.snapshot_use = snapshot::SnapshotUse::Discarded { reason };
             }
-        }
-        Ok(())
-    }
-
-    /// Verifies the hash chain from the first event to `head` (which must be where it ends).
-    fn verify_up_to(&self, head: Head) -> Result<(), AppError> {
-        let mut verifier = ChainVerifier::new();
-        let mut failure = None;
-        self.store.scan(0, &mut |stored| {
-            if let Err(broken) = verifier.check(&stored) {
-                failure = Some(broken.to_string());
-                return ControlFlow::Break(());
-            }
-            if stored.position >= head.position {
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        })?;
-        if let Some(broken) = failure {
-            return Err(AppError::Corrupt(format!(
-                "the log does not verify at {broken}; no figure is computed from it (run `steadfast log verify`)"
-            )));
-        }
-        if verifier.head() != Some(head) {
-            return Err(AppError::Corrupt(format!(
-                "the log does not verify: it ends before event {} its snapshot was built from (run `steadfast log verify`)",
-                head.position
-            )));
         }
         Ok(())
     }

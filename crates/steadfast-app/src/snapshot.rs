@@ -88,19 +88,15 @@ pub(crate) struct StateRef<'a> {
     pub(crate) known_heads: Vec<(u64, [u8; 32], i64)>,
 }
 
-/// A saved snapshot's head, and its state or why it cannot be trusted.
-pub(crate) type Found = (Head, Result<State, String>);
-
-/// The saved snapshot, if any: its head, and its state if it can be trusted, else why not.
-pub(crate) fn load(store: &dyn EventStore) -> Result<Option<Found>, AppError> {
-    let Some(snapshot) = store.load_snapshot(FORMAT)? else {
-        return Ok(None);
-    };
-    let head = snapshot.head;
-    Ok(Some((head, check(store, &snapshot))))
+/// The snapshot's state if it can be trusted (intact, built from the log's event at its
+/// position, readable by this build), else why not. The chain before it is not checked here.
+pub(crate) fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {
+    let state = check_inner(store, snapshot)?;
+    decode_heads(&state.known_heads)?;
+    Ok(state)
 }
 
-fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {
+fn check_inner(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {
     if !snapshot.is_intact() {
         return Err("its bytes do not match their digest (the snapshot is damaged)".to_owned());
     }
