@@ -30,7 +30,7 @@ use crate::AppError;
 pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s1");
 
 /// Events folded since the last snapshot before a writer saves a new one.
-pub const EVERY: u64 = 4096;
+pub const EVERY: u64 = 50_000;
 
 /// What became of the saved snapshot when a ledger was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]

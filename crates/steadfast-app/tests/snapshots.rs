@@ -21,11 +21,12 @@ fn open(path: &Path, access: Access) -> Result<Steadfast, AppError> {
     )
 }
 
-/// A ledger with the founding scenario (7,355 events: enough for a snapshot).
+/// A ledger with the founding scenario (7,355 events) and a snapshot of it.
 fn scenario_ledger(dir: &Path) -> PathBuf {
     let path = dir.join("ledger.sqlite");
     let mut app = open(&path, Access::Create).expect("create");
     scenario::load(&mut app).expect("scenario");
+    app.save_snapshot().expect("snapshot");
     path
 }
 
@@ -113,10 +114,13 @@ fn a_damaged_snapshot_is_discarded_rebuilt_and_never_trusted() {
     drop(reader);
     assert_eq!(snapshot_rows(&path), 1, "a reader never writes");
 
-    // A writer discards it and, having replayed the whole log, saves a good one.
-    let writer = open(&path, Access::Write).expect("open");
+    // A writer discards it; having replayed the whole log, it saves a good one (here by
+    // hand: 7,355 events are fewer than a writer snapshots on its own).
+    let mut writer = open(&path, Access::Write).expect("open");
     assert!(discarded(&writer).contains("digest"));
     assert_eq!(writer.ledger(), &expected);
+    assert_eq!(snapshot_rows(&path), 0, "the writer discarded it");
+    writer.save_snapshot().expect("save");
     drop(writer);
     let reader = open(&path, Access::Read).expect("open");
     assert_eq!(
@@ -212,4 +216,32 @@ fn a_tampered_event_before_the_snapshot_is_still_refused() {
         panic!("a tampered event before the snapshot must be refused");
     };
     assert!(err.to_string().contains("does not verify"), "{err}");
+}
+
+#[test]
+fn a_writer_saves_a_snapshot_on_its_own_once_enough_events_were_folded() {
+    use steadfast_app::snapshot::EVERY;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.sqlite");
+    let mut app = open(&path, Access::Create).expect("create");
+    let mut csv = HEADER.join(",");
+    // Each row opens a contribution: two log events per row.
+    let rows = EVERY / 2 + 1;
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "\nB-{i}-a,B-{i},DEU,UKR,committed,2024-05-02,10.00,EUR,training,bilateral,public,,,,,,,"
+        ));
+    }
+    csv.push('\n');
+    let parsed = parse_contributions("b.csv", csv.as_bytes(), CsvOptions::default(), &mut |_| {});
+    assert!(parsed.errors.0.is_empty(), "{}", parsed.errors);
+    import_contributions(&mut app, &parsed, "test", ImportOptions::default()).expect("import");
+    drop(app);
+    assert_eq!(snapshot_rows(&path), 1);
+    let app = open(&path, Access::Read).expect("open");
+    assert_eq!(
+        app.snapshot_use(),
+        &SnapshotUse::Loaded { position: rows * 2 }
+    );
+    assert_eq!(app.ledger(), &replayed(&path));
 }
