@@ -17,7 +17,7 @@
 //! - a withdrawn contribution counts, at the stages before delivery, no more than it delivered.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -283,6 +283,17 @@ fn valued<'a>(
     converter: &mut Converter<'_>,
     query: &ReportQuery,
 ) -> Vec<Valued<'a>> {
+    valued_where(state, converter, query, &|_, _| true)
+}
+
+/// [`valued`], for the stage events `wanted` accepts (by stage and the date they count from)
+/// only: the others are neither converted nor returned.
+fn valued_where<'a>(
+    state: &'a ContributionState,
+    converter: &mut Converter<'_>,
+    query: &ReportQuery,
+    wanted: &dyn Fn(Stage, Date) -> bool,
+) -> Vec<Valued<'a>> {
     let mut deltas: HashMap<&EventId, Decimal> = HashMap::new();
     for e in &state.history {
         if e.event.stage == Stage::Amended
@@ -297,7 +308,11 @@ fn valued<'a>(
     state
         .history
         .iter()
-        .filter(|e| e.event.stage.is_flow() && query.keeps(e))
+        .filter(|e| {
+            e.event.stage.is_flow()
+                && wanted(e.event.stage, e.event.effective_date)
+                && query.keeps(e)
+        })
         .map(|entry| {
             let counts_from = entry.event.effective_date;
             let amount = entry.event.money.map(|m| {
@@ -385,8 +400,8 @@ pub fn fair_share_report(
     if !stage.is_flow() {
         return Err(ReportError::NotAFlowStage(stage));
     }
-    let participants: BTreeSet<&PartyId> = rules.participants.iter().collect();
-    let eligible: BTreeSet<Category> = rules.eligible_categories.iter().copied().collect();
+    let participants: HashSet<&PartyId> = rules.participants.iter().collect();
+    let eligible: HashSet<Category> = rules.eligible_categories.iter().copied().collect();
     let before_delivery = matches!(
         stage,
         Stage::Announced | Stage::Committed | Stage::Allocated
@@ -434,7 +449,13 @@ pub fn fair_share_report(
         // Every record at the stage in the period, valued or not.
         let mut records = 0u64;
         let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
-        for v in valued(state, &mut converter, &query) {
+        // Only what this scoreboard can use is converted: values at the stage in the period,
+        // and deliveries when a withdrawal caps what counts.
+        let capped = before_delivery && withdrawn(state, &query);
+        let wanted = |s: Stage, d: Date| {
+            (s == stage && rules.in_period(d)) || (capped && s == Stage::Delivered)
+        };
+        for v in valued_where(state, &mut converter, &query, &wanted) {
             if v.stage == Stage::Delivered
                 && let Some(Ok(c)) = &v.value
             {
@@ -482,7 +503,7 @@ pub fn fair_share_report(
                 }
             }
         }
-        if before_delivery && withdrawn(state, &query) {
+        if capped {
             // Cancelled: only what was delivered stands, taken off the latest periods first.
             let capped = sum.min(delivered.max(Decimal::ZERO));
             let mut excess = sum - capped;
