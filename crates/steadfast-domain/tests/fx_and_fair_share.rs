@@ -6,10 +6,12 @@
 //! log, so "as known on" cuts see exactly what was recorded by then. The rates themselves are
 //! real ECB reference rates, copied from `data/ecb-eurofxref-hist.csv`.
 
-use std::collections::BTreeMap;
-use std::str::FromStr;
+mod common;
 
-use jiff::civil::{Date, Weekday};
+use common::{USD_JULY_2024, at, cur, date, dec, money, party};
+use std::collections::BTreeMap;
+
+use jiff::civil::Weekday;
 use jiff::{Timestamp, ToSpan};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -24,46 +26,8 @@ use steadfast_domain::{
 // ---------------------------------------------------------------------------------------------
 // Building values
 
-fn date(text: &str) -> Date {
-    text.parse().expect("test date")
-}
-
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).expect("test decimal")
-}
-
-fn cur(code: &str) -> Currency {
-    Currency::parse(code).expect("test currency")
-}
-
-fn money(amount: &str, currency: &str) -> Money {
-    Money::parse(amount, cur(currency)).expect("test amount")
-}
-
-fn party(text: &str) -> PartyId {
-    PartyId::parse(text).expect("test party id")
-}
-
-fn at(text: &str) -> Timestamp {
-    text.parse().expect("test timestamp")
-}
-
 /// Real ECB reference rates (units per euro), from data/ecb-eurofxref-hist.csv.
 const USD_2024_06_28: (&str, &str) = ("2024-06-28", "1.0705");
-const USD_JULY_2024: [(&str, &str); 12] = [
-    ("2024-07-01", "1.0745"),
-    ("2024-07-02", "1.0729"),
-    ("2024-07-03", "1.0758"),
-    ("2024-07-04", "1.08"),
-    ("2024-07-05", "1.0824"),
-    ("2024-07-08", "1.0835"),
-    ("2024-07-09", "1.0814"),
-    ("2024-07-10", "1.0825"),
-    ("2024-07-11", "1.0855"),
-    ("2024-07-12", "1.089"),
-    ("2024-07-15", "1.0907"),
-    ("2024-07-16", "1.0902"),
-];
 const USD_2025_01_02: (&str, &str) = ("2025-01-02", "1.0321");
 /// The last ISK fixings before the ECB stopped quoting the krona (December 2008 to January
 /// 2018).

@@ -10,8 +10,10 @@
 //! `committed`, shared by GDP among DEU (4000), FRA (3000) and POL (1000); ISL (30) is exempt
 //! and out of the denominator — fair shares DEU 500,000.00, FRA 375,000.00, POL 125,000.00.
 
+mod common;
+
+use common::{USD_JULY_2024, at, cur, date, dec, money, party};
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -20,35 +22,15 @@ use rust_decimal::Decimal;
 use steadfast_domain::fx::to_euros;
 use steadfast_domain::scoreboard::median_days;
 use steadfast_domain::{
-    AnomalyKind, AnomalyRowKind, Category, Channel, Condition, ContributionId, Currency, Decision,
+    AnomalyKind, AnomalyRowKind, Category, Channel, Condition, ContributionId, Decision,
     DomainEvent, Draft, EventId, EventMeta, Exemption, FairShareReport, FairShareRow,
-    FrameworkAdopted, FrameworkId, FxFixingsPublished, FxPolicy, HalfYear, Ledger, Money, PartyId,
-    RecordStage, ReportError, ReportQuery, ShareBasis, ShareStatus, Stage, ValuationBasis,
-    Visibility, anomalies_report, fair_share_report, gaps_report,
+    FrameworkAdopted, FrameworkId, FxFixingsPublished, FxPolicy, HalfYear, Ledger, RecordStage,
+    ReportError, ReportQuery, ShareBasis, ShareStatus, Stage, ValuationBasis, Visibility,
+    anomalies_report, fair_share_report, gaps_report,
 };
 
 // ---------------------------------------------------------------------------------------------
 // Building values and commands
-
-fn date(text: &str) -> Date {
-    text.parse().expect("test date")
-}
-
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).expect("test decimal")
-}
-
-fn cur(code: &str) -> Currency {
-    Currency::parse(code).expect("test currency")
-}
-
-fn money(amount: &str, currency: &str) -> Money {
-    Money::parse(amount, cur(currency)).expect("test amount")
-}
-
-fn party(text: &str) -> PartyId {
-    PartyId::parse(text).expect("test party id")
-}
 
 fn eid(text: &str) -> EventId {
     EventId::parse(text).expect("test event id")
@@ -58,29 +40,9 @@ fn cid(text: &str) -> ContributionId {
     ContributionId::parse(text).expect("test contribution id")
 }
 
-fn at(text: &str) -> Timestamp {
-    text.parse().expect("test timestamp")
-}
-
 fn framework_id() -> FrameworkId {
     FrameworkId::parse("test-pledge").expect("framework id")
 }
-
-/// Real ECB USD fixings (units per euro) of July 2024.
-const USD_JULY_2024: [(&str, &str); 12] = [
-    ("2024-07-01", "1.0745"),
-    ("2024-07-02", "1.0729"),
-    ("2024-07-03", "1.0758"),
-    ("2024-07-04", "1.08"),
-    ("2024-07-05", "1.0824"),
-    ("2024-07-08", "1.0835"),
-    ("2024-07-09", "1.0814"),
-    ("2024-07-10", "1.0825"),
-    ("2024-07-11", "1.0855"),
-    ("2024-07-12", "1.089"),
-    ("2024-07-15", "1.0907"),
-    ("2024-07-16", "1.0902"),
-];
 
 /// A stage command of `contribution` from `donor` to Ukraine, equipment purchase, no increment.
 fn stage(event: &str, contribution: &str, donor: &str, stage: Stage, on: &str) -> RecordStage {
