@@ -4,7 +4,7 @@
 //! published fair share.
 
 use steadfast_domain::Draft;
-use steadfast_domain::framework::{Exemption, FrameworkAdopted, ShareBasis};
+use steadfast_domain::framework::{FrameworkAdopted, ShareBasis};
 use steadfast_ingest::{BasisTable, ErrorList, FrameworkSpec, ImportError};
 
 /// The framework a spec describes, with its basis figures taken from `basis`.
@@ -19,15 +19,7 @@ pub fn adopted_from(spec: &FrameworkSpec, basis: &BasisTable) -> FrameworkAdopte
         period_end: spec.period_end,
         recipients: spec.recipients.clone(),
         participants: spec.participants.clone(),
-        exemptions: spec
-            .exemptions
-            .iter()
-            .map(|e| Exemption {
-                party: e.party.clone(),
-                in_denominator: e.in_denominator,
-                reason: e.reason.clone(),
-            })
-            .collect(),
+        exemptions: spec.exemptions.clone(),
         eligible_categories: spec.eligible_categories.clone(),
         counting_stage: spec.counting_stage,
         share_basis: ShareBasis {

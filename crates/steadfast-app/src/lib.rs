@@ -248,8 +248,7 @@ impl Steadfast {
                 }
                 self.ledger = state.ledger;
                 self.verifier = ChainVerifier::resume(head, state.versions);
-                self.known_heads =
-                    snapshot::decode_heads(&state.known_heads).map_err(AppError::Corrupt)?;
+                self.known_heads = state.known_heads;
                 self.snapshot_at = head.position;
                 self.snapshot_use = snapshot::SnapshotUse::Loaded {
                     position: head.position,

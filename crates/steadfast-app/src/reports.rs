@@ -25,32 +25,6 @@ const SHARE_DIGITS: u32 = 10;
 /// Digits shown for a ratio (a fraction).
 const RATIO_DIGITS: u32 = 4;
 
-/// What every report is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReportOptions {
-    pub fx_policy: FxPolicy,
-    pub as_of: Option<Date>,
-    pub as_known_on: Option<Timestamp>,
-}
-
-impl ReportOptions {
-    pub fn new(fx_policy: FxPolicy) -> Self {
-        ReportOptions {
-            fx_policy,
-            as_of: None,
-            as_known_on: None,
-        }
-    }
-
-    fn query(&self) -> ReportQuery {
-        ReportQuery {
-            fx_policy: self.fx_policy,
-            as_of: self.as_of,
-            as_known_on: self.as_known_on,
-        }
-    }
-}
-
 /// Reads `--as-known-on`: an RFC 3339 moment (`2024-07-10T12:00:00Z`, any offset) or a bare
 /// date, which means the end of that day in UTC.
 pub fn parse_moment(text: &str) -> Result<Timestamp, AppError> {
@@ -106,7 +80,7 @@ fn without_offset(text: &str) -> &str {
 }
 
 /// The head a report is computed at: the current one, or the one of its "as known on" moment.
-fn head_for(app: &Steadfast, options: &ReportOptions) -> LogHead {
+fn head_for(app: &Steadfast, options: &ReportQuery) -> LogHead {
     LogHead::of(match options.as_known_on {
         Some(t) => app.head_known_on(t),
         None => app.head(),
@@ -153,7 +127,7 @@ impl CoverageNote {
     }
 }
 
-fn view_lines(options: &ReportOptions, head: &LogHead) -> Vec<String> {
+fn view_lines(options: &ReportQuery, head: &LogHead) -> Vec<String> {
     let published_by = match (options.fx_policy, options.as_of) {
         (FxPolicy::PeriodAverage, Some(d)) => format!(" (published by {d})"),
         _ => String::new(),
@@ -237,7 +211,7 @@ pub struct FairShareView {
 
 fn fair_share_method(
     report: &FairShareReport,
-    options: &ReportOptions,
+    options: &ReportQuery,
     head: &LogHead,
 ) -> Vec<String> {
     let f = &report.framework;
@@ -321,10 +295,10 @@ pub fn fair_share(
     app: &Steadfast,
     framework: &FrameworkId,
     stage: Option<Stage>,
-    options: &ReportOptions,
+    options: &ReportQuery,
 ) -> Result<FairShareView, AppError> {
     let ledger = app.ledger();
-    let report = fair_share_report(ledger, framework, stage, options.query())
+    let report = fair_share_report(ledger, framework, stage, *options)
         .map_err(|e| AppError::Invalid(e.to_string()))?;
     let head = head_for(app, options);
     let method = fair_share_method(&report, options, &head);
@@ -467,9 +441,9 @@ pub struct GapsView {
 }
 
 /// Computes the gaps report over every contribution.
-pub fn gaps(app: &Steadfast, options: &ReportOptions) -> GapsView {
+pub fn gaps(app: &Steadfast, options: &ReportQuery) -> GapsView {
     let ledger = app.ledger();
-    let report: GapsReport = gaps_report(ledger, options.query());
+    let report: GapsReport = gaps_report(ledger, *options);
     let head = head_for(app, options);
     let mut method = vec![
         "Per donor, every recipient and category: the euro value of the increments recorded at each stage, each corrected by its amendments; withdrawn = what withdrawals cancelled (pledged minus delivered); — means no value recorded, which is not zero.".to_owned(),
@@ -542,8 +516,8 @@ pub struct AnomaliesView {
 }
 
 /// Lists every anomaly, contribution by contribution.
-pub fn anomalies(app: &Steadfast, options: &ReportOptions) -> AnomaliesView {
-    let report: AnomaliesReport = anomalies_report(app.ledger(), options.query());
+pub fn anomalies(app: &Steadfast, options: &ReportQuery) -> AnomaliesView {
+    let report: AnomaliesReport = anomalies_report(app.ledger(), *options);
     let head = head_for(app, options);
     let mut method = vec![
         "Flagged, never rejected: stages skipped, first dates out of stage order, delivered above committed, confirmed different from delivered, in-kind values without a valuation basis, receipts without a condition, and values with no exchange rate under the FX policy (unconverted).".to_owned(),

@@ -59,7 +59,7 @@ pub(crate) fn encode_heads(heads: &[Head]) -> Vec<(u64, [u8; 32], i64)> {
         .collect()
 }
 
-pub(crate) fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
+fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
     heads
         .iter()
         .map(|(position, hash, us)| {
@@ -88,12 +88,23 @@ pub(crate) struct StateRef<'a> {
     pub(crate) known_heads: Vec<(u64, [u8; 32], i64)>,
 }
 
+/// What a trusted snapshot restores.
+#[derive(Debug)]
+pub(crate) struct Restored {
+    pub(crate) ledger: Ledger,
+    pub(crate) versions: HashMap<String, u64>,
+    pub(crate) known_heads: Vec<Head>,
+}
+
 /// The snapshot's state if it can be trusted (intact, built from the log's event at its
 /// position, readable by this build), else why not. The chain before it is not checked here.
-pub(crate) fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {
+pub(crate) fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<Restored, String> {
     let state = check_inner(store, snapshot)?;
-    decode_heads(&state.known_heads)?;
-    Ok(state)
+    Ok(Restored {
+        known_heads: decode_heads(&state.known_heads)?,
+        ledger: state.ledger,
+        versions: state.versions,
+    })
 }
 
 fn check_inner(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {

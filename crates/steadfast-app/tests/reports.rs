@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use steadfast_app::reports::{self, ReportOptions};
+use steadfast_app::reports;
 use steadfast_app::{
     Access, Database, ImportOptions, Steadfast, import_contributions, queries::LogHead, scenario,
 };
-use steadfast_domain::{FrameworkId, FxPolicy};
+use steadfast_domain::{FrameworkId, FxPolicy, ReportQuery};
 use steadfast_ingest::{CsvOptions, HEADER, parse_contributions};
 use steadfast_store::ManualClock;
 
@@ -21,9 +21,9 @@ fn washington() -> FrameworkId {
 fn all_reports(app: &Steadfast, as_known_on: Option<Timestamp>) -> String {
     let mut out = String::new();
     for policy in FxPolicy::ALL {
-        let options = ReportOptions {
+        let options = ReportQuery {
             as_known_on,
-            ..ReportOptions::new(policy)
+            ..ReportQuery::new(policy)
         };
         let fair = reports::fair_share(app, &washington(), None, &options).unwrap();
         out += &serde_json::to_string_pretty(&fair).unwrap();
@@ -89,9 +89,9 @@ fn reports_replay_identically_and_stay_fixed_as_known_on_a_moment() {
         None,
         "nothing was known before the first batch"
     );
-    let before = ReportOptions {
+    let before = ReportQuery {
         as_known_on: Some(start - SignedDuration::from_secs(1)),
-        ..ReportOptions::new(FxPolicy::EventDate)
+        ..ReportQuery::new(FxPolicy::EventDate)
     };
     assert!(reports::fair_share(&reopened, &washington(), None, &before).is_err());
     assert_eq!(

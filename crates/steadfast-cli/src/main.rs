@@ -28,13 +28,13 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
-use steadfast_app::reports::ReportOptions;
+
 use steadfast_app::{Access, AppError, Database, ImportOptions, Steadfast, import_file, scenario};
-use steadfast_domain::{Category, Channel, ContributionId, FxPolicy, PartyId, Stage};
+use steadfast_domain::{Category, Channel, ContributionId, FxPolicy, PartyId, ReportQuery, Stage};
 use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
 use steadfast_store::ChainHash;
 
-use output::{Format, Grid, emit, grouped};
+use output::{Format, Grid, amount_cell, emit, grouped};
 
 /// Steadfast keeps a coalition's promises honest: every pledge followed from announcement to
 /// the recipient's confirmed receipt, in a hash-chained ledger.
@@ -290,7 +290,7 @@ fn head_line(head: &LogHead) -> String {
 fn demo(database: &Database, format: Format) -> Result<()> {
     let mut app = open(database, Access::Create)?;
     let load = scenario::load(&mut app).context("loading the founding scenario")?;
-    let options = ReportOptions::new(FxPolicy::EventDate);
+    let options = ReportQuery::new(FxPolicy::EventDate);
     let scoreboard = reports::fair_share_view(&app, None, Some(Stage::Committed), &options)?;
     let gaps = steadfast_app::reports::gaps(&app, &options);
     if format == Format::Json {
@@ -450,17 +450,6 @@ fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format)
         outln!("{}", serde_json::to_string_pretty(&body)?)?;
     }
     Ok(())
-}
-
-/// An amount cell: grouped digits in a table, plain digits in CSV, and a dash in a table (empty
-/// in CSV) where nothing is recorded — never a 0 that was not recorded.
-fn amount_cell(amount: Option<rust_decimal::Decimal>, format: Format) -> String {
-    match (amount, format) {
-        (Some(a), Format::Table) => grouped(a),
-        (Some(a), _) => a.to_string(),
-        (None, Format::Table) => "—".to_owned(),
-        (None, _) => String::new(),
-    }
 }
 
 fn text(value: Option<impl ToString>) -> String {

@@ -119,6 +119,17 @@ pub fn emit<T: Serialize>(
     Ok(())
 }
 
+/// An amount cell: grouped digits in a table, plain digits in CSV, and a dash in a table (empty
+/// in CSV) where nothing is recorded — never a 0 that was not recorded.
+pub fn amount_cell(amount: Option<Decimal>, format: Format) -> String {
+    match (amount, format) {
+        (Some(a), Format::Table) => grouped(a),
+        (Some(a), _) => a.to_string(),
+        (None, Format::Table) => "—".to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
 /// A decimal with thousands separators for tables ("1,400,000,000.00").
 pub fn grouped(value: Decimal) -> String {
     let text = value.to_string();

@@ -9,14 +9,12 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
-use steadfast_app::reports::{
-    self, AnomaliesView, FairShareView, GapsFigures, GapsView, ReportOptions,
-};
+use steadfast_app::reports::{self, AnomaliesView, FairShareView, GapsFigures, GapsView};
 use steadfast_app::{Access, AppError, Database, Steadfast};
-use steadfast_domain::{FrameworkId, FxPolicy, HalfYear, Stage};
+use steadfast_domain::{FrameworkId, FxPolicy, HalfYear, ReportQuery, Stage};
 use steadfast_ingest::{parse_date, parse_ecb_rates};
 
-use crate::output::{Format, Grid, emit, grouped};
+use crate::output::{Format, Grid, amount_cell, emit, grouped};
 use crate::{
     FormatArg, Reported, actor, choices, is_broken_pipe, open, read_input, report_errors, spinner,
 };
@@ -54,8 +52,8 @@ pub struct ViewArgs {
 }
 
 impl ViewArgs {
-    fn options(&self) -> ReportOptions {
-        ReportOptions {
+    fn options(&self) -> ReportQuery {
+        ReportQuery {
             fx_policy: self.fx_policy,
             as_of: self.as_of,
             as_known_on: self.as_known_on,
@@ -130,7 +128,7 @@ pub fn fair_share_view(
     app: &Steadfast,
     framework: Option<&FrameworkId>,
     stage: Option<Stage>,
-    options: &ReportOptions,
+    options: &ReportQuery,
 ) -> Result<FairShareView> {
     let ids = reports::framework_ids(app.ledger());
     let listed = || {
@@ -158,16 +156,6 @@ pub fn fair_share_view(
             anyhow::bail!("{message}; {}", listed())
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Euros in a table (grouped) or CSV (plain); a dash (empty in CSV) where nothing is recorded.
-fn eur(value: Option<Decimal>, format: Format) -> String {
-    match (value, format) {
-        (Some(v), Format::Table) => grouped(v),
-        (Some(v), _) => v.to_string(),
-        (None, Format::Table) => "—".to_owned(),
-        (None, _) => String::new(),
     }
 }
 
@@ -282,7 +270,7 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
     let by_period = |values: &std::collections::BTreeMap<HalfYear, Decimal>| {
         periods
             .iter()
-            .map(|p| eur(values.get(p).copied(), format))
+            .map(|p| amount_cell(values.get(p).copied(), format))
             .collect::<Vec<_>>()
     };
     for r in &view.rows {
@@ -290,10 +278,10 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             r.party.to_string(),
             r.name.clone(),
             fraction(Some(r.share), 2, format),
-            eur(Some(r.fair_share_eur), format),
-            eur(Some(r.counted_eur), format),
+            amount_cell(Some(r.fair_share_eur), format),
+            amount_cell(Some(r.counted_eur), format),
             fraction(r.ratio, 1, format),
-            eur(Some(r.gap_eur), format),
+            amount_cell(Some(r.gap_eur), format),
             r.status.to_owned(),
             events_cell(r.events, r.records, format),
         ];
@@ -307,10 +295,10 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             "all".to_owned(),
             format!("{} participants", t.participants),
             fraction(Some(Decimal::ONE), 2, format),
-            eur(Some(t.fair_share_eur), format),
-            eur(Some(t.counted_eur), format),
+            amount_cell(Some(t.fair_share_eur), format),
+            amount_cell(Some(t.counted_eur), format),
             fraction(ratio, 1, format),
-            eur(Some(t.gap_eur), format),
+            amount_cell(Some(t.gap_eur), format),
             String::new(),
             events_cell(
                 view.rows.iter().map(|r| r.events).sum(),
@@ -373,7 +361,7 @@ fn median(value: Option<Decimal>, format: Format, none: &str) -> String {
 
 fn gaps_cells(f: &GapsFigures, format: Format) -> Vec<String> {
     let mut cells = vec![f.contributions.to_string()];
-    cells.extend(f.stages().map(|v| eur(v, format)));
+    cells.extend(f.stages().map(|v| amount_cell(v, format)));
     let untimed = |any: u64, none: &'static str| {
         if any > 0 { "no start recorded" } else { none }
     };

@@ -723,12 +723,13 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
     let mut coverage = CoverageCounter::default();
     let mut converter = query.converter(ledger.rates());
     for state in ledger.contributions() {
-        let kept: Vec<&HistoryEntry> = state.history.iter().filter(|e| query.keeps(e)).collect();
-        if kept.is_empty() {
-            continue;
-        }
-        for entry in &kept {
+        let mut kept = false;
+        for entry in state.history.iter().filter(|e| query.keeps(e)) {
+            kept = true;
             coverage.add(state, entry);
+        }
+        if !kept {
+            continue;
         }
         let counter = per_donor.entry(&state.info.donor).or_default();
         let mut here: BTreeMap<Stage, Decimal> = BTreeMap::new();

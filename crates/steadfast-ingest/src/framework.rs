@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use jiff::civil::Date;
 use steadfast_domain::{
-    Category, Currency, FrameworkId, HalfYear, Money, PartyId, Stage, ValuationBasis,
+    Category, Currency, Exemption, FrameworkId, HalfYear, Money, PartyId, Stage, ValuationBasis,
 };
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -37,22 +37,13 @@ pub struct FrameworkSpec {
     pub period_end: Date,
     pub recipients: Vec<PartyId>,
     pub participants: Vec<PartyId>,
-    pub exemptions: Vec<ExemptionSpec>,
+    pub exemptions: Vec<Exemption>,
     pub eligible_categories: Vec<Category>,
     pub counting_stage: Stage,
     pub share_basis: ShareBasisSpec,
     /// Most preferred first.
     pub valuation_preference: Vec<ValuationBasis>,
     pub reporting_periods: Vec<HalfYear>,
-}
-
-/// A participant exempted from contributing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExemptionSpec {
-    pub party: PartyId,
-    /// Whether the party's share basis still counts in the denominator of everyone's shares.
-    pub in_denominator: bool,
-    pub reason: String,
 }
 
 /// What fair shares are proportional to.
@@ -670,7 +661,7 @@ impl<'t> Checker<'t> {
         value: &Value<'_>,
         path: &str,
         participants: Option<&[(PartyId, Span)]>,
-    ) -> Option<Vec<ExemptionSpec>> {
+    ) -> Option<Vec<Exemption>> {
         let items = self.array(value, path)?;
         let mut out = Vec::with_capacity(items.len());
         let mut first: HashMap<PartyId, usize> = HashMap::new();
@@ -721,7 +712,7 @@ impl<'t> Checker<'t> {
                 (Some(party), Some(in_denominator), Some(reason))
                     if self.errors.len() == before =>
                 {
-                    out.push(ExemptionSpec {
+                    out.push(Exemption {
                         party,
                         in_denominator,
                         reason,
@@ -850,7 +841,7 @@ reason = "Exempted."
         assert_eq!(f.participants, [party("DEU"), party("FRA"), party("HUN")]);
         assert_eq!(
             f.exemptions,
-            [ExemptionSpec {
+            [Exemption {
                 party: party("HUN"),
                 in_denominator: false,
                 reason: "Exempted.".to_owned()

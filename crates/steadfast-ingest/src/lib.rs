@@ -25,7 +25,7 @@ pub use contributions::{
     ContributionRow, CsvOptions, HEADER, ParsedContributions, parse_contributions,
 };
 pub use ecb::{EcbFixingRow, EcbRates, parse_ecb_rates};
-pub use framework::{ExemptionSpec, FrameworkSpec, ShareBasisSpec, parse_frameworks};
+pub use framework::{FrameworkSpec, ShareBasisSpec, parse_frameworks};
 pub use location::{ErrorList, ImportError, Location};
 pub use registry::{MembershipRow, PartyRow, parse_memberships, parse_parties};
 pub use text::{decode_utf8, parse_date};
