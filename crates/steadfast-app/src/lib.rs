@@ -338,6 +338,7 @@ impl Steadfast {
         if let Some(e) = failure {
             return Err(e);
         }
+        self.ledger.revalue();
         progress(count);
         Ok(count)
     }
@@ -406,6 +407,7 @@ impl Steadfast {
                         event,
                     );
                 }
+                self.ledger.revalue();
                 self.verifier
                     .advance_sealed(head, ended_at.into_iter().flatten());
                 note_head(&mut self.known_heads, head);

@@ -55,6 +55,9 @@ pub struct HistoryEntry {
     /// The flow stage the increment adds to: the event's own stage, or for an amendment the
     /// stage of the event it corrects. `None` for a withdrawal.
     pub counts_as: Option<Stage>,
+    /// Its row in the ledger's report index (a root flow event folded into a ledger), else
+    /// `u32::MAX`.
+    pub(crate) row: u32,
 }
 
 /// What an event currently amounts to after its amendments (for the "never below zero" rule).
@@ -195,6 +198,7 @@ impl ContributionState {
             meta,
             event,
             counts_as,
+            row: u32::MAX,
         });
     }
 

@@ -20,6 +20,7 @@ use crate::events::{
 use crate::framework::FrameworkAdopted;
 use crate::fx::{ECB, FxFixingsPublished, MIN_RATE, RateTable, euro_changeover};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId, PartyKind};
+use crate::index::ReportIndex;
 use crate::money::{Currency, Money};
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
 
@@ -45,9 +46,14 @@ impl Party {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     parties: BTreeMap<PartyId, Party>,
-    contributions: BTreeMap<ContributionId, ContributionState>,
+    /// In registration order; a contribution's position is its slot in the report index.
+    contributions: Vec<ContributionState>,
+    /// The slot of each contribution, in id order.
+    slots: BTreeMap<ContributionId, u32>,
     /// Which contribution each stage event id belongs to.
     event_owner: HashMap<EventId, ContributionId>,
+    /// What the fair-share scoreboard reads (see [`crate::index`]).
+    pub(crate) index: ReportIndex,
     frameworks: BTreeMap<FrameworkId, AdoptedFramework>,
     rates: RateTable,
     events_applied: u64,
@@ -94,16 +100,21 @@ impl Ledger {
                 }
             }
             DomainEvent::ContributionRegistered(e) => {
-                let key = e.contribution.clone();
-                self.contributions
-                    .entry(key)
-                    .or_insert_with(|| ContributionState::new(e, meta));
+                if !self.slots.contains_key(&e.contribution) {
+                    let slot = self.contributions.len() as u32;
+                    self.slots.insert(e.contribution.clone(), slot);
+                    let state = ContributionState::new(e, meta);
+                    self.index.add_contribution(&state);
+                    self.contributions.push(state);
+                }
             }
             DomainEvent::StageRecorded(e) => {
-                if let Some(state) = self.contributions.get_mut(&e.contribution) {
+                if let Some(slot) = self.slots.get(&e.contribution).copied() {
                     self.event_owner
                         .insert(e.event.clone(), e.contribution.clone());
+                    let state = &mut self.contributions[slot as usize];
                     state.apply_owned(meta, e);
+                    self.index.add_entry(slot, state);
                 }
             }
             DomainEvent::FrameworkAdopted(e) => {
@@ -112,8 +123,23 @@ impl Ledger {
                     .entry(key)
                     .or_insert(AdoptedFramework { rules: e, meta });
             }
-            DomainEvent::FxFixingsPublished(e) => self.rates.apply(meta, &e),
+            DomainEvent::FxFixingsPublished(e) => {
+                self.rates.apply(meta, &e);
+                self.index.rates_changed(e.date, meta, self.rates.events());
+            }
         }
+    }
+
+    /// Brings the report index's cached euro values up to date with the rates recorded, after
+    /// folding; returns how many events were valued. Reports are right without it (they
+    /// convert what the cache cannot serve) but faster with it.
+    pub fn revalue(&mut self) -> u64 {
+        self.index.revalue(&self.contributions, &self.rates)
+    }
+
+    /// The contribution at a report-index slot.
+    pub(crate) fn at_slot(&self, slot: u32) -> &ContributionState {
+        &self.contributions[slot as usize]
     }
 
     pub fn framework(&self, id: &FrameworkId) -> Option<&AdoptedFramework> {
@@ -156,17 +182,18 @@ impl Ledger {
     }
 
     pub fn contribution(&self, id: &ContributionId) -> Option<&ContributionState> {
-        self.contributions.get(id)
+        self.slots.get(id).map(|slot| self.at_slot(*slot))
     }
 
+    /// Every contribution, in id order.
     pub fn contributions(&self) -> impl Iterator<Item = &ContributionState> {
-        self.contributions.values()
+        self.slots.values().map(|slot| self.at_slot(*slot))
     }
 
     /// The stored stage event with this id, wherever it is.
     pub fn stage_event(&self, id: &EventId) -> Option<(&ContributionState, &StageRecorded)> {
         let owner = self.event_owner.get(id)?;
-        let state = self.contributions.get(owner)?;
+        let state = self.contribution(owner)?;
         state.entry(id).map(|e| (state, &e.event))
     }
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod framework;
 pub mod fx;
 pub mod ids;
+mod index;
 pub mod ledger;
 pub mod money;
 pub mod period;

@@ -17,7 +17,7 @@
 //! - a withdrawn contribution counts, at the stages before delivery, no more than it delivered.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -28,10 +28,13 @@ use crate::contribution::{AnomalyKind, ContributionState, HistoryEntry};
 use crate::framework::{FrameworkAdopted, fair_shares};
 use crate::fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable, cents};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId};
+use crate::index::site;
 use crate::ledger::Ledger;
 use crate::money::Currency;
 use crate::period::HalfYear;
 use crate::vocabulary::{Category, Stage, ValuationBasis};
+
+mod indexed;
 
 /// Which events a report sees and how it converts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,15 +138,6 @@ struct CoverageCounter<'a> {
     sources: BTreeSet<&'a str>,
     sites: HashMap<&'a str, u64>,
     unsourced: u64,
-}
-
-/// The site of a source URL: its host without `www.` (the whole text when it has no scheme).
-fn site(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = host.split(':').next().unwrap_or(host);
-    host.strip_prefix("www.").unwrap_or(host)
 }
 
 impl<'a> CoverageCounter<'a> {
@@ -379,12 +373,27 @@ fn earlier(state: &ContributionState, v: &Valued<'_>, c: &Converted) -> Option<E
 
 /// Computes the fair-share scoreboard of `framework` at `stage` (the framework's counting
 /// stage when `None`).
+///
+/// It reads the ledger's report index (see [`crate::index`]): only the rows of `stage`, and a
+/// contribution's history only where a cached value cannot serve the query.
 pub fn fair_share_report(
     ledger: &Ledger,
     framework: &FrameworkId,
     stage: Option<Stage>,
     query: ReportQuery,
 ) -> Result<FairShareReport, ReportError> {
+    let (rules, stage) = framework_at(ledger, framework, stage, &query)?;
+    let tally = indexed::tally(ledger, rules, stage, &query);
+    Ok(assemble(rules, stage, query, tally))
+}
+
+/// The framework as the query knows it, and the stage to count.
+fn framework_at<'a>(
+    ledger: &'a Ledger,
+    framework: &FrameworkId,
+    stage: Option<Stage>,
+    query: &ReportQuery,
+) -> Result<(&'a FrameworkAdopted, Stage), ReportError> {
     let adopted = ledger
         .framework(framework)
         .filter(|f| query.known(f.meta.recorded_at))
@@ -400,132 +409,46 @@ pub fn fair_share_report(
     if !stage.is_flow() {
         return Err(ReportError::NotAFlowStage(stage));
     }
-    let participants: HashSet<&PartyId> = rules.participants.iter().collect();
-    let eligible: HashSet<Category> = rules.eligible_categories.iter().copied().collect();
-    let before_delivery = matches!(
+    Ok((rules, stage))
+}
+
+/// Whether values at `stage` are capped by what a withdrawn contribution delivered.
+fn before_delivery(stage: Stage) -> bool {
+    matches!(
         stage,
         Stage::Announced | Stage::Committed | Stage::Allocated
-    );
+    )
+}
 
-    let mut counted: BTreeMap<&PartyId, Counted> = BTreeMap::new();
-    let mut unconverted_values = Vec::new();
-    let mut earlier_fixings = Vec::new();
-    let mut not_counted = Vec::new();
-    let mut coverage = CoverageCounter::default();
-    let mut converter = query.converter(ledger.rates());
-    for state in ledger.contributions() {
-        let info = &state.info;
-        if !participants.contains(&info.donor) || !rules.recipients.contains(&info.recipient) {
-            continue;
-        }
-        if !eligible.contains(&info.category) {
-            // Listed, so a reader sees what the rules leave out: the participant's events at
-            // the stage in the period, in a category the framework does not count.
-            not_counted.extend(
-                state
-                    .history
-                    .iter()
-                    .filter(|e| {
-                        e.event.stage == stage
-                            && query.keeps(e)
-                            && rules.in_period(e.event.effective_date)
-                    })
-                    .map(|e| NotCounted {
-                        contribution: info.contribution.clone(),
-                        event: e.event.event.clone(),
-                        donor: info.donor.clone(),
-                        reason: format!(
-                            "category {} is not eligible under the framework",
-                            info.category
-                        ),
-                    }),
-            );
-            continue;
-        }
-        let mut sum = Decimal::ZERO;
-        // Everything delivered, in or after the period: what a withdrawal leaves standing.
-        let mut delivered = Decimal::ZERO;
-        let mut events = 0u64;
-        // Every record at the stage in the period, valued or not.
-        let mut records = 0u64;
-        let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
-        // Only what this scoreboard can use is converted: values at the stage in the period,
-        // and deliveries when a withdrawal caps what counts.
-        let capped = before_delivery && withdrawn(state, &query);
-        let wanted = |s: Stage, d: Date| {
-            (s == stage && rules.in_period(d)) || (capped && s == Stage::Delivered)
-        };
-        for v in valued_where(state, &mut converter, &query, &wanted) {
-            if v.stage == Stage::Delivered
-                && let Some(Ok(c)) = &v.value
-            {
-                delivered = delivered.saturating_add(c.eur);
-            }
-            if v.stage != stage || !rules.in_period(v.counts_from) {
-                continue;
-            }
-            records += 1;
-            let Some(value) = &v.value else {
-                not_counted.push(NotCounted {
-                    contribution: info.contribution.clone(),
-                    event: v.entry.event.event.clone(),
-                    donor: info.donor.clone(),
-                    reason: "recorded without a value (a quantity only)".to_owned(),
-                });
-                continue;
-            };
-            // Its amendments are judged with it, by its valuation basis.
-            if let Some(basis) = v.entry.event.valuation_basis
-                && !accepted(rules, basis)
-            {
-                not_counted.push(NotCounted {
-                    contribution: info.contribution.clone(),
-                    event: v.entry.event.event.clone(),
-                    donor: info.donor.clone(),
-                    reason: format!("valued at {basis}, which the framework does not accept"),
-                });
-                continue;
-            }
-            match value {
-                Ok(c) => {
-                    sum = sum.saturating_add(c.eur);
-                    events += 1;
-                    coverage.add(state, v.entry);
-                    earlier_fixings.extend(earlier(state, &v, c));
-                    let period = HalfYear::of(v.counts_from);
-                    if rules.reporting_periods.contains(&period) {
-                        let slot = by_period.entry(period).or_default();
-                        *slot = slot.saturating_add(c.eur);
-                    }
-                }
-                Err(reason) => {
-                    unconverted_values.extend(unconverted(state, &v, reason));
-                }
-            }
-        }
-        if capped {
-            // Cancelled: only what was delivered stands, taken off the latest periods first.
-            let capped = sum.min(delivered.max(Decimal::ZERO));
-            let mut excess = sum - capped;
-            for value in by_period.values_mut().rev() {
-                let cut = excess.min(*value).max(Decimal::ZERO);
-                *value -= cut;
-                excess -= cut;
-            }
-            sum = capped;
-        }
-        if records > 0 {
-            let slot = counted.entry(&info.donor).or_default();
-            slot.sum = slot.sum.saturating_add(sum);
-            slot.events += events;
-            slot.records += records;
-            for (period, value) in by_period {
-                let p = slot.by_period.entry(period).or_default();
-                *p = p.saturating_add(value);
-            }
-        }
-    }
+/// What a scoreboard counted, before it is set against the fair shares. The lists are in
+/// contribution id order, then log order within a contribution.
+#[derive(Debug, Default)]
+struct Tally<'a> {
+    counted: BTreeMap<&'a PartyId, Counted>,
+    unconverted: Vec<UnconvertedValue>,
+    earlier_fixings: Vec<EarlierFixing>,
+    not_counted: Vec<NotCounted>,
+    coverage: Coverage,
+}
 
+/// The reason an event of an ineligible category is not counted.
+fn ineligible(category: Category) -> String {
+    format!("category {category} is not eligible under the framework")
+}
+
+const QUANTITY_ONLY: &str = "recorded without a value (a quantity only)";
+
+fn refused_basis(basis: ValuationBasis) -> String {
+    format!("valued at {basis}, which the framework does not accept")
+}
+
+/// Sets the tally against the framework's fair shares.
+fn assemble(
+    rules: &FrameworkAdopted,
+    stage: Stage,
+    query: ReportQuery,
+    mut tally: Tally<'_>,
+) -> FairShareReport {
     let shares = fair_shares(rules);
     let mut totals = FairShareTotals {
         unallocated: shares.unallocated,
@@ -535,7 +458,7 @@ pub fn fair_share_report(
         .allocations
         .into_iter()
         .map(|a| {
-            let slot = counted.remove(&a.party).unwrap_or_default();
+            let slot = tally.counted.remove(&a.party).unwrap_or_default();
             let (sum, events) = (cents(slot.sum), slot.events);
             let by_period = rules
                 .reporting_periods
@@ -589,17 +512,17 @@ pub fn fair_share_report(
     totals.fair_share = cents(totals.fair_share);
     totals.counted = cents(totals.counted);
     totals.gap = cents(totals.gap);
-    Ok(FairShareReport {
+    FairShareReport {
         framework: rules.clone(),
         stage,
         query,
         rows,
         totals,
-        unconverted: unconverted_values,
-        earlier_fixings,
-        not_counted,
-        coverage: coverage.finish(),
-    })
+        unconverted: tally.unconverted,
+        earlier_fixings: tally.earlier_fixings,
+        not_counted: tally.not_counted,
+        coverage: tally.coverage,
+    }
 }
 
 /// What one participant has counted so far.
@@ -885,6 +808,170 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
         query,
         rows,
         coverage: coverage.finish(),
+    }
+}
+
+/// The scoreboard computed by walking every contribution's history, event by event: the
+/// definition the indexed [`fair_share_report`] must agree with to the byte. It is slow (it
+/// converts every value it meets) and is kept as the oracle of the index's tests and
+/// benchmarks; no command uses it.
+pub mod reference {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// [`fair_share_report`](super::fair_share_report), by walking every contribution.
+    pub fn fair_share_report_scan(
+        ledger: &Ledger,
+        framework: &FrameworkId,
+        stage: Option<Stage>,
+        query: ReportQuery,
+    ) -> Result<FairShareReport, ReportError> {
+        let (rules, stage) = framework_at(ledger, framework, stage, &query)?;
+        Ok(assemble(
+            rules,
+            stage,
+            query,
+            tally(ledger, rules, stage, query),
+        ))
+    }
+
+    fn tally<'a>(
+        ledger: &'a Ledger,
+        rules: &'a FrameworkAdopted,
+        stage: Stage,
+        query: ReportQuery,
+    ) -> Tally<'a> {
+        let participants: HashSet<&PartyId> = rules.participants.iter().collect();
+        let eligible: HashSet<Category> = rules.eligible_categories.iter().copied().collect();
+        let before_delivery = before_delivery(stage);
+
+        let mut counted: BTreeMap<&PartyId, Counted> = BTreeMap::new();
+        let mut unconverted_values = Vec::new();
+        let mut earlier_fixings = Vec::new();
+        let mut not_counted = Vec::new();
+        let mut coverage = CoverageCounter::default();
+        let mut converter = query.converter(ledger.rates());
+        for state in ledger.contributions() {
+            let info = &state.info;
+            if !participants.contains(&info.donor) || !rules.recipients.contains(&info.recipient) {
+                continue;
+            }
+            if !eligible.contains(&info.category) {
+                // Listed, so a reader sees what the rules leave out: the participant's events at
+                // the stage in the period, in a category the framework does not count.
+                not_counted.extend(
+                    state
+                        .history
+                        .iter()
+                        .filter(|e| {
+                            e.event.stage == stage
+                                && query.keeps(e)
+                                && rules.in_period(e.event.effective_date)
+                        })
+                        .map(|e| NotCounted {
+                            contribution: info.contribution.clone(),
+                            event: e.event.event.clone(),
+                            donor: info.donor.clone(),
+                            reason: format!(
+                                "category {} is not eligible under the framework",
+                                info.category
+                            ),
+                        }),
+                );
+                continue;
+            }
+            let mut sum = Decimal::ZERO;
+            // Everything delivered, in or after the period: what a withdrawal leaves standing.
+            let mut delivered = Decimal::ZERO;
+            let mut events = 0u64;
+            // Every record at the stage in the period, valued or not.
+            let mut records = 0u64;
+            let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
+            // Only what this scoreboard can use is converted: values at the stage in the period,
+            // and deliveries when a withdrawal caps what counts.
+            let capped = before_delivery && withdrawn(state, &query);
+            let wanted = |s: Stage, d: Date| {
+                (s == stage && rules.in_period(d)) || (capped && s == Stage::Delivered)
+            };
+            for v in valued_where(state, &mut converter, &query, &wanted) {
+                if v.stage == Stage::Delivered
+                    && let Some(Ok(c)) = &v.value
+                {
+                    delivered = delivered.saturating_add(c.eur);
+                }
+                if v.stage != stage || !rules.in_period(v.counts_from) {
+                    continue;
+                }
+                records += 1;
+                let Some(value) = &v.value else {
+                    not_counted.push(NotCounted {
+                        contribution: info.contribution.clone(),
+                        event: v.entry.event.event.clone(),
+                        donor: info.donor.clone(),
+                        reason: "recorded without a value (a quantity only)".to_owned(),
+                    });
+                    continue;
+                };
+                // Its amendments are judged with it, by its valuation basis.
+                if let Some(basis) = v.entry.event.valuation_basis
+                    && !accepted(rules, basis)
+                {
+                    not_counted.push(NotCounted {
+                        contribution: info.contribution.clone(),
+                        event: v.entry.event.event.clone(),
+                        donor: info.donor.clone(),
+                        reason: format!("valued at {basis}, which the framework does not accept"),
+                    });
+                    continue;
+                }
+                match value {
+                    Ok(c) => {
+                        sum = sum.saturating_add(c.eur);
+                        events += 1;
+                        coverage.add(state, v.entry);
+                        earlier_fixings.extend(earlier(state, &v, c));
+                        let period = HalfYear::of(v.counts_from);
+                        if rules.reporting_periods.contains(&period) {
+                            let slot = by_period.entry(period).or_default();
+                            *slot = slot.saturating_add(c.eur);
+                        }
+                    }
+                    Err(reason) => {
+                        unconverted_values.extend(unconverted(state, &v, reason));
+                    }
+                }
+            }
+            if capped {
+                // Cancelled: only what was delivered stands, taken off the latest periods first.
+                let capped = sum.min(delivered.max(Decimal::ZERO));
+                let mut excess = sum - capped;
+                for value in by_period.values_mut().rev() {
+                    let cut = excess.min(*value).max(Decimal::ZERO);
+                    *value -= cut;
+                    excess -= cut;
+                }
+                sum = capped;
+            }
+            if records > 0 {
+                let slot = counted.entry(&info.donor).or_default();
+                slot.sum = slot.sum.saturating_add(sum);
+                slot.events += events;
+                slot.records += records;
+                for (period, value) in by_period {
+                    let p = slot.by_period.entry(period).or_default();
+                    *p = p.saturating_add(value);
+                }
+            }
+        }
+
+        Tally {
+            counted,
+            unconverted: unconverted_values,
+            earlier_fixings,
+            not_counted,
+            coverage: coverage.finish(),
+        }
     }
 }
 

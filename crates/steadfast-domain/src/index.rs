@@ -1,0 +1,378 @@
+//! The report index: what the fair-share scoreboard reads, kept current while folding.
+//!
+//! Every root flow event (announced, committed, allocated, delivered, confirmed: not the
+//! amendments and withdrawals that correct them) becomes one compact [`Row`] in its stage's
+//! vector, in log order. A row names its contribution by a small slot number (donor, recipient
+//! and category as small integers), and carries its effective date, recording moment, valuation
+//! basis, source (hashed) and source site (interned), and its value in euro cents under each FX
+//! policy, as corrected by all its amendments and as the recorded rates gave it.
+//!
+//! Those values are a cache, never the truth: a row says how many rate events it was valued
+//! with, and the index remembers, per half-year, the last rate event that could change a value
+//! in it. A report uses a cached value only when no later fixing touches the row's half-year,
+//! every fixing that does was known at the report's moment, the report's date cannot hide one
+//! from a period average, and every amendment of the row is in the report's view. Otherwise it
+//! converts the row from its history as it always did. [`crate::Ledger::revalue`] refreshes
+//! stale values; reports are right without it, only slower.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::contribution::{ContributionState, HistoryEntry};
+use crate::events::EventMeta;
+use crate::fx::{Converted, Converter, EVENT_DATE_WINDOW_DAYS, FxPolicy, RateBasis, RateTable};
+use crate::ids::PartyId;
+use crate::money::Currency;
+use crate::period::HalfYear;
+use crate::vocabulary::{Category, Stage, ValuationBasis};
+
+/// A cached value that cannot be used: not valued yet, not convertible, or beyond `i64` cents.
+pub(crate) const UNCACHED: i64 = i64::MIN;
+/// "None" for the small-integer fields.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// The policies in the order of `Row::eur`.
+pub(crate) const POLICIES: [FxPolicy; 2] = [FxPolicy::EventDate, FxPolicy::PeriodAverage];
+
+pub(crate) fn policy_index(policy: FxPolicy) -> usize {
+    match policy {
+        FxPolicy::EventDate => 0,
+        FxPolicy::PeriodAverage => 1,
+    }
+}
+
+/// Where a flow stage's rows are in [`ReportIndex::rows`].
+pub(crate) fn stage_index(stage: Stage) -> Option<usize> {
+    Stage::FLOW.iter().position(|s| *s == stage)
+}
+
+/// A contribution's attributes as the scoreboard filters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Slot {
+    pub(crate) donor: u32,
+    pub(crate) recipient: u32,
+    pub(crate) category: Category,
+    /// A withdrawal is recorded (whether a view sees it is decided per report).
+    pub(crate) withdrawn: bool,
+}
+
+/// One root flow event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Row {
+    pub(crate) recorded_at: Timestamp,
+    /// Euro cents per policy (see [`POLICIES`]), or [`UNCACHED`].
+    pub(crate) eur: [i64; 2],
+    /// FNV-1a of the source URL (meaningful only when `site` is not [`NONE`]).
+    pub(crate) source: u64,
+    /// The contribution's slot (its index in the ledger's contributions).
+    pub(crate) slot: u32,
+    /// The event's index in its contribution's history.
+    pub(crate) entry: u32,
+    /// The interned site of the source URL, or [`NONE`] when the event cites no source.
+    pub(crate) site: u32,
+    /// Index into [`ReportIndex::amended`], or [`NONE`].
+    pub(crate) amended: u32,
+    pub(crate) date: Date,
+    /// Under the event-date policy, the date of the fixing the cached value used.
+    pub(crate) fixing: Date,
+    /// One more than the number of rate events the cached values were computed with; 0 when
+    /// never valued.
+    pub(crate) valued_at: u32,
+    pub(crate) basis: Option<ValuationBasis>,
+    pub(crate) has_money: bool,
+}
+
+/// The amendments of one root event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Amended {
+    /// History indexes of the amendments (in the root's contribution).
+    pub(crate) entries: Vec<u32>,
+    pub(crate) last_recorded: Timestamp,
+    pub(crate) last_effective: Date,
+}
+
+/// The last rate event that can change a value in a half-year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RateChange {
+    /// The rate-event count once it was folded.
+    pub(crate) at: u32,
+    /// The latest recording moment of such an event.
+    pub(crate) recorded_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReportIndex {
+    pub(crate) parties: Vec<PartyId>,
+    party_ids: HashMap<PartyId, u32>,
+    pub(crate) sites: Vec<String>,
+    site_ids: HashMap<String, u32>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) rows: [Vec<Row>; 5],
+    pub(crate) amended: Vec<Amended>,
+    changed: BTreeMap<HalfYear, RateChange>,
+}
+
+/// FNV-1a, 64 bits: a stable hash of a source URL (equal hashes are checked against the text).
+pub(crate) fn source_hash(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The site of a source URL: its host without `www.` (the whole text when it has no scheme).
+pub(crate) fn site(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or(host);
+    host.strip_prefix("www.").unwrap_or(host)
+}
+
+/// Euro cents of a converted value, when they fit.
+fn to_cents(eur: Decimal) -> i64 {
+    let mut d = eur;
+    d.rescale(2);
+    i64::try_from(d.mantissa()).unwrap_or(UNCACHED)
+}
+
+/// The amount a root event counts for with the amendments `keep` accepts: its own plus their
+/// deltas, never below zero; `None` for a quantity only.
+pub(crate) fn net_amount(
+    state: &ContributionState,
+    root: &HistoryEntry,
+    amendments: &[u32],
+    mut keep: impl FnMut(&HistoryEntry) -> bool,
+) -> Option<(Decimal, Currency)> {
+    let money = root.event.money?;
+    let mut delta = Decimal::ZERO;
+    for i in amendments {
+        let e = &state.history[*i as usize];
+        if let Some(m) = &e.event.money
+            && keep(e)
+        {
+            delta = delta.saturating_add(m.amount());
+        }
+    }
+    Some((
+        money.amount().saturating_add(delta).max(Decimal::ZERO),
+        money.currency(),
+    ))
+}
+
+impl ReportIndex {
+    fn party(&mut self, id: &PartyId) -> u32 {
+        if let Some(i) = self.party_ids.get(id) {
+            return *i;
+        }
+        let i = self.parties.len() as u32;
+        self.parties.push(id.clone());
+        self.party_ids.insert(id.clone(), i);
+        i
+    }
+
+    /// The small integer of a party, if any contribution names it.
+    pub(crate) fn party_id(&self, id: &PartyId) -> Option<u32> {
+        self.party_ids.get(id).copied()
+    }
+
+    fn site_id(&mut self, url: &str) -> u32 {
+        let site = site(url);
+        if let Some(i) = self.site_ids.get(site) {
+            return *i;
+        }
+        let i = self.sites.len() as u32;
+        self.sites.push(site.to_owned());
+        self.site_ids.insert(site.to_owned(), i);
+        i
+    }
+
+    /// A contribution was registered at `slot` (the next one).
+    pub(crate) fn add_contribution(&mut self, state: &ContributionState) {
+        let donor = self.party(&state.info.donor);
+        let recipient = self.party(&state.info.recipient);
+        self.slots.push(Slot {
+            donor,
+            recipient,
+            category: state.info.category,
+            withdrawn: false,
+        });
+    }
+
+    /// The last entry of the contribution at `slot` was just folded. Returns the row it got
+    /// (for a root flow event), to be noted in the entry.
+    pub(crate) fn add_entry(&mut self, slot: u32, state: &mut ContributionState) {
+        let at = state.history.len() - 1;
+        let entry = &state.history[at];
+        let event = &entry.event;
+        match event.stage {
+            Stage::Withdrawn => self.slots[slot as usize].withdrawn = true,
+            Stage::Amended => {
+                let Some(root) = event
+                    .amends
+                    .as_ref()
+                    .and_then(|t| state.root_of(t))
+                    .and_then(|r| state.index.get(r).copied())
+                else {
+                    return;
+                };
+                let root_row = state.history[root].row;
+                let Some(stage) = stage_index(state.history[root].event.stage) else {
+                    return;
+                };
+                let (recorded, effective) = (entry.meta.recorded_at, event.effective_date);
+                let Some(row) = self.rows[stage].get_mut(root_row as usize) else {
+                    return;
+                };
+                // Its cached value no longer holds.
+                row.valued_at = 0;
+                if row.amended == NONE {
+                    row.amended = self.amended.len() as u32;
+                    self.amended.push(Amended {
+                        entries: Vec::new(),
+                        last_recorded: recorded,
+                        last_effective: effective,
+                    });
+                }
+                let a = &mut self.amended[row.amended as usize];
+                a.entries.push(at as u32);
+                a.last_recorded = a.last_recorded.max(recorded);
+                a.last_effective = a.last_effective.max(effective);
+            }
+            stage => {
+                let Some(s) = stage_index(stage) else { return };
+                let (source, site) = match &event.source_url {
+                    Some(url) => (source_hash(url), self.site_id(url)),
+                    None => (0, NONE),
+                };
+                let row = Row {
+                    recorded_at: entry.meta.recorded_at,
+                    eur: [UNCACHED; 2],
+                    source,
+                    slot,
+                    entry: at as u32,
+                    site,
+                    amended: NONE,
+                    date: event.effective_date,
+                    fixing: event.effective_date,
+                    valued_at: 0,
+                    basis: event.valuation_basis,
+                    has_money: event.money.is_some(),
+                };
+                let n = self.rows[s].len() as u32;
+                self.rows[s].push(row);
+                state.history[at].row = n;
+            }
+        }
+    }
+
+    /// A rate event was folded: values in the half-years its fixings can reach may change.
+    pub(crate) fn rates_changed(&mut self, date: Date, meta: EventMeta, events: u64) {
+        let at = u32::try_from(events).unwrap_or(u32::MAX);
+        let reach = date
+            .checked_add(i64::from(EVENT_DATE_WINDOW_DAYS).days())
+            .unwrap_or(date);
+        for period in [HalfYear::of(date), HalfYear::of(reach)] {
+            let change = self.changed.entry(period).or_insert(RateChange {
+                at,
+                recorded_at: meta.recorded_at,
+            });
+            change.at = change.at.max(at);
+            change.recorded_at = change.recorded_at.max(meta.recorded_at);
+        }
+    }
+
+    pub(crate) fn change(&self, period: HalfYear) -> Option<&RateChange> {
+        self.changed.get(&period)
+    }
+
+    /// Whether a row's cached values hold for the whole rate table.
+    fn fresh(&self, row: &Row) -> bool {
+        row.valued_at > self.change(HalfYear::of(row.date)).map_or(0, |c| c.at)
+    }
+
+    /// Values every stale row with the rates now recorded; returns how many were valued.
+    pub(crate) fn revalue(
+        &mut self,
+        contributions: &[ContributionState],
+        rates: &RateTable,
+    ) -> u64 {
+        let valued_at = u32::try_from(rates.events().saturating_add(1)).unwrap_or(u32::MAX);
+        let mut converters = POLICIES.map(|p| Converter::new(rates, p, Default::default()));
+        let mut count = 0;
+        for stage in 0..self.rows.len() {
+            for i in 0..self.rows[stage].len() {
+                let row = self.rows[stage][i];
+                if self.fresh(&row) {
+                    continue;
+                }
+                let state = &contributions[row.slot as usize];
+                let amendments = match row.amended {
+                    NONE => &[][..],
+                    a => &self.amended[a as usize].entries[..],
+                };
+                let root = &state.history[row.entry as usize];
+                let net = net_amount(state, root, amendments, |_| true);
+                let mut eur = [UNCACHED; 2];
+                let mut fixing = row.date;
+                if let Some((amount, currency)) = net {
+                    for (p, converter) in converters.iter_mut().enumerate() {
+                        if let Ok(c) = converter.convert(amount, currency, row.date) {
+                            eur[p] = to_cents(c.eur);
+                            if let RateBasis::Fixing { date } = c.basis {
+                                fixing = date;
+                            }
+                        }
+                    }
+                }
+                let row = &mut self.rows[stage][i];
+                row.eur = eur;
+                row.fixing = fixing;
+                row.valued_at = valued_at;
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
+/// Converted value of a row, computed from its history for a view the cache does not serve.
+pub(crate) fn convert_row(
+    state: &ContributionState,
+    row: &Row,
+    amendments: &[u32],
+    converter: &mut Converter<'_>,
+    keep: impl FnMut(&HistoryEntry) -> bool,
+) -> Option<((Decimal, Currency), Result<Converted, String>)> {
+    let root = &state.history[row.entry as usize];
+    let (amount, currency) = net_amount(state, root, amendments, keep)?;
+    Some((
+        (amount, currency),
+        converter.convert(amount, currency, row.date),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_hash_is_fnv1a() {
+        // Known answers of FNV-1a 64.
+        assert_eq!(source_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(source_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn cents_that_do_not_fit_are_not_cached() {
+        assert_eq!(to_cents(Decimal::new(12345, 2)), 12345);
+        assert_eq!(to_cents(Decimal::new(5, 1)), 50);
+        assert_eq!(to_cents(Decimal::MAX), UNCACHED);
+    }
+}
