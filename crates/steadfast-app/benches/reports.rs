@@ -10,6 +10,9 @@
 //! - `fair_share/{event-date,period-average}/{now,as-of-2024-06-30,as-known-before-import}`:
 //!   `steadfast_domain::fair_share_report` of `washington-2024` at its counting stage; the
 //!   "as known" moment is the recording time of the scenario's batch, just before the import;
+//!   each read from the report index, after checking it equals the walk below;
+//! - `fair_share/.../walk`: the same reports by walking every contribution
+//!   (`scoreboard::reference::fair_share_report_scan`), side by side;
 //! - `gaps/event-date/now`: `steadfast_domain::gaps_report` over every contribution.
 //!
 //! ```sh
@@ -24,6 +27,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::civil::date;
 use steadfast_app::synth::{SynthOptions, write_csv};
 use steadfast_app::{ImportOptions, Steadfast, import_contributions, scenario};
+use steadfast_domain::scoreboard::reference::fair_share_report_scan;
 use steadfast_domain::{FrameworkId, FxPolicy, ReportQuery, fair_share_report, gaps_report};
 use steadfast_ingest::{CsvOptions, parse_contributions};
 use steadfast_store::MemoryStore;
@@ -130,9 +134,23 @@ fn reports(c: &mut Criterion) {
             ),
         ];
         for (view_name, query) in views {
+            // The index must give the walk's report, to the byte, before either is timed.
+            let indexed = fair_share_report(ledger, &framework, None, query);
+            let scanned = fair_share_report_scan(ledger, &framework, None, query);
+            assert!(
+                indexed == scanned,
+                "{policy_name}/{view_name}: the indexed scoreboard differs from the walk"
+            );
             group.bench_function(format!("{policy_name}/{view_name}"), |b| {
                 b.iter(|| {
                     fair_share_report(black_box(ledger), &framework, None, black_box(query))
+                        .expect("the framework is recorded")
+                })
+            });
+            // Side by side: the same report by walking every contribution (the definition).
+            group.bench_function(format!("{policy_name}/{view_name}/walk"), |b| {
+                b.iter(|| {
+                    fair_share_report_scan(black_box(ledger), &framework, None, black_box(query))
                         .expect("the framework is recorded")
                 })
             });

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{ContributionRegistered, EventMeta, Quantity, StageRecorded};
 use crate::ids::EventId;
+use crate::index::text_hash;
 use crate::money::{Currency, Money};
 use crate::vocabulary::Stage;
 
@@ -75,9 +76,9 @@ pub struct ContributionState {
     pub history: Vec<HistoryEntry>,
     pub totals: BTreeMap<Stage, StageTotals>,
     pub withdrawn_on: Option<Date>,
-    pub(crate) net: HashMap<EventId, NetIncrement>,
-    /// Index of an event id into `history`.
-    pub(crate) index: HashMap<EventId, usize>,
+    /// Position in `history` by a hash of the event id (first id with the hash); a lookup checks
+    /// the id found and falls back to a scan, so the map holds no copy of any id.
+    pub(crate) index: HashMap<u64, u32>,
     pub(crate) latest_effective: Option<Date>,
 }
 
@@ -89,23 +90,52 @@ impl ContributionState {
             history: Vec::new(),
             totals: BTreeMap::new(),
             withdrawn_on: None,
-            net: HashMap::new(),
             index: HashMap::new(),
             latest_effective: None,
         }
     }
 
+    /// The position of an event in `history`.
+    pub(crate) fn position(&self, id: &EventId) -> Option<usize> {
+        match self.index.get(&text_hash(id.as_str())) {
+            Some(i) if &self.history[*i as usize].event.event == id => Some(*i as usize),
+            // Not there, or another id with the same hash got the slot first.
+            Some(_) => self.history.iter().position(|e| &e.event.event == id),
+            None => None,
+        }
+    }
+
     /// The root event an event id adds to: itself, or for amendments the event they correct.
     pub(crate) fn root_of(&self, id: &EventId) -> Option<&EventId> {
-        let mut entry = &self.history[*self.index.get(id)?];
+        let mut entry = &self.history[self.position(id)?];
         // Amendments form a chain towards a non-amendment; bounded by the history length.
         for _ in 0..=self.history.len() {
             match (&entry.event.stage, &entry.event.amends) {
-                (Stage::Amended, Some(target)) => entry = &self.history[*self.index.get(target)?],
+                (Stage::Amended, Some(target)) => entry = &self.history[self.position(target)?],
                 _ => return Some(&entry.event.event),
             }
         }
         None
+    }
+
+    /// What a root event amounts to after every amendment of it, in log order (for the "never
+    /// below zero" rule).
+    pub(crate) fn net_of(&self, root: &EventId) -> NetIncrement {
+        let Some(entry) = self.entry(root) else {
+            return NetIncrement::default();
+        };
+        let mut net = NetIncrement {
+            money: entry.event.money,
+            quantity: entry.event.quantity.clone(),
+        };
+        for e in &self.history {
+            if e.event.stage == Stage::Amended
+                && e.event.amends.as_ref().and_then(|t| self.root_of(t)) == Some(root)
+            {
+                add_net(&mut net, e.event.money.as_ref(), e.event.quantity.as_ref());
+            }
+        }
+        net
     }
 
     /// The contribution as it stood with only the history entries `keep` accepts (in log
@@ -139,7 +169,7 @@ impl ContributionState {
     }
 
     pub fn entry(&self, id: &EventId) -> Option<&HistoryEntry> {
-        self.index.get(id).map(|i| &self.history[*i])
+        self.position(id).map(|i| &self.history[i])
     }
 
     /// Applies a stored (or decided) stage event. Infallible: whatever is in the log is folded;
@@ -160,28 +190,11 @@ impl ContributionState {
                 .map(|e| e.event.stage),
             s => Some(s),
         };
-        match event.stage {
-            Stage::Withdrawn => {
-                self.withdrawn_on = Some(
-                    self.withdrawn_on
-                        .map_or(event.effective_date, |d| d.min(event.effective_date)),
-                );
-            }
-            Stage::Amended => {
-                let root = event.amends.as_ref().and_then(|t| self.root_of(t)).cloned();
-                if let Some(net) = root.and_then(|r| self.net.get_mut(&r)) {
-                    add_net(net, event.money.as_ref(), event.quantity.as_ref());
-                }
-            }
-            _ => {
-                self.net.insert(
-                    event.event.clone(),
-                    NetIncrement {
-                        money: event.money,
-                        quantity: event.quantity.clone(),
-                    },
-                );
-            }
+        if event.stage == Stage::Withdrawn {
+            self.withdrawn_on = Some(
+                self.withdrawn_on
+                    .map_or(event.effective_date, |d| d.min(event.effective_date)),
+            );
         }
         if let Some(stage) = counts_as {
             self.totals
@@ -193,7 +206,9 @@ impl ContributionState {
             self.latest_effective
                 .map_or(event.effective_date, |d| d.max(event.effective_date)),
         );
-        self.index.insert(event.event.clone(), self.history.len());
+        self.index
+            .entry(text_hash(event.event.as_str()))
+            .or_insert(self.history.len() as u32);
         self.history.push(HistoryEntry {
             meta,
             event,
@@ -442,4 +457,72 @@ impl AnomalyKind {
 pub struct Anomaly {
     pub kind: AnomalyKind,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::ContributionRegistered;
+    use crate::ids::{ContributionId, PartyId};
+    use crate::vocabulary::{Category, Channel, Visibility};
+
+    fn stage_event(id: &str, stage: Stage, amends: Option<&str>, cents: i64) -> StageRecorded {
+        StageRecorded {
+            event: EventId::parse(id).expect("id"),
+            contribution: ContributionId::parse("C-1").expect("id"),
+            stage,
+            effective_date: Date::constant(2024, 3, 1),
+            money: Some(
+                Money::new(Decimal::new(cents, 2), Currency::parse("EUR").expect("EUR"))
+                    .expect("money"),
+            ),
+            quantity: None,
+            valuation_basis: None,
+            amends: amends.map(|a| EventId::parse(a).expect("id")),
+            reason: None,
+            condition: None,
+            source_url: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn an_event_whose_hash_slot_another_id_holds_is_still_found() {
+        let info = ContributionRegistered {
+            contribution: ContributionId::parse("C-1").expect("id"),
+            donor: PartyId::parse("DEU").expect("party"),
+            recipient: PartyId::parse("UKR").expect("party"),
+            category: Category::Training,
+            channel: Channel::Bilateral,
+            visibility: Visibility::Public,
+            description: String::new(),
+            opened_on: Date::constant(2024, 3, 1),
+        };
+        let mut state = ContributionState::new(info, EventMeta::PENDING);
+        state.apply_owned(
+            EventMeta::PENDING,
+            stage_event("E-1", Stage::Committed, None, 10_000),
+        );
+        // As if "E-2" hashed like "E-1": its slot is taken, so it is found by the scan.
+        let e1 = text_hash("E-1");
+        state.apply_owned(
+            EventMeta::PENDING,
+            stage_event("E-2", Stage::Committed, None, 500),
+        );
+        state.index.remove(&text_hash("E-2"));
+        state.index.insert(text_hash("E-2"), state.index[&e1]);
+        let e2 = EventId::parse("E-2").expect("id");
+        assert_eq!(state.position(&e2), Some(1));
+        state.apply_owned(
+            EventMeta::PENDING,
+            stage_event("E-3", Stage::Amended, Some("E-2"), -200),
+        );
+        assert_eq!(
+            state.root_of(&EventId::parse("E-3").expect("id")),
+            Some(&e2)
+        );
+        let net = state.net_of(&e2);
+        assert_eq!(net.money.map(|m| m.amount()), Some(Decimal::new(300, 2)));
+        assert_eq!(state.position(&EventId::parse("E-9").expect("id")), None);
+    }
 }

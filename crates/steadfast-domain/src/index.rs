@@ -116,8 +116,9 @@ pub(crate) struct ReportIndex {
     changed: BTreeMap<HalfYear, RateChange>,
 }
 
-/// FNV-1a, 64 bits: a stable hash of a source URL (equal hashes are checked against the text).
-pub(crate) fn source_hash(text: &str) -> u64 {
+/// FNV-1a, 64 bits: a stable hash of an id or a source URL (whoever relies on it checks the
+/// text behind an equal hash).
+pub(crate) fn text_hash(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= u64::from(b);
@@ -218,7 +219,7 @@ impl ReportIndex {
                     .amends
                     .as_ref()
                     .and_then(|t| state.root_of(t))
-                    .and_then(|r| state.index.get(r).copied())
+                    .and_then(|r| state.position(r))
                 else {
                     return;
                 };
@@ -248,7 +249,7 @@ impl ReportIndex {
             stage => {
                 let Some(s) = stage_index(stage) else { return };
                 let (source, site) = match &event.source_url {
-                    Some(url) => (source_hash(url), self.site_id(url)),
+                    Some(url) => (text_hash(url), self.site_id(url)),
                     None => (0, NONE),
                 };
                 let row = Row {
@@ -365,8 +366,8 @@ mod tests {
     #[test]
     fn the_source_hash_is_fnv1a() {
         // Known answers of FNV-1a 64.
-        assert_eq!(source_hash(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(source_hash("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(text_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(text_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

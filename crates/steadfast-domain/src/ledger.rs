@@ -6,6 +6,7 @@
 //! construction. `Draft` holds the rules: it validates commands against the ledger plus what the
 //! same batch has already decided, and yields the events to append — all of them or none.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::{Date, Weekday};
@@ -20,7 +21,7 @@ use crate::events::{
 use crate::framework::FrameworkAdopted;
 use crate::fx::{ECB, FxFixingsPublished, MIN_RATE, RateTable, euro_changeover};
 use crate::ids::{ContributionId, EventId, FrameworkId, PartyId, PartyKind};
-use crate::index::ReportIndex;
+use crate::index::{ReportIndex, text_hash};
 use crate::money::{Currency, Money};
 use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
 
@@ -50,8 +51,11 @@ pub struct Ledger {
     contributions: Vec<ContributionState>,
     /// The slot of each contribution, in id order.
     slots: BTreeMap<ContributionId, u32>,
-    /// Which contribution each stage event id belongs to.
-    event_owner: HashMap<EventId, ContributionId>,
+    /// Which contribution (slot) each stage event id belongs to, by a hash of the id (the first
+    /// id with that hash); ids whose hash another id took are in `owner_collisions`. No copy of
+    /// an id is kept here.
+    event_owner: HashMap<u64, u32>,
+    owner_collisions: BTreeMap<EventId, u32>,
     /// What the fair-share scoreboard reads (see [`crate::index`]).
     pub(crate) index: ReportIndex,
     frameworks: BTreeMap<FrameworkId, AdoptedFramework>,
@@ -110,8 +114,14 @@ impl Ledger {
             }
             DomainEvent::StageRecorded(e) => {
                 if let Some(slot) = self.slots.get(&e.contribution).copied() {
-                    self.event_owner
-                        .insert(e.event.clone(), e.contribution.clone());
+                    match self.event_owner.entry(text_hash(e.event.as_str())) {
+                        Entry::Vacant(v) => {
+                            v.insert(slot);
+                        }
+                        Entry::Occupied(_) => {
+                            self.owner_collisions.insert(e.event.clone(), slot);
+                        }
+                    }
                     let state = &mut self.contributions[slot as usize];
                     state.apply_owned(meta, e);
                     self.index.add_entry(slot, state);
@@ -192,9 +202,21 @@ impl Ledger {
 
     /// The stored stage event with this id, wherever it is.
     pub fn stage_event(&self, id: &EventId) -> Option<(&ContributionState, &StageRecorded)> {
-        let owner = self.event_owner.get(id)?;
-        let state = self.contribution(owner)?;
+        let state = self.owner(id)?;
         state.entry(id).map(|e| (state, &e.event))
+    }
+
+    /// The contribution a stored stage event id belongs to.
+    fn owner(&self, id: &EventId) -> Option<&ContributionState> {
+        if let Some(slot) = self.event_owner.get(&text_hash(id.as_str())) {
+            let state = self.at_slot(*slot);
+            if state.entry(id).is_some() {
+                return Some(state);
+            }
+        }
+        self.owner_collisions
+            .get(id)
+            .map(|slot| self.at_slot(*slot))
     }
 }
 
@@ -644,7 +666,7 @@ impl<'a> Draft<'a> {
     fn owner_of(&self, id: &EventId) -> Option<&ContributionId> {
         self.new_event_owner
             .get(id)
-            .or_else(|| self.base.event_owner.get(id))
+            .or_else(|| self.base.owner(id).map(|s| &s.info.contribution))
     }
 
     /// Decides one stage command: every rule it breaks is returned, or the events it produces
@@ -937,7 +959,7 @@ impl<'a> Draft<'a> {
         let Some(root) = state.root_of(target_id) else {
             return out;
         };
-        let net = state.net.get(root).cloned().unwrap_or_default();
+        let net = state.net_of(root);
         if let Some(delta) = &cmd.money {
             match net.money {
                 None => out.push(Violation::new(
@@ -995,5 +1017,72 @@ impl<'a> Draft<'a> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::EventId;
+
+    fn register(ledger: &mut Ledger, contribution: &str) {
+        ledger.apply(
+            EventMeta::PENDING,
+            &DomainEvent::ContributionRegistered(ContributionRegistered {
+                contribution: ContributionId::parse(contribution).expect("id"),
+                donor: PartyId::parse("DEU").expect("party"),
+                recipient: PartyId::parse("UKR").expect("party"),
+                category: Category::Training,
+                channel: Channel::Bilateral,
+                visibility: Visibility::Public,
+                description: String::new(),
+                opened_on: Date::constant(2024, 3, 1),
+            }),
+        );
+    }
+
+    fn record(ledger: &mut Ledger, contribution: &str, event: &str) {
+        ledger.apply(
+            EventMeta::PENDING,
+            &DomainEvent::StageRecorded(StageRecorded {
+                event: EventId::parse(event).expect("id"),
+                contribution: ContributionId::parse(contribution).expect("id"),
+                stage: Stage::Committed,
+                effective_date: Date::constant(2024, 3, 1),
+                money: None,
+                quantity: None,
+                valuation_basis: None,
+                amends: None,
+                reason: None,
+                condition: None,
+                source_url: None,
+                description: None,
+            }),
+        );
+    }
+
+    #[test]
+    fn an_event_id_whose_hash_another_id_took_still_finds_its_contribution() {
+        let mut ledger = Ledger::new();
+        register(&mut ledger, "C-1");
+        register(&mut ledger, "C-2");
+        record(&mut ledger, "C-1", "E-1");
+        // As if "E-2" hashed like "E-1": the hash already names C-1's slot.
+        ledger.event_owner.insert(text_hash("E-2"), 0);
+        record(&mut ledger, "C-2", "E-2");
+        let (state, event) = ledger
+            .stage_event(&EventId::parse("E-2").expect("id"))
+            .expect("found");
+        assert_eq!(state.info.contribution.as_str(), "C-2");
+        assert_eq!(event.event.as_str(), "E-2");
+        let (state, _) = ledger
+            .stage_event(&EventId::parse("E-1").expect("id"))
+            .expect("found");
+        assert_eq!(state.info.contribution.as_str(), "C-1");
+        assert!(
+            ledger
+                .stage_event(&EventId::parse("E-3").expect("id"))
+                .is_none()
+        );
     }
 }
