@@ -114,6 +114,9 @@ pub(crate) struct ReportIndex {
     pub(crate) rows: [Vec<Row>; 5],
     pub(crate) amended: Vec<Amended>,
     changed: BTreeMap<HalfYear, RateChange>,
+    /// Each slot's rank in contribution id order, so report lists sort on integers; current
+    /// only while it covers every slot (refreshed with the values).
+    pub(crate) ranks: Vec<u32>,
 }
 
 /// FNV-1a, 64 bits: a stable hash of an id or a source URL (whoever relies on it checks the
@@ -269,6 +272,16 @@ impl ReportIndex {
                 let n = self.rows[s].len() as u32;
                 self.rows[s].push(row);
                 state.history[at].row = n;
+            }
+        }
+    }
+
+    /// Ranks the slots, given in contribution id order.
+    pub(crate) fn rank(&mut self, slots_in_id_order: impl Iterator<Item = u32>) {
+        self.ranks = vec![0; self.slots.len()];
+        for (rank, slot) in slots_in_id_order.enumerate() {
+            if let Some(r) = self.ranks.get_mut(slot as usize) {
+                *r = rank as u32;
             }
         }
     }

@@ -144,6 +144,9 @@ impl Ledger {
     /// folding; returns how many events were valued. Reports are right without it (they
     /// convert what the cache cannot serve) but faster with it.
     pub fn revalue(&mut self) -> u64 {
+        if self.index.ranks.len() != self.contributions.len() {
+            self.index.rank(self.slots.values().copied());
+        }
         self.index.revalue(&self.contributions, &self.rates)
     }
 

@@ -4,6 +4,7 @@
 //! withdrawal's cap) and for the lines the report lists.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_decimal::Decimal;
 
@@ -76,6 +77,11 @@ struct Listed<T> {
 }
 
 fn sorted<T>(ledger: &Ledger, mut list: Vec<Listed<T>>) -> Vec<T> {
+    let ranks = &ledger.index.ranks;
+    if ranks.len() == ledger.index.slots.len() {
+        list.sort_unstable_by_key(|l| (ranks[l.slot as usize], l.entry));
+        return list.into_iter().map(|l| l.item).collect();
+    }
     list.sort_unstable_by(|a, b| {
         if a.slot == b.slot {
             a.entry.cmp(&b.entry)
@@ -87,6 +93,26 @@ fn sorted<T>(ledger: &Ledger, mut list: Vec<Listed<T>>) -> Vec<T> {
     list.into_iter().map(|l| l.item).collect()
 }
 
+/// A hasher for keys that are hashes already (FNV-1a of a source URL).
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Coverage over slots and interned sites; distinct sources by hash, confirmed on the text.
 struct CoverageTally {
     events: u64,
@@ -95,7 +121,7 @@ struct CoverageTally {
     donors: Vec<bool>,
     donor_count: u64,
     /// First (slot, entry) citing each source hash; later distinct texts with the same hash.
-    sources: HashMap<u64, (u32, u32)>,
+    sources: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>>,
     collided: Vec<(u32, u32)>,
     distinct: u64,
     sites: Vec<u64>,
@@ -103,14 +129,15 @@ struct CoverageTally {
 }
 
 impl CoverageTally {
-    fn new(index: &ReportIndex) -> Self {
+    fn new(index: &ReportIndex, rows: usize) -> Self {
         CoverageTally {
             events: 0,
             contributions: vec![false; index.slots.len()],
             contribution_count: 0,
             donors: vec![false; index.parties.len()],
             donor_count: 0,
-            sources: HashMap::new(),
+            // Sized for the share of a stage's rows a yearly framework typically counts.
+            sources: HashMap::with_capacity_and_hasher(rows / 8, Default::default()),
             collided: Vec::new(),
             distinct: 0,
             sites: vec![0; index.sites.len()],
@@ -212,7 +239,8 @@ pub(super) fn tally<'a>(
     let mut unconverted = Vec::new();
     let mut earlier = Vec::new();
     let mut not_counted = Vec::new();
-    let mut coverage = CoverageTally::new(index);
+    let mut coverage = CoverageTally::new(index, rows.len());
+    let mut reasons: [Option<String>; Category::ALL.len()] = Default::default();
 
     let not_counted_item = |row: &Row, reason: String| {
         let state = ledger.at_slot(row.slot);
@@ -240,7 +268,10 @@ pub(super) fn tally<'a>(
             continue;
         }
         if !eligible[slot.category as usize] {
-            not_counted.push(not_counted_item(row, ineligible(slot.category)));
+            let reason = reasons[slot.category as usize]
+                .get_or_insert_with(|| ineligible(slot.category))
+                .clone();
+            not_counted.push(not_counted_item(row, reason));
             continue;
         }
         let acc = if capping && slot.withdrawn {
