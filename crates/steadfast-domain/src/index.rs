@@ -111,7 +111,9 @@ pub(crate) struct ReportIndex {
     pub(crate) sites: Vec<String>,
     site_ids: HashMap<String, u32>,
     pub(crate) slots: Vec<Slot>,
-    pub(crate) rows: [Vec<Row>; 5],
+    /// Per flow stage, per year of the effective date, in log order: a yearly framework reads
+    /// one year's rows.
+    pub(crate) rows: [BTreeMap<i16, Vec<Row>>; 5],
     pub(crate) amended: Vec<Amended>,
     changed: BTreeMap<HalfYear, RateChange>,
     /// Each slot's rank in contribution id order, so report lists sort on integers; current
@@ -226,25 +228,26 @@ impl ReportIndex {
                 else {
                     return;
                 };
-                let root_row = state.history[root].row;
-                let Some(stage) = stage_index(state.history[root].event.stage) else {
-                    return;
-                };
+                let root = &state.history[root];
                 let (recorded, effective) = (entry.meta.recorded_at, event.effective_date);
-                let Some(row) = self.rows[stage].get_mut(root_row as usize) else {
+                let next = self.amended.len() as u32;
+                let Some(row) = self.row_mut(root) else {
                     return;
                 };
                 // Its cached value no longer holds.
                 row.valued_at = 0;
                 if row.amended == NONE {
-                    row.amended = self.amended.len() as u32;
+                    row.amended = next;
+                }
+                let at_amended = row.amended as usize;
+                if at_amended == self.amended.len() {
                     self.amended.push(Amended {
                         entries: Vec::new(),
                         last_recorded: recorded,
                         last_effective: effective,
                     });
                 }
-                let a = &mut self.amended[row.amended as usize];
+                let a = &mut self.amended[at_amended];
                 a.entries.push(at as u32);
                 a.last_recorded = a.last_recorded.max(recorded);
                 a.last_effective = a.last_effective.max(effective);
@@ -269,8 +272,9 @@ impl ReportIndex {
                     basis: event.valuation_basis,
                     has_money: event.money.is_some(),
                 };
-                let n = self.rows[s].len() as u32;
-                self.rows[s].push(row);
+                let year = self.rows[s].entry(event.effective_date.year()).or_default();
+                let n = year.len() as u32;
+                year.push(row);
                 state.history[at].row = n;
             }
         }
@@ -306,9 +310,33 @@ impl ReportIndex {
         self.changed.get(&period)
     }
 
-    /// Whether a row's cached values hold for the whole rate table.
-    fn fresh(&self, row: &Row) -> bool {
-        row.valued_at > self.change(HalfYear::of(row.date)).map_or(0, |c| c.at)
+    /// The row of a history entry (a root flow event folded into the ledger).
+    pub(crate) fn row(&self, entry: &HistoryEntry) -> Option<&Row> {
+        let stage = stage_index(entry.event.stage)?;
+        self.rows[stage]
+            .get(&entry.event.effective_date.year())?
+            .get(entry.row as usize)
+    }
+
+    fn row_mut(&mut self, entry: &HistoryEntry) -> Option<&mut Row> {
+        let stage = stage_index(entry.event.stage)?;
+        self.rows[stage]
+            .get_mut(&entry.event.effective_date.year())?
+            .get_mut(entry.row as usize)
+    }
+
+    /// The rows of a stage effective in the years `from` to `to`, year by year, and how many.
+    pub(crate) fn rows_in(
+        &self,
+        stage: Stage,
+        from: i16,
+        to: i16,
+    ) -> (impl Iterator<Item = &Row>, usize) {
+        let years = stage_index(stage)
+            .into_iter()
+            .flat_map(move |s| self.rows[s].range(from..=to.max(from)));
+        let count = years.clone().map(|(_, rows)| rows.len()).sum();
+        (years.flat_map(|(_, rows)| rows), count)
     }
 
     /// Values every stale row with the rates now recorded; returns how many were valued.
@@ -319,17 +347,20 @@ impl ReportIndex {
     ) -> u64 {
         let valued_at = u32::try_from(rates.events().saturating_add(1)).unwrap_or(u32::MAX);
         let mut converters = POLICIES.map(|p| Converter::new(rates, p, Default::default()));
+        let amended = &self.amended;
         let mut count = 0;
-        for stage in 0..self.rows.len() {
-            for i in 0..self.rows[stage].len() {
-                let row = self.rows[stage][i];
-                if self.fresh(&row) {
+        let changed = &self.changed;
+        let fresh =
+            |row: &Row| row.valued_at > changed.get(&HalfYear::of(row.date)).map_or(0, |c| c.at);
+        for row in self.rows.iter_mut().flat_map(|s| s.values_mut()).flatten() {
+            {
+                if fresh(row) {
                     continue;
                 }
                 let state = &contributions[row.slot as usize];
                 let amendments = match row.amended {
                     NONE => &[][..],
-                    a => &self.amended[a as usize].entries[..],
+                    a => &amended[a as usize].entries[..],
                 };
                 let root = &state.history[row.entry as usize];
                 let net = net_amount(state, root, amendments, |_| true);
@@ -345,7 +376,6 @@ impl ReportIndex {
                         }
                     }
                 }
-                let row = &mut self.rows[stage][i];
                 row.eur = eur;
                 row.fixing = fixing;
                 row.valued_at = valued_at;

@@ -16,7 +16,7 @@ use crate::contribution::ContributionState;
 use crate::framework::FrameworkAdopted;
 use crate::fx::{Converted, Converter, FxPolicy, RateBasis};
 use crate::ids::PartyId;
-use crate::index::{NONE, ReportIndex, Row, UNCACHED, convert_row, policy_index, stage_index};
+use crate::index::{NONE, ReportIndex, Row, UNCACHED, convert_row, policy_index};
 use crate::ledger::Ledger;
 use crate::money::Currency;
 use crate::period::HalfYear;
@@ -209,7 +209,11 @@ pub(super) fn tally<'a>(
     query: &ReportQuery,
 ) -> Tally<'a> {
     let index = &ledger.index;
-    let rows = stage_index(stage).map_or(&[][..], |s| &index.rows[s][..]);
+    let last = query
+        .as_of
+        .map_or(rules.period_end, |d| d.min(rules.period_end));
+    let (first_year, last_year) = (rules.period_start.year(), last.year());
+    let (rows, in_years) = index.rows_in(stage, first_year, last_year);
     let parties = index.parties.len();
     let mut participant = vec![false; parties];
     for p in &rules.participants {
@@ -239,7 +243,7 @@ pub(super) fn tally<'a>(
     let mut unconverted = Vec::new();
     let mut earlier = Vec::new();
     let mut not_counted = Vec::new();
-    let mut coverage = CoverageTally::new(index, rows.len());
+    let mut coverage = CoverageTally::new(index, in_years);
     let mut reasons: [Option<String>; Category::ALL.len()] = Default::default();
 
     let not_counted_item = |row: &Row, reason: String| {
@@ -538,16 +542,13 @@ fn delivered(
     period_cache: &mut Vec<PeriodCache>,
     converter: &mut Converter<'_>,
 ) -> i128 {
-    let Some(s) = stage_index(Stage::Delivered) else {
-        return 0;
-    };
     let policy = policy_index(query.fx_policy);
     let mut sum = 0;
     for e in &state.history {
         if e.event.stage != Stage::Delivered || !query.keeps(e) {
             continue;
         }
-        let Some(row) = ledger.index.rows[s].get(e.row as usize) else {
+        let Some(row) = ledger.index.row(e) else {
             continue;
         };
         match value(ledger, row, policy, query, period_cache, converter) {
