@@ -75,10 +75,12 @@ pub struct ContributionState {
     pub registered_at: EventMeta,
     pub history: Vec<HistoryEntry>,
     pub totals: BTreeMap<Stage, StageTotals>,
+    #[serde(with = "crate::compact::option_date")]
     pub withdrawn_on: Option<Date>,
     /// Position in `history` by a hash of the event id (first id with the hash); a lookup checks
     /// the id found and falls back to a scan, so the map holds no copy of any id.
     pub(crate) index: HashMap<u64, u32>,
+    #[serde(with = "crate::compact::option_date")]
     pub(crate) latest_effective: Option<Date>,
 }
 

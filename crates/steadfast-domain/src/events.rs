@@ -16,6 +16,7 @@ use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Vis
 /// A quantity of items with its unit ("6 F-16 aircraft", "14000 155mm rounds").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Quantity {
+    #[serde(with = "crate::compact::decimal")]
     pub value: Decimal,
     pub unit: String,
 }
@@ -50,6 +51,7 @@ pub struct ContributionRegistered {
     pub visibility: Visibility,
     pub description: String,
     /// The effective date of the contribution's first stage event.
+    #[serde(with = "crate::compact::date")]
     pub opened_on: Date,
 }
 
@@ -60,6 +62,7 @@ pub struct StageRecorded {
     pub event: EventId,
     pub contribution: ContributionId,
     pub stage: Stage,
+    #[serde(with = "crate::compact::date")]
     pub effective_date: Date,
     pub money: Option<Money>,
     pub quantity: Option<Quantity>,
@@ -138,6 +141,7 @@ impl DomainEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
     pub position: u64,
+    #[serde(with = "crate::compact::timestamp")]
     pub recorded_at: Timestamp,
 }
 

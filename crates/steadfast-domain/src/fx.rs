@@ -136,8 +136,11 @@ pub struct Converted {
 /// One currency's fixings, in date order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Fixing {
+    #[serde(with = "crate::compact::date")]
     date: Date,
+    #[serde(with = "crate::compact::decimal")]
     rate: Decimal,
+    #[serde(with = "crate::compact::timestamp")]
     recorded_at: Timestamp,
 }
 

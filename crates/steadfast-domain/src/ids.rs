@@ -78,7 +78,8 @@ impl PartyId {
 impl TryFrom<String> for PartyId {
     type Error = IdError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        PartyId::parse(&s)
+        // Checked, then kept: no second copy of the text.
+        PartyId::parse(&s).map(|_| PartyId(s))
     }
 }
 
@@ -132,7 +133,12 @@ macro_rules! token_id {
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(s: String) -> Result<Self, Self::Error> {
-                $name::parse(&s)
+                // Checked, then kept: no second copy of the text.
+                if valid_token(&s) {
+                    Ok($name(s))
+                } else {
+                    Err(IdError::MalformedId { what: $what, value: s })
+                }
             }
         }
 

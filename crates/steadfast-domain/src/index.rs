@@ -63,6 +63,7 @@ pub(crate) struct Slot {
 /// One root flow event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Row {
+    #[serde(with = "crate::compact::timestamp")]
     pub(crate) recorded_at: Timestamp,
     /// Euro cents per policy (see [`POLICIES`]), or [`UNCACHED`].
     pub(crate) eur: [i64; 2],
@@ -76,8 +77,10 @@ pub(crate) struct Row {
     pub(crate) site: u32,
     /// Index into [`ReportIndex::amended`], or [`NONE`].
     pub(crate) amended: u32,
+    #[serde(with = "crate::compact::date")]
     pub(crate) date: Date,
     /// Under the event-date policy, the date of the fixing the cached value used.
+    #[serde(with = "crate::compact::date")]
     pub(crate) fixing: Date,
     /// One more than the number of rate events the cached values were computed with; 0 when
     /// never valued.

@@ -5,6 +5,7 @@
 //! yields events; `Ledger::apply` folds events into state and cannot fail. Nothing here does I/O,
 //! knows a database, a file format or a network; Cargo.toml keeps it that way.
 
+pub mod compact;
 pub mod contribution;
 pub mod events;
 pub mod framework;

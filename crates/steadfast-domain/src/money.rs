@@ -113,8 +113,18 @@ impl Serialize for Currency {
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Currency::parse(&s).map_err(serde::de::Error::custom)
+        // A visitor over the text as the deserializer holds it: no copy of the code.
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = Currency;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an ISO 4217 currency code")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Currency, E> {
+                Currency::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Code)
     }
 }
 
@@ -125,6 +135,7 @@ impl<'de> Deserialize<'de> for Currency {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawMoney")]
 pub struct Money {
+    #[serde(with = "crate::compact::decimal")]
     amount: Decimal,
     currency: Currency,
 }
@@ -132,6 +143,7 @@ pub struct Money {
 /// The serialized shape of `Money`, checked on the way in.
 #[derive(Deserialize)]
 struct RawMoney {
+    #[serde(with = "crate::compact::decimal")]
     amount: Decimal,
     currency: Currency,
 }
