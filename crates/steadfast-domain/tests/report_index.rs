@@ -140,6 +140,29 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A stage event with nothing but its ids, stage and date; the caller sets the rest.
+fn stage_event(
+    event: EventId,
+    contribution: ContributionId,
+    stage: Stage,
+    on: Date,
+) -> StageRecorded {
+    StageRecorded {
+        event,
+        contribution,
+        stage,
+        effective_date: on,
+        money: None,
+        quantity: None,
+        valuation_basis: None,
+        amends: None,
+        reason: None,
+        condition: None,
+        source_url: None,
+        description: None,
+    }
+}
+
 /// An event recorded for a contribution, with its value (so an amendment keeps the currency).
 type Recorded = (EventId, Option<Money>);
 
@@ -251,10 +274,6 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
                 });
                 contributions[k].1.push((event.clone(), money));
                 let e = StageRecorded {
-                    event,
-                    contribution: contributions[k].0.clone(),
-                    stage: Stage::FLOW[*stage],
-                    effective_date: day(*d),
                     money,
                     quantity: quantity_only.then(|| Quantity {
                         value: dec("3"),
@@ -267,11 +286,13 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
                             ValuationBasis::BookValue
                         }
                     }),
-                    amends: None,
-                    reason: None,
-                    condition: None,
                     source_url: source.map(|s| SOURCES[s].to_owned()),
-                    description: None,
+                    ..stage_event(
+                        event,
+                        contributions[k].0.clone(),
+                        Stage::FLOW[*stage],
+                        day(*d),
+                    )
                 };
                 fold(
                     &mut ledger,
@@ -301,18 +322,10 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
                     .map(|m| Money::new(Decimal::new(*cents, 2), m.currency()).expect("delta"));
                 contributions[k].1.push((event.clone(), money));
                 let e = StageRecorded {
-                    event,
-                    contribution: contributions[k].0.clone(),
-                    stage: Stage::Amended,
-                    effective_date: day(*d),
                     money: delta,
-                    quantity: None,
-                    valuation_basis: None,
                     amends: Some(target),
                     reason: Some("corrected".to_owned()),
-                    condition: None,
-                    source_url: None,
-                    description: None,
+                    ..stage_event(event, contributions[k].0.clone(), Stage::Amended, day(*d))
                 };
                 fold(
                     &mut ledger,
@@ -329,18 +342,8 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
                 next_event += 1;
                 let event = EventId::parse(&format!("E-{next_event}")).expect("event id");
                 let e = StageRecorded {
-                    event,
-                    contribution: contributions[k].0.clone(),
-                    stage: Stage::Withdrawn,
-                    effective_date: day(*d),
-                    money: None,
-                    quantity: None,
-                    valuation_basis: None,
-                    amends: None,
                     reason: Some("cancelled".to_owned()),
-                    condition: None,
-                    source_url: None,
-                    description: None,
+                    ..stage_event(event, contributions[k].0.clone(), Stage::Withdrawn, day(*d))
                 };
                 fold(
                     &mut ledger,
