@@ -655,3 +655,17 @@ fn a_constraint_violation_on_insert_is_a_clear_backend_error() {
     assert!(message.contains("UNIQUE constraint failed"), "{message}");
     assert_eq!(store.head().expect("head"), head, "rolled back");
 }
+// ---------------------------------------------------------------------------------------------
+// The statement journal stays in memory.
+
+#[test]
+fn a_writer_keeps_its_statement_journal_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        SqliteStore::open(&dir.path().join("l.sqlite"), OpenMode::CreateIfMissing).expect("open");
+    let temp_store: i64 = store
+        .connection()
+        .query_row("PRAGMA temp_store", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(temp_store, 2, "MEMORY");
+}
