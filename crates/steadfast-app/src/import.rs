@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::queries::LogHead;
-use crate::write::{Recorded, decide_and_append, write_to};
+use crate::write::{Recorded, decide_and_append, write_to, write_to_keeping};
 use crate::{AppError, Database, Steadfast};
 use serde::Serialize;
 use steadfast_domain::{Decision, DomainEvent, Draft, Ledger, Stage};
@@ -82,6 +82,20 @@ pub fn import_file(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportOutcome, AppError> {
     write_to(database, actor, options.dry_run, progress, &mut |ledger| {
+        decide_contributions(ledger, parsed, options)
+    })
+}
+
+/// [`import_file`], handing back the open ledger as well (see
+/// [`write_to_keeping`](crate::write::write_to_keeping)).
+pub fn import_file_keeping(
+    database: &Database,
+    parsed: &ParsedContributions,
+    actor: &str,
+    options: ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(ImportOutcome, Option<Steadfast>), AppError> {
+    write_to_keeping(database, actor, options.dry_run, progress, &mut |ledger| {
         decide_contributions(ledger, parsed, options)
     })
 }
