@@ -376,11 +376,20 @@ impl Steadfast {
         }
         // Each stream is expected where the projection last saw it, checked once per batch;
         // with the number of events on each, that is the version it ends at.
+        // A decided batch keeps each stream's events together, so most events are on the
+        // stream of the one before and need no lookup.
         let mut expected: Vec<(String, ExpectedVersion)> = Vec::new();
         let mut added: Vec<u64> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut index: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::with_capacity(events.len() / 2);
         for event in &events {
             let stream = event.stream();
+            if let (Some((last, _)), Some(n)) = (expected.last(), added.last_mut())
+                && *last == stream
+            {
+                *n += 1;
+                continue;
+            }
             match index.get(&stream) {
                 Some(&i) => added[i] += 1,
                 None => {
