@@ -5,10 +5,10 @@
 //! and a delivery reported before its commitment is flagged, not refused. Every broken rule of
 //! every row is reported, located at its line and column.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::queries::LogHead;
-use crate::write::{Recorded, decide_and_append, write_to};
+use crate::write::{Recorded, decide_and_append, write_to, write_to_keeping};
 use crate::{AppError, Database, Steadfast};
 use serde::Serialize;
 use steadfast_domain::{Decision, DomainEvent, Draft, Ledger, Stage};
@@ -86,6 +86,20 @@ pub fn import_file(
     })
 }
 
+/// [`import_file`], handing back the open ledger as well (see
+/// [`write_to_keeping`](crate::write::write_to_keeping)).
+pub fn import_file_keeping(
+    database: &Database,
+    parsed: &ParsedContributions,
+    actor: &str,
+    options: ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(ImportOutcome, Option<Steadfast>), AppError> {
+    write_to_keeping(database, actor, options.dry_run, progress, &mut |ledger| {
+        decide_contributions(ledger, parsed, options)
+    })
+}
+
 impl Recorded for ImportOutcome {
     fn recorded(&mut self, events_appended: u64, head: LogHead) {
         self.events_appended = events_appended;
@@ -120,23 +134,40 @@ pub(crate) fn decide_file(
     let mut errors = parsed.errors.clone();
     // Same-day amendments of amendments go after what they amend, whatever the file order.
     let depth = amendment_depths(parsed);
-    let mut order: Vec<usize> = (0..parsed.rows.len()).collect();
-    order.sort_by(|a, b| {
-        let key = |i: usize| {
-            let r = &parsed.rows[i];
+    // Sorted by contribution, then effective date, stage, amendment depth and line. Each
+    // distinct contribution id is ranked once, so the sort compares integers rather than
+    // strings; the line makes every key distinct, so an unstable sort gives the one order.
+    let mut rank: HashMap<&steadfast_domain::ContributionId, usize> = HashMap::new();
+    for row in &parsed.rows {
+        rank.entry(&row.command.contribution).or_default();
+    }
+    let mut ids: Vec<&steadfast_domain::ContributionId> = rank.keys().copied().collect();
+    ids.sort_unstable();
+    for (i, id) in ids.into_iter().enumerate() {
+        rank.insert(id, i);
+    }
+    let mut keys: Vec<_> = parsed
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
             (
-                &r.command.contribution,
+                rank[&r.command.contribution],
                 r.command.effective_date,
                 stage_rank(r.command.stage),
                 depth[i],
                 r.line,
+                i,
             )
-        };
-        key(*a).cmp(&key(*b))
-    });
+        })
+        .collect();
+    drop(rank);
+    keys.sort_unstable();
+    let order: Vec<usize> = keys.into_iter().map(|k| k.5).collect();
     // An event id twice in one file is an error wherever the rows sit; report each repeat
     // against the first occurrence (file order) and decide only the first.
-    let mut first_line_of: BTreeMap<&steadfast_domain::EventId, u64> = BTreeMap::new();
+    let mut first_line_of: HashMap<&steadfast_domain::EventId, u64> =
+        HashMap::with_capacity(parsed.rows.len());
     let mut repeated = std::collections::HashSet::new();
     for (i, row) in parsed.rows.iter().enumerate() {
         match first_line_of.get(&row.command.event) {
@@ -156,13 +187,16 @@ pub(crate) fn decide_file(
             }
         }
     }
-    let mut touched = std::collections::BTreeSet::new();
+    // The order keeps each contribution's rows together: one entry per contribution.
+    let mut touched: Vec<&steadfast_domain::ContributionId> = Vec::new();
     for i in order {
         if repeated.contains(&i) {
             continue;
         }
         let row = &parsed.rows[i];
-        touched.insert(&row.command.contribution);
+        if touched.last() != Some(&&row.command.contribution) {
+            touched.push(&row.command.contribution);
+        }
         match draft.record_stage(&row.command) {
             Ok(Decision::AlreadyRecorded) => outcome.already_recorded += 1,
             Ok(Decision::Record(events)) => {
@@ -189,7 +223,7 @@ pub(crate) fn decide_file(
 /// links within the file only (0 for rows that amend nothing or amend a stored event). A cycle
 /// is cut where it closes; the rules then report it. Linear in the number of rows.
 fn amendment_depths(parsed: &ParsedContributions) -> Vec<usize> {
-    let by_id: std::collections::HashMap<&steadfast_domain::EventId, usize> = parsed
+    let by_id: HashMap<&steadfast_domain::EventId, usize> = parsed
         .rows
         .iter()
         .enumerate()

@@ -21,13 +21,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use steadfast_domain::{DomainEvent, EventMeta, Ledger};
-use steadfast_store::{
-    AppendRequest, ChainVerifier, Clock, EventStore, ExpectedVersion, Head, StoreError,
-};
+use steadfast_store::{ChainVerifier, Clock, EventStore, ExpectedVersion, Head, StoreError};
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
 
 pub use import::{
     ImportOptions, ImportOutcome, decide_contributions, import_contributions, import_file,
+    import_file_keeping,
 };
 
 /// Application failures.
@@ -94,24 +93,6 @@ pub fn open_store(
             None => SqliteStore::open(path, mode)?,
         }),
     })
-}
-
-/// The version each stream of a batch ends at once appended, when every stream in it carries
-/// an exact expectation (`None` otherwise: then only the log can tell).
-fn versions_after(request: &AppendRequest) -> Option<std::collections::HashMap<String, u64>> {
-    let mut versions = std::collections::HashMap::new();
-    for (stream, expected) in &request.expected {
-        let base = match expected {
-            ExpectedVersion::Exactly(v) => *v,
-            ExpectedVersion::NoStream => 0,
-            ExpectedVersion::Any => return None,
-        };
-        versions.insert(stream.clone(), base);
-    }
-    for event in &request.events {
-        *versions.get_mut(&event.stream)? += 1;
-    }
-    Some(versions)
 }
 
 /// Verifies the hash chain from the first event to `head` (which must be where it ends).
@@ -265,6 +246,22 @@ impl Steadfast {
         Ok(())
     }
 
+    /// Closes the store as dropping it would (SQLite checkpoints its write-ahead log and removes
+    /// its side files), but leaves the projection's memory to the operating system instead of
+    /// freeing it piece by piece — for a process that ends right after (2.7 s of a
+    /// 1,000,000-event import went into freeing it).
+    pub fn close_leaving_memory(self) {
+        let Steadfast {
+            store,
+            ledger,
+            verifier,
+            known_heads,
+            ..
+        } = self;
+        drop(store);
+        std::mem::forget((ledger, verifier, known_heads));
+    }
+
     /// What became of the saved snapshot when this ledger was opened.
     pub fn snapshot_use(&self) -> &snapshot::SnapshotUse {
         &self.snapshot_use
@@ -370,30 +367,70 @@ impl Steadfast {
     }
 
     /// Appends decided events as one atomic batch, expecting every touched stream to be where
-    /// the projection last saw it, and folds them into the projection.
+    /// the projection last saw it, and folds them into the projection once the batch is
+    /// committed. The events are encoded on the store's sealing thread while earlier ones are
+    /// written (see [`EventStore::append_streamed`]), so no encoded copy of the whole batch is
+    /// ever held.
     pub fn append(&mut self, events: Vec<DomainEvent>, actor: &str) -> Result<u64, AppError> {
         if events.is_empty() {
             return Ok(0);
         }
-        let encoded: Vec<_> = events
-            .iter()
-            .map(|e| codec::encode(e, actor))
-            .collect::<Result<_, _>>()?;
-        // Each stream is expected where the projection last saw it, checked once per batch.
+        // Each stream is expected where the projection last saw it, checked once per batch;
+        // with the number of events on each, that is the version it ends at.
+        // A decided batch keeps each stream's events together, so most events are on the
+        // stream of the one before and need no lookup.
         let mut expected: Vec<(String, ExpectedVersion)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (event, new) in events.iter().zip(&encoded) {
-            if seen.insert(new.stream.as_str()) {
-                expected.push((new.stream.clone(), self.stream_version_seen(event)));
+        let mut added: Vec<u64> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::with_capacity(events.len() / 2);
+        for event in &events {
+            let stream = event.stream();
+            if let (Some((last, _)), Some(n)) = (expected.last(), added.last_mut())
+                && *last == stream
+            {
+                *n += 1;
+                continue;
+            }
+            match index.get(&stream) {
+                Some(&i) => added[i] += 1,
+                None => {
+                    index.insert(stream.clone(), expected.len());
+                    expected.push((stream, self.stream_version_seen(event)));
+                    added.push(1);
+                }
             }
         }
+        drop(index);
+        let ended_at: Option<Vec<(String, u64)>> = expected
+            .iter()
+            .zip(&added)
+            .map(|((stream, wanted), n)| match wanted {
+                ExpectedVersion::Exactly(v) => Some((stream.clone(), v + n)),
+                ExpectedVersion::NoStream => Some((stream.clone(), *n)),
+                ExpectedVersion::Any => None,
+            })
+            .collect();
         let count = events.len() as u64;
-        let request = AppendRequest {
-            events: encoded,
-            expected,
+        // An event that cannot be encoded stops the batch (nothing is written); its own error
+        // is what the caller sees.
+        let unencodable = std::sync::Mutex::new(None);
+        let mut encoded = events.iter().map(|event| {
+            codec::encode(event, actor).map_err(|e| {
+                if let Ok(mut slot) = unencodable.lock() {
+                    *slot = Some(e);
+                }
+                StoreError::Backend("an event could not be encoded".into())
+            })
+        });
+        let appended = match self.store.append_streamed(expected, &mut encoded) {
+            Ok(appended) => appended,
+            Err(e) => {
+                return Err(match unencodable.into_inner().ok().flatten() {
+                    Some(encoding) => encoding,
+                    None => e.into(),
+                });
+            }
         };
-        let ended_at = versions_after(&request);
-        let appended = self.store.append(request)?;
         match appended.head {
             // Our batch was chained right onto the head this projection verified: fold the
             // events we sealed ourselves, exactly as a replay would, without reading them back.

@@ -66,30 +66,47 @@ pub fn write_to<O: Recorded>(
     progress: &mut dyn FnMut(u64),
     decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
 ) -> Result<O, AppError> {
+    write_to_keeping(database, actor, dry_run, progress, decide).map(|(outcome, _)| outcome)
+}
+
+/// [`write_to`], handing back the open ledger as well (`None` when none was opened: a dry run
+/// against a ledger that does not exist), so a process that ends right after can close it
+/// with [`Steadfast::close_leaving_memory`].
+pub fn write_to_keeping<O: Recorded>(
+    database: &Database,
+    actor: &str,
+    dry_run: bool,
+    progress: &mut dyn FnMut(u64),
+    decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
+) -> Result<(O, Option<Steadfast>), AppError> {
     let access = if dry_run { Access::Read } else { Access::Write };
     match Steadfast::open(database, access, None, progress) {
-        Ok(mut app) => decide_and_append(&mut app, actor, dry_run, decide),
+        Ok(mut app) => {
+            decide_and_append(&mut app, actor, dry_run, decide).map(|outcome| (outcome, Some(app)))
+        }
         Err(AppError::Store(StoreError::NotFound(_))) => {
             let (mut outcome, events) = decide(&Ledger::new())?;
             if dry_run {
                 outcome.recorded(0, LogHead::of(None));
-                return Ok(outcome);
+                return Ok((outcome, None));
             }
             let mut app = Steadfast::open(database, Access::Create, None, progress)?;
             if app.head().is_some() {
                 // Another writer created the ledger meanwhile: decide against what it holds.
-                return decide_and_append(&mut app, actor, dry_run, decide);
+                return decide_and_append(&mut app, actor, dry_run, decide)
+                    .map(|outcome| (outcome, Some(app)));
             }
             match app.append(events, actor) {
                 Ok(appended) => {
                     outcome.recorded(appended, LogHead::of(app.head()));
-                    Ok(outcome)
+                    Ok((outcome, Some(app)))
                 }
                 // Another writer appended between our open and our append: catch up and decide
                 // again like any write that lost a race.
                 Err(e) if lost_race(&e) => {
                     app.catch_up(&mut |_| {})?;
                     decide_and_append(&mut app, actor, dry_run, decide)
+                        .map(|outcome| (outcome, Some(app)))
                 }
                 Err(e) => Err(e),
             }

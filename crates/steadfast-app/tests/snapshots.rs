@@ -245,3 +245,101 @@ fn a_writer_saves_a_snapshot_on_its_own_once_enough_events_were_folded() {
     );
     assert_eq!(app.ledger(), &replayed(&path));
 }
+
+/// A store whose batches never commit: it takes every event of a batch (so the whole batch is
+/// encoded and sealed as usual), then fails as a disk would at the commit.
+#[derive(Debug)]
+struct NeverCommits(steadfast_store::MemoryStore);
+
+impl steadfast_store::EventStore for NeverCommits {
+    fn append(
+        &mut self,
+        request: steadfast_store::AppendRequest,
+    ) -> Result<steadfast_store::Appended, steadfast_store::StoreError> {
+        self.append_streamed(request.expected, &mut request.events.into_iter().map(Ok))
+    }
+    fn append_streamed(
+        &mut self,
+        _expected: Vec<(String, steadfast_store::ExpectedVersion)>,
+        events: &mut (
+                 dyn Iterator<Item = Result<steadfast_store::NewEvent, steadfast_store::StoreError>>
+                     + Send
+             ),
+    ) -> Result<steadfast_store::Appended, steadfast_store::StoreError> {
+        for event in events {
+            event?;
+        }
+        Err(steadfast_store::StoreError::Backend(
+            "disk I/O error at commit".into(),
+        ))
+    }
+    fn head(&self) -> Result<Option<steadfast_store::Head>, steadfast_store::StoreError> {
+        self.0.head()
+    }
+    fn scan(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(steadfast_store::StoredEvent) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), steadfast_store::StoreError> {
+        self.0.scan(after, visit)
+    }
+    fn stream_version(&self, stream: &str) -> Result<Option<u64>, steadfast_store::StoreError> {
+        self.0.stream_version(stream)
+    }
+    fn event_by_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<steadfast_store::StoredEvent>, steadfast_store::StoreError> {
+        self.0.event_by_key(key)
+    }
+    fn location(&self) -> String {
+        "never-commits".to_owned()
+    }
+    fn save_snapshot(
+        &mut self,
+        snapshot: &steadfast_store::Snapshot,
+    ) -> Result<(), steadfast_store::StoreError> {
+        self.0.save_snapshot(snapshot)
+    }
+    fn load_snapshot(
+        &self,
+        format: &str,
+    ) -> Result<Option<steadfast_store::Snapshot>, steadfast_store::StoreError> {
+        self.0.load_snapshot(format)
+    }
+    fn discard_snapshot(&mut self, format: &str) -> Result<(), steadfast_store::StoreError> {
+        self.0.discard_snapshot(format)
+    }
+}
+
+#[test]
+fn a_batch_that_does_not_commit_saves_no_snapshot_and_leaves_the_projection_alone() {
+    use steadfast_app::snapshot::EVERY;
+    let store = NeverCommits(steadfast_store::MemoryStore::new());
+    let mut app = Steadfast::from_store(Box::new(store), &mut |_| {}).expect("open");
+    let mut csv = HEADER.join(",");
+    // More than enough events for a snapshot to fall due, were the batch committed.
+    let rows = EVERY / 2 + 1;
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "\nB-{i}-a,B-{i},DEU,UKR,committed,2024-05-02,10.00,EUR,training,bilateral,public,,,,,,,"
+        ));
+    }
+    csv.push('\n');
+    let parsed = parse_contributions("b.csv", csv.as_bytes(), CsvOptions::default(), &mut |_| {});
+    assert!(parsed.errors.0.is_empty(), "{}", parsed.errors);
+    let err = import_contributions(&mut app, &parsed, "test", ImportOptions::default())
+        .expect_err("the batch never commits");
+    assert!(
+        err.to_string().contains("disk I/O error at commit"),
+        "{err}"
+    );
+    assert_eq!(app.head(), None, "nothing folded");
+    assert_eq!(app.ledger(), &Ledger::new());
+    assert_eq!(app.store().head().expect("head"), None);
+    assert_eq!(
+        app.store().load_snapshot(FORMAT).expect("load"),
+        None,
+        "no snapshot of a batch that did not commit"
+    );
+}

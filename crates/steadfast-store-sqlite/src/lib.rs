@@ -11,6 +11,7 @@
 //! Readers ([`OpenMode::ReadOnly`]) never write: not the file, not its directory, not a side
 //! file where that can be avoided (see [`OpenMode::ReadOnly`]).
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,8 +21,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
-    AppendRequest, Appended, ChainHash, Clock, EventStore, Head, Snapshot, StoreError, StoredEvent,
-    SystemClock, seal_batch,
+    AppendRequest, Appended, ChainHash, Clock, EventStore, ExpectedVersion, Head, NewEvent, Sealer,
+    Snapshot, StoreError, StoredEvent, SystemClock, check_expectation, next_recorded_at,
+    unlisted_stream,
 };
 
 /// "STDF" — marks a SQLite file as a Steadfast ledger.
@@ -195,6 +197,41 @@ pub struct SqliteStore {
     path: PathBuf,
     clock: Arc<dyn Clock>,
     access: Access,
+    /// The checkpoint a large commit handed to another thread (see [`SqliteStore::commit`]).
+    checkpointing: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Before the connection closes (and, the last one on the file, checkpoints what is left).
+        self.wait_for_checkpoint();
+    }
+}
+
+/// Bytes written by one commit beyond which its checkpoint runs on another thread: about the
+/// 1,000 pages at which SQLite checkpoints on its own.
+const BACKGROUND_CHECKPOINT_BYTES: usize = 4 << 20;
+
+/// Commits a write transaction that wrote about `bytes`; returns whether its checkpoint was
+/// left to [`SqliteStore::after_large_commit`], which the caller must then call, committed or
+/// not. A large transaction is committed without SQLite's automatic checkpoint — copying the
+/// write-ahead log into the file, seconds for a batch of a million events — so that it can run
+/// on another thread while the caller goes on (folding what it wrote, say). The commit is
+/// durable either way: it is in the synced write-ahead log when `COMMIT` returns, whoever
+/// copies it into the file later, and any connection finishes a checkpoint left undone (this
+/// one at the latest when it closes).
+fn commit(
+    tx: rusqlite::Transaction<'_>,
+    bytes: usize,
+    fail: Fail<'_>,
+) -> (bool, Result<(), StoreError>) {
+    if bytes < BACKGROUND_CHECKPOINT_BYTES {
+        return (false, tx.commit().map_err(fail));
+    }
+    if let Err(e) = tx.pragma_update(None, "wal_autocheckpoint", 0) {
+        return (false, Err(fail(e)));
+    }
+    (true, tx.commit().map_err(fail))
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -285,6 +322,7 @@ impl SqliteStore {
             path: path.to_owned(),
             clock,
             access: Access::Write,
+            checkpointing: None,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         // Identity first, with pragmas that write nothing: a foreign or newer file is refused
@@ -331,6 +369,7 @@ impl SqliteStore {
             path: path.to_owned(),
             clock,
             access,
+            checkpointing: None,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         let found = store.checked(identity(&store.conn).map_err(|e| store.fail(e)))?;
@@ -353,8 +392,17 @@ impl SqliteStore {
                 self.path.display()
             )));
         }
+        // `temp_store = MEMORY` keeps the statement journal in memory. Every INSERT into the
+        // log may abort on its own (the append-only trigger, the unique constraints) inside a
+        // larger transaction, so SQLite saves the pages each statement touches to undo just that
+        // statement; once that journal outgrew its 64 KiB in-memory start it became a temporary
+        // file, written four pages per inserted event (20 GB of `write()` for 1,000,000 rows).
+        // It only ever undoes a failed statement within a live transaction and is never read
+        // after a crash (the WAL is), so keeping it in memory changes no durability guarantee.
         self.conn
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+            )
             .map_err(|e| self.fail(e))?;
         let synchronous: i64 = self
             .conn
@@ -446,6 +494,39 @@ impl SqliteStore {
             )));
         }
         result
+    }
+
+    /// After [`commit`] left a transaction's checkpoint aside: restores SQLite's automatic
+    /// checkpoints and, if the transaction committed, checkpoints on another thread.
+    fn after_large_commit(&mut self, committed: bool) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 1000)
+            .map_err(|e| self.fail(e))?;
+        if committed {
+            self.checkpoint_in_background();
+        }
+        Ok(())
+    }
+
+    fn checkpoint_in_background(&mut self) {
+        self.wait_for_checkpoint();
+        let path = self.path.clone();
+        self.checkpointing = Some(std::thread::spawn(move || {
+            // Best effort: a checkpoint left undone is finished by the next one, or at close.
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            if let Ok(conn) = Connection::open_with_flags(&path, flags) {
+                let _ = conn.busy_timeout(BUSY_TIMEOUT);
+                let _ = conn.execute_batch("PRAGMA synchronous = FULL;");
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        }));
+    }
+
+    /// Waits for a checkpoint running on another thread, if any.
+    fn wait_for_checkpoint(&mut self) {
+        if let Some(running) = self.checkpointing.take() {
+            let _ = running.join();
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -605,8 +686,155 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<Result<StoredEvent, StoreError>, ru
     })())
 }
 
+/// How many sealed events travel together from the sealing thread to the writer.
+const CHUNK: usize = 256;
+
+/// How many chunks may wait for the writer: what bounds the memory of a streamed batch.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+type Chunk = Result<Vec<StoredEvent>, StoreError>;
+
+/// Seals `events` on a second thread while this one inserts them into the open transaction
+/// `tx`; returns the last event written (`None` for an empty batch) and the bytes of payload. On any failure — of the
+/// producer, of sealing, of an insert — it stops both sides and returns the error; the caller's
+/// transaction then rolls back, so nothing of the batch is written.
+fn write_sealed(
+    tx: &Connection,
+    path: &Path,
+    mut sealer: Sealer,
+    events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+) -> Result<(Option<Head>, usize), StoreError> {
+    let (to_writer, from_sealer) = std::sync::mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let sealing = scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for item in events {
+                // Every stream was looked up and checked before sealing began.
+                match item.and_then(|e| sealer.seal(e, &mut |s| Err(unlisted_stream(s)))) {
+                    Ok(sealed) => chunk.push(sealed),
+                    Err(e) => {
+                        let _ = to_writer.send(Err(e));
+                        return;
+                    }
+                }
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    if to_writer.send(Ok(full)).is_err() {
+                        return; // the writer failed and hung up
+                    }
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = to_writer.send(Ok(chunk));
+            }
+        });
+        // The receiver is dropped when this returns, which stops the sealer if an insert failed.
+        let written = insert_all(tx, path, from_sealer);
+        match sealing.join() {
+            Ok(()) => written,
+            // The sealer died mid-batch: what was written is not the whole batch.
+            Err(_) => Err(backend_msg(format!(
+                "{}: sealing the batch failed unexpectedly; nothing was written",
+                path.display()
+            ))),
+        }
+    })
+}
+
+/// Inserts sealed events as they arrive, until the sealer is done. One statement per event:
+/// a multi-row INSERT saves SQLite's per-statement undo journal but copies every row once more
+/// through its VALUES co-routine, which cost more (measured at 200,000 events).
+fn insert_all(
+    tx: &Connection,
+    path: &Path,
+    chunks: std::sync::mpsc::Receiver<Chunk>,
+) -> Result<(Option<Head>, usize), StoreError> {
+    let fail = |e| classify(path, &Access::Write, e);
+    let mut insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        ))
+        .map_err(fail)?;
+    let mut last = None;
+    let mut bytes = 0;
+    for chunk in chunks {
+        for e in chunk? {
+            bytes += e.payload.len();
+            insert
+                .execute(params![
+                    to_i64(e.position)?,
+                    e.stream,
+                    to_i64(e.stream_version)?,
+                    e.recorded_at.as_microsecond(),
+                    e.effective_date.to_string(),
+                    e.actor,
+                    e.idempotency_key,
+                    e.event_type,
+                    i64::from(e.event_version),
+                    e.payload,
+                    e.payload_digest.0.as_slice(),
+                    e.prev_hash.0.as_slice(),
+                    e.hash.0.as_slice(),
+                ])
+                .map_err(|err| refused(tx, path, &e, err))?;
+            last = Some(e.head());
+        }
+    }
+    Ok((last, bytes))
+}
+
+/// Why SQLite refused to insert a sealed event. The append-only trigger and the unique
+/// constraints refuse an idempotency key already recorded (before this batch or earlier in it):
+/// that is the caller's duplicate. Anything else the schema refuses cannot come from this
+/// store, which seals under the write lock against the current head and stream versions.
+fn refused(conn: &Connection, path: &Path, e: &StoredEvent, err: rusqlite::Error) -> StoreError {
+    if err.sqlite_error_code() != Some(ErrorCode::ConstraintViolation) {
+        return classify(path, &Access::Write, err);
+    }
+    if let Some(key) = &e.idempotency_key {
+        let recorded = conn
+            .prepare_cached("SELECT 1 FROM events WHERE idempotency_key = ?1")
+            .and_then(|mut stmt| stmt.exists([key]));
+        match recorded {
+            Ok(true) => return StoreError::DuplicateKey(key.clone()),
+            Ok(false) => {}
+            Err(other) => return classify(path, &Access::Write, other),
+        }
+    }
+    backend_msg(format!(
+        "{}: SQLite refused to insert event {} (stream `{}`, version {}): {err}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock (run `steadfast log verify`)",
+        path.display(),
+        e.position,
+        e.stream,
+        e.stream_version
+    ))
+}
+
 impl EventStore for SqliteStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
+        // Streams the batch does not list are looked up like the listed ones, only not checked.
+        let AppendRequest {
+            events,
+            mut expected,
+        } = request;
+        let mut listed: HashSet<String> = expected.iter().map(|(s, _)| s.clone()).collect();
+        for e in &events {
+            if !listed.contains(&e.stream) {
+                listed.insert(e.stream.clone());
+                expected.push((e.stream.clone(), ExpectedVersion::Any));
+            }
+        }
+        self.append_streamed(expected, &mut events.into_iter().map(Ok))
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the head and every listed stream's version are read
+    /// and checked under the write lock, then events are sealed on a second thread while this
+    /// one inserts them, and the transaction commits only once all of them are in.
+    fn append_streamed(
+        &mut self,
+        expected: Vec<(String, ExpectedVersion)>,
+        events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+    ) -> Result<Appended, StoreError> {
         if !self.access.writes() {
             return Err(StoreError::Incompatible(format!(
                 "{} is opened read-only; appending needs it opened for writing",
@@ -620,66 +848,27 @@ impl EventStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         let head = head_of(&tx, &fail)?;
-        let sealed = {
+        let mut sealer = Sealer::new(head, next_recorded_at(self.clock.as_ref(), head.as_ref()));
+        {
             let mut version_stmt = tx
                 .prepare_cached("SELECT max(stream_version) FROM events WHERE stream = ?1")
-                .map_err(backend)?;
-            let mut key_stmt = tx
-                .prepare_cached("SELECT 1 FROM events WHERE idempotency_key = ?1")
-                .map_err(backend)?;
-            seal_batch(
-                request,
-                head,
-                self.clock.as_ref(),
-                &mut |stream| {
-                    let v: Option<i64> = version_stmt
-                        .query_row([stream], |r| r.get(0))
-                        .map_err(backend)?;
-                    v.map(to_u64).transpose()
-                },
-                &mut |key| key_stmt.exists([key]).map_err(backend),
-            )?
-        };
-        {
-            let mut insert = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-                ))
-                .map_err(backend)?;
-            for e in &sealed {
-                insert
-                    .execute(params![
-                        to_i64(e.position)?,
-                        e.stream,
-                        to_i64(e.stream_version)?,
-                        e.recorded_at.as_microsecond(),
-                        e.effective_date.to_string(),
-                        e.actor,
-                        e.idempotency_key,
-                        e.event_type,
-                        i64::from(e.event_version),
-                        e.payload,
-                        e.payload_digest.0.as_slice(),
-                        e.prev_hash.0.as_slice(),
-                        e.hash.0.as_slice(),
-                    ])
-                    .map_err(|err| match err.sqlite_error_code() {
-                        // Unreachable through this store: the batch was sealed under the write
-                        // lock against the current head, keys and stream versions. Reaching it
-                        // means the file was changed behind the lock (or its schema edited).
-                        Some(ErrorCode::ConstraintViolation) => backend_msg(format!(
-                            "{}: SQLite refused to insert event {} (stream `{}`, version {}): {err}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock (run `steadfast log verify`)",
-                            path.display(),
-                            e.position,
-                            e.stream,
-                            e.stream_version
-                        )),
-                        _ => fail(err),
-                    })?;
+                .map_err(fail)?;
+            for (stream, wanted) in expected {
+                let version: Option<i64> = version_stmt
+                    .query_row([&stream], |r| r.get(0))
+                    .map_err(fail)?;
+                let version = version.map(to_u64).transpose()?;
+                check_expectation(&stream, wanted, version)?;
+                sealer.knows(stream, version);
             }
         }
-        tx.commit().map_err(fail)?;
-        Ok(Appended::of(head, &sealed))
+        let (last, bytes) = write_sealed(&tx, &path, sealer, events)?;
+        let (deferred, committed) = commit(tx, bytes, &fail);
+        if deferred {
+            self.after_large_commit(committed.is_ok())?;
+        }
+        committed?;
+        Ok(Appended::through(head, last))
     }
 
     fn head(&self) -> Result<Option<Head>, StoreError> {
@@ -751,23 +940,42 @@ impl EventStore for SqliteStore {
                 self.path.display()
             )));
         }
-        let fail = |e| self.fail(e);
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO snapshots (format, position, head_hash, recorded_at_us, digest, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(fail)?
-            .execute(params![
-                snapshot.format,
-                to_i64(snapshot.head.position)?,
-                snapshot.head.hash.0.as_slice(),
-                snapshot.head.recorded_at.as_microsecond(),
-                snapshot.digest.0.as_slice(),
-                snapshot.body,
-            ])
+        let path = self.path.clone();
+        let fail = |e| classify(&path, &Access::Write, e);
+        // The row goes in with a zero-filled body of the right length, which is then written in
+        // place: bound as a parameter, a body of hundreds of megabytes would be copied twice more
+        // (SQLite's own copy of the parameter, then the record built from it) before reaching
+        // the file. One transaction, so no reader ever sees the row without its body.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        Ok(())
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO snapshots (format, position, head_hash, recorded_at_us, digest, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, zeroblob(?6))",
+        )
+        .map_err(fail)?
+        .execute(params![
+            snapshot.format,
+            to_i64(snapshot.head.position)?,
+            snapshot.head.hash.0.as_slice(),
+            snapshot.head.recorded_at.as_microsecond(),
+            snapshot.digest.0.as_slice(),
+            to_i64(snapshot.body.len() as u64)?,
+        ])
+        .map_err(fail)?;
+        let row = tx.last_insert_rowid();
+        {
+            let mut body = tx
+                .blob_open(rusqlite::MAIN_DB, "snapshots", "body", row, false)
+                .map_err(fail)?;
+            body.write_at(&snapshot.body, 0).map_err(fail)?;
+        }
+        let (deferred, committed) = commit(tx, snapshot.body.len(), &fail);
+        if deferred {
+            self.after_large_commit(committed.is_ok())?;
+        }
+        committed
     }
 
     fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError> {

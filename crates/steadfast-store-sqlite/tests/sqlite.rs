@@ -655,3 +655,98 @@ fn a_constraint_violation_on_insert_is_a_clear_backend_error() {
     assert!(message.contains("UNIQUE constraint failed"), "{message}");
     assert_eq!(store.head().expect("head"), head, "rolled back");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Large batches: the statement journal stays in memory, the checkpoint runs aside.
+
+#[test]
+fn a_writer_keeps_its_statement_journal_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        SqliteStore::open(&dir.path().join("l.sqlite"), OpenMode::CreateIfMissing).expect("open");
+    let temp_store: i64 = store
+        .connection()
+        .query_row("PRAGMA temp_store", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(temp_store, 2, "MEMORY");
+}
+
+fn autocheckpoint(store: &SqliteStore) -> i64 {
+    store
+        .connection()
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .expect("pragma")
+}
+
+/// A batch of `n` events of `size` bytes each, on streams `big-0`, `big-1`, ...
+fn big_batch(tag: &str, n: usize, size: usize) -> AppendRequest {
+    AppendRequest {
+        events: (0..n)
+            .map(|i| {
+                let key = format!("{tag}-{i}");
+                event(&format!("big-{}", i % 7), Some(&key), &vec![b'x'; size])
+            })
+            .collect(),
+        expected: Vec::new(),
+    }
+}
+
+#[test]
+fn a_large_commit_is_checkpointed_aside_and_the_ledger_closes_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.sqlite");
+    let mut store = SqliteStore::open(&path, OpenMode::CreateIfMissing).expect("open");
+    // 6 MB of payloads: past the point where the checkpoint is handed to another thread.
+    store.append(big_batch("a", 1_500, 4_000)).expect("append");
+    assert_eq!(
+        autocheckpoint(&store),
+        1000,
+        "automatic checkpoints restored"
+    );
+    let head = store.head().expect("head");
+    // Writing goes on while the checkpoint runs: a snapshot, then a small batch.
+    let body: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+    let snapshot = steadfast_store::Snapshot::new("ledger-v1", head.expect("a head"), body.clone());
+    store.save_snapshot(&snapshot).expect("save");
+    assert_eq!(autocheckpoint(&store), 1000);
+    store.append(batch(2)).expect("append");
+    let head = store.head().expect("head");
+    drop(store);
+    assert!(
+        !side(&path, "-wal").exists() && !side(&path, "-shm").exists(),
+        "closed clean: everything checkpointed into the file"
+    );
+    let reader = SqliteStore::open(&path, OpenMode::ReadOnly).expect("read");
+    assert_eq!(reader.head().expect("head"), head);
+    assert_eq!(events_in(&reader), 1_502);
+    assert!(verify(&reader, None, &mut |_| {}).expect("verify").is_ok());
+    let loaded = reader
+        .load_snapshot("ledger-v1")
+        .expect("load")
+        .expect("saved");
+    assert_eq!(loaded, snapshot);
+    assert!(loaded.is_intact());
+}
+
+#[test]
+fn a_large_batch_with_a_duplicate_key_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.sqlite");
+    let mut store = SqliteStore::open(&path, OpenMode::CreateIfMissing).expect("open");
+    store.append(big_batch("a", 10, 10)).expect("append");
+    let head = store.head().expect("head");
+    // The key recorded before sits at the end of a batch of thousands.
+    let mut request = big_batch("b", 3_000, 2_000);
+    request.events.push(event("late", Some("a-3"), b"again"));
+    let err = store.append(request).expect_err("duplicate");
+    assert!(
+        matches!(err, StoreError::DuplicateKey(ref k) if k == "a-3"),
+        "{err:?}"
+    );
+    assert_eq!(store.head().expect("head"), head, "rolled back");
+    assert_eq!(store.event_by_key("b-0").expect("lookup"), None);
+    assert_eq!(autocheckpoint(&store), 1000);
+    store
+        .append(big_batch("c", 3, 10))
+        .expect("the store goes on");
+}

@@ -42,6 +42,8 @@ macro_rules! conformance_suite {
             verify_accepts_an_honest_log_and_checks_the_expected_head,
             empty_batch_changes_nothing,
             snapshots_are_kept_per_format_replaced_and_discarded,
+            streamed_batches_seal_like_whole_ones,
+            streamed_batches_are_atomic,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -393,4 +395,140 @@ pub fn snapshots_are_kept_per_format_replaced_and_discarded<S: EventStore, G>(
     let mut damaged = first.clone();
     damaged.body[0] ^= 1;
     assert!(!damaged.is_intact());
+}
+
+/// Appends `events` as a streamed batch.
+fn streamed(
+    store: &mut dyn EventStore,
+    expected: Vec<(String, ExpectedVersion)>,
+    events: Vec<Result<NewEvent, StoreError>>,
+) -> Result<crate::Appended, StoreError> {
+    store.append_streamed(expected, &mut events.into_iter())
+}
+
+pub fn streamed_batches_seal_like_whole_ones<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut whole, _g1) = f.make(clock());
+    let (mut stream, _g2) = f.make(clock());
+    let first = vec![event("a", Some("k1"), b"1"), event("b", None, b"2")];
+    let second = vec![
+        event("a", Some("k2"), b"3"),
+        event("c", Some("k3"), b"4"),
+        event("a", None, b"5"),
+    ];
+    for (events, expected) in [
+        (
+            first,
+            vec![
+                ("a".to_owned(), ExpectedVersion::NoStream),
+                ("b".to_owned(), ExpectedVersion::Any),
+            ],
+        ),
+        (
+            second,
+            vec![
+                ("a".to_owned(), ExpectedVersion::Exactly(1)),
+                ("c".to_owned(), ExpectedVersion::Any),
+            ],
+        ),
+    ] {
+        let a = whole
+            .append(AppendRequest {
+                events: events.clone(),
+                expected: expected.clone(),
+            })
+            .expect("whole");
+        let b = streamed(&mut stream, expected, events.into_iter().map(Ok).collect())
+            .expect("streamed");
+        assert_eq!(a, b);
+    }
+    assert_eq!(
+        all(&whole),
+        all(&stream),
+        "same positions, versions and hashes"
+    );
+    assert_eq!(stream.stream_version("a").expect("v"), Some(3));
+    let empty = streamed(&mut stream, Vec::new(), Vec::new()).expect("empty batch");
+    assert_eq!(empty.first_position, empty.last_position + 1);
+    assert!(verify(&stream, None, &mut |_| {}).expect("verify").is_ok());
+}
+
+pub fn streamed_batches_are_atomic<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    streamed(
+        &mut store,
+        vec![("a".to_owned(), ExpectedVersion::NoStream)],
+        vec![Ok(event("a", Some("k1"), b"1"))],
+    )
+    .expect("first");
+    let head = store.head().expect("head");
+    let any = || vec![("a".to_owned(), ExpectedVersion::Any)];
+    // A stale expectation, a key already recorded or repeated, an event on a stream not
+    // listed and a failing producer each refuse the whole batch.
+    let conflict = streamed(
+        &mut store,
+        vec![("a".to_owned(), ExpectedVersion::NoStream)],
+        vec![Ok(event("a", Some("k2"), b"2"))],
+    );
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict { .. })),
+        "{conflict:?}"
+    );
+    let duplicate = streamed(
+        &mut store,
+        any(),
+        vec![
+            Ok(event("a", Some("k2"), b"2")),
+            Ok(event("a", Some("k1"), b"1")),
+        ],
+    );
+    assert!(
+        matches!(duplicate, Err(StoreError::DuplicateKey(ref k)) if k == "k1"),
+        "{duplicate:?}"
+    );
+    let repeated = streamed(
+        &mut store,
+        any(),
+        vec![
+            Ok(event("a", Some("k3"), b"3")),
+            Ok(event("a", Some("k3"), b"3")),
+        ],
+    );
+    assert!(
+        matches!(repeated, Err(StoreError::DuplicateKey(ref k)) if k == "k3"),
+        "{repeated:?}"
+    );
+    let unlisted = streamed(
+        &mut store,
+        any(),
+        vec![Ok(event("a", None, b"4")), Ok(event("b", None, b"5"))],
+    );
+    assert!(
+        matches!(unlisted, Err(StoreError::Incompatible(ref m)) if m.contains("`b`")),
+        "{unlisted:?}"
+    );
+    let failing = streamed(
+        &mut store,
+        any(),
+        vec![
+            Ok(event("a", None, b"6")),
+            Err(StoreError::Backend("the producer failed".into())),
+            Ok(event("a", None, b"7")),
+        ],
+    );
+    assert!(
+        matches!(failing, Err(StoreError::Backend(ref e)) if e.to_string() == "the producer failed"),
+        "{failing:?}"
+    );
+    assert_eq!(store.head().expect("head"), head, "nothing was written");
+    assert_eq!(all(&store).len(), 1);
+    assert_eq!(store.event_by_key("k2").expect("lookup"), None);
+    assert_eq!(store.stream_version("b").expect("v"), None);
+    // The store still appends after all those refusals.
+    streamed(
+        &mut store,
+        vec![("a".to_owned(), ExpectedVersion::Exactly(1))],
+        vec![Ok(event("a", Some("k2"), b"2"))],
+    )
+    .expect("after the refusals");
+    assert!(verify(&store, None, &mut |_| {}).expect("verify").is_ok());
 }

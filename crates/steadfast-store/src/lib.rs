@@ -113,7 +113,12 @@ impl Appended {
     /// What appending `sealed` (from [`seal_batch`]) onto the head `before` wrote; shared by
     /// the backends so they all report alike.
     pub fn of(before: Option<Head>, sealed: &[StoredEvent]) -> Self {
-        let head = sealed.last().map(StoredEvent::head).or(before);
+        Appended::through(before, sealed.last().map(StoredEvent::head))
+    }
+
+    /// What a batch chained onto `before` wrote, given its last event (`None`: it was empty).
+    pub fn through(before: Option<Head>, last: Option<Head>) -> Self {
+        let head = last.or(before);
         Appended {
             first_position: before.map_or(1, |h| h.position + 1),
             last_position: head.map_or(0, |h| h.position),
@@ -159,6 +164,26 @@ pub trait EventStore: Send + fmt::Debug {
     /// positions and stream versions, one recorded-at for the whole batch (never earlier than
     /// the head's), and chains the hashes.
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError>;
+
+    /// [`append`](EventStore::append) for a batch whose events are still being produced:
+    /// `events` is pulled in order — on another thread, by backends that write one event while
+    /// the next is encoded and sealed — and the batch is atomic all the same (the first `Err`
+    /// it yields, like any other failure, leaves nothing written). Every stream the events
+    /// append to must be listed in `expected` (with [`ExpectedVersion::Any`] to check nothing):
+    /// an event on a stream not listed fails the batch.
+    fn append_streamed(
+        &mut self,
+        expected: Vec<(String, ExpectedVersion)>,
+        events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+    ) -> Result<Appended, StoreError> {
+        let events: Vec<NewEvent> = events.collect::<Result<_, _>>()?;
+        let listed: std::collections::HashSet<&str> =
+            expected.iter().map(|(s, _)| s.as_str()).collect();
+        if let Some(e) = events.iter().find(|e| !listed.contains(e.stream.as_str())) {
+            return Err(unlisted_stream(&e.stream));
+        }
+        self.append(AppendRequest { events, expected })
+    }
 
     /// The last event, if any.
     fn head(&self) -> Result<Option<Head>, StoreError>;
@@ -259,6 +284,83 @@ pub fn next_recorded_at(clock: &dyn Clock, head: Option<&Head>) -> Timestamp {
     }
 }
 
+/// The failure of a streamed batch with an event on a stream it did not list.
+pub fn unlisted_stream(stream: &str) -> StoreError {
+    StoreError::Incompatible(format!(
+        "the batch appends to stream `{stream}` without listing it among its expected versions; nothing was written"
+    ))
+}
+
+/// Seals events one at a time, in log order, onto a head: positions after it, the next version
+/// of each event's stream, one recorded-at for the batch, the payload digest and the chained
+/// hash. [`seal_batch`] is this after its checks; a backend that writes while it seals feeds it
+/// events as they come.
+#[derive(Debug)]
+pub struct Sealer {
+    recorded_at: Timestamp,
+    prev: ChainHash,
+    position: u64,
+    /// The version each stream seen so far has reached (0: none before the batch).
+    versions: std::collections::HashMap<String, u64>,
+}
+
+impl Sealer {
+    /// A sealer for a batch onto `head` recorded at `recorded_at` (see [`next_recorded_at`]).
+    pub fn new(head: Option<Head>, recorded_at: Timestamp) -> Self {
+        Sealer {
+            recorded_at,
+            prev: head.map_or(ChainHash::GENESIS, |h| h.hash),
+            position: head.map_or(0, |h| h.position),
+            versions: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Tells the sealer the version `stream` is at before the batch (`None`: no event yet), so
+    /// it need not ask.
+    pub fn knows(&mut self, stream: String, version: Option<u64>) {
+        self.versions.insert(stream, version.unwrap_or(0));
+    }
+
+    /// Seals the next event; `stream_version` is asked for the version of a stream the sealer
+    /// has not seen yet.
+    pub fn seal(
+        &mut self,
+        event: NewEvent,
+        stream_version: &mut dyn FnMut(&str) -> Result<Option<u64>, StoreError>,
+    ) -> Result<StoredEvent, StoreError> {
+        let version = match self.versions.get_mut(&event.stream) {
+            Some(v) => {
+                *v += 1;
+                *v
+            }
+            None => {
+                let v = stream_version(&event.stream)?.map_or(1, |v| v + 1);
+                self.versions.insert(event.stream.clone(), v);
+                v
+            }
+        };
+        self.position += 1;
+        let mut stored = StoredEvent {
+            position: self.position,
+            stream: event.stream,
+            stream_version: version,
+            recorded_at: self.recorded_at,
+            effective_date: event.effective_date,
+            actor: event.actor,
+            idempotency_key: event.idempotency_key,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload_digest: payload_digest(&event.payload),
+            payload: event.payload,
+            prev_hash: self.prev,
+            hash: ChainHash::GENESIS,
+        };
+        stored.hash = event_hash(&stored);
+        self.prev = stored.hash;
+        Ok(stored)
+    }
+}
+
 /// Turns a request into the events to store: checks every expectation and idempotency key,
 /// then assigns positions after the head, stream versions, one recorded-at, digests and the
 /// chained hashes. Backends call it inside their transaction and write what it returns, so all
@@ -281,35 +383,10 @@ pub fn seal_batch(
             return Err(StoreError::DuplicateKey(key.clone()));
         }
     }
-    let recorded_at = next_recorded_at(clock, head.as_ref());
-    let mut prev = head.map_or(ChainHash::GENESIS, |h| h.hash);
-    let mut versions: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut sealer = Sealer::new(head, next_recorded_at(clock, head.as_ref()));
     let mut sealed = Vec::with_capacity(request.events.len());
-    let first_position = head.map_or(0, |h| h.position) + 1;
-    for (position, event) in (first_position..).zip(request.events) {
-        let version = match versions.get(&event.stream) {
-            Some(v) => v + 1,
-            None => stream_version(&event.stream)?.map_or(1, |v| v + 1),
-        };
-        versions.insert(event.stream.clone(), version);
-        let mut stored = StoredEvent {
-            position,
-            stream: event.stream,
-            stream_version: version,
-            recorded_at,
-            effective_date: event.effective_date,
-            actor: event.actor,
-            idempotency_key: event.idempotency_key,
-            event_type: event.event_type,
-            event_version: event.event_version,
-            payload_digest: payload_digest(&event.payload),
-            payload: event.payload,
-            prev_hash: prev,
-            hash: ChainHash::GENESIS,
-        };
-        stored.hash = event_hash(&stored);
-        prev = stored.hash;
-        sealed.push(stored);
+    for event in request.events {
+        sealed.push(sealer.seal(event, stream_version)?);
     }
     Ok(sealed)
 }
