@@ -203,23 +203,26 @@ impl Steadfast {
         &mut self,
         reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
     ) -> Result<(), AppError> {
-        let Some(saved) = self.store.load_snapshot(snapshot::FORMAT)? else {
-            return Ok(());
-        };
-        let head = saved.head;
         let store = self.store.as_ref();
-        let (state, chain) = match reader() {
-            Some(second) => std::thread::scope(|scope| {
-                let verifying = scope.spawn(move || verify_chain(second.as_ref(), head));
-                let state = snapshot::check(store, &saved);
-                let chain = verifying.join().unwrap_or_else(|_| {
-                    Err(AppError::Corrupt(
-                        "verifying the log failed unexpectedly".to_owned(),
-                    ))
-                });
-                (state, Some(chain))
-            }),
-            None => (snapshot::check(store, &saved), None),
+        let mut read = None;
+        store.read_snapshot(snapshot::FORMAT, &mut |header, body| {
+            let head = header.head;
+            read = Some(match reader() {
+                Some(second) => std::thread::scope(|scope| {
+                    let verifying = scope.spawn(move || verify_chain(second.as_ref(), head));
+                    let state = snapshot::check(store, header, body);
+                    let chain = verifying.join().unwrap_or_else(|_| {
+                        Err(AppError::Corrupt(
+                            "verifying the log failed unexpectedly".to_owned(),
+                        ))
+                    });
+                    (head, state, Some(chain))
+                }),
+                None => (head, snapshot::check(store, header, body), None),
+            });
+        })?;
+        let Some((head, state, chain)) = read else {
+            return Ok(());
         };
         match state {
             Ok(state) => {

@@ -15,19 +15,20 @@
 //! and folding the events it covers, not checking them.
 
 use std::collections::HashMap;
+use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use steadfast_domain::Ledger;
-use steadfast_store::{ChainHash, EventStore, Head, Snapshot};
+use steadfast_store::{ChainHash, EventStore, Head, Snapshot, SnapshotHeader, StreamDigest};
 
 use crate::AppError;
 
 /// The snapshot format this build writes and reads. Bump the suffix whenever a projection type
 /// changes shape: the encoding (MessagePack, fields by position) is compact, not self-describing enough to
 /// tell an old shape from a new one.
-pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s4");
+pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s5");
 
 /// Events folded since the last snapshot before a writer saves a new one.
 pub const EVERY: u64 = 50_000;
@@ -98,8 +99,36 @@ pub(crate) struct Restored {
 
 /// The snapshot's state if it can be trusted (intact, built from the log's event at its
 /// position, readable by this build), else why not. The chain before it is not checked here.
-pub(crate) fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<Restored, String> {
-    let state = check_inner(store, snapshot)?;
+/// Checks and decodes a snapshot read as a stream: its head must be the log's event at its
+/// position, and the bytes read must be the ones its digest was made from. The body is hashed
+/// as it is decoded, so it is never held whole in memory; a state decoded from bytes that turn
+/// out not to match is thrown away.
+pub(crate) fn check(
+    store: &dyn EventStore,
+    header: &SnapshotHeader,
+    body: &mut dyn Read,
+) -> Result<Restored, String> {
+    check_head(store, header.head)?;
+    let mut hashing = Hashing {
+        inner: body,
+        digest: StreamDigest::new(),
+        read: 0,
+    };
+    let decoded = {
+        let mut buffered = BufReader::with_capacity(1 << 16, &mut hashing);
+        let decoded: Result<State, _> = rmp_serde::from_read(&mut buffered);
+        // Whatever follows what was decoded counts for the digest too.
+        let rest = std::io::copy(&mut buffered, &mut std::io::sink());
+        decoded.map_err(|e| (e.to_string(), rest.is_ok()))
+    };
+    let intact = hashing.read == header.len && hashing.digest.finish() == header.digest;
+    let state = match decoded {
+        _ if !intact => {
+            return Err("its bytes do not match their digest (the snapshot is damaged)".to_owned());
+        }
+        Ok(state) => state,
+        Err((e, _)) => return Err(format!("it cannot be read: {e}")),
+    };
     Ok(Restored {
         known_heads: decode_heads(&state.known_heads)?,
         ledger: state.ledger,
@@ -107,11 +136,25 @@ pub(crate) fn check(store: &dyn EventStore, snapshot: &Snapshot) -> Result<Resto
     })
 }
 
-fn check_inner(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, String> {
-    if !snapshot.is_intact() {
-        return Err("its bytes do not match their digest (the snapshot is damaged)".to_owned());
+/// A reader that hashes and counts what passes through it.
+struct Hashing<'a> {
+    inner: &'a mut dyn Read,
+    digest: StreamDigest,
+    read: u64,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
     }
-    let position = snapshot.head.position;
+}
+
+/// Whether the log's event at the snapshot's position is the one it was built from.
+fn check_head(store: &dyn EventStore, head: Head) -> Result<(), String> {
+    let position = head.position;
     let mut at = None;
     store
         .scan(position.saturating_sub(1), &mut |e| {
@@ -120,14 +163,11 @@ fn check_inner(store: &dyn EventStore, snapshot: &Snapshot) -> Result<State, Str
         })
         .map_err(|e| format!("the log cannot be read at its position: {e}"))?;
     match at {
-        Some(h) if h.position == position && h == snapshot.head => {}
-        Some(h) if h.position == position => {
-            return Err(format!(
-                "the log's event {position} is not the one it was built from (hash {} where the snapshot has {})",
-                h.hash, snapshot.head.hash
-            ));
-        }
-        _ => return Err(format!("the log has no event {position}")),
+        Some(h) if h.position == position && h == head => Ok(()),
+        Some(h) if h.position == position => Err(format!(
+            "the log's event {position} is not the one it was built from (hash {} where the snapshot has {})",
+            h.hash, head.hash
+        )),
+        _ => Err(format!("the log has no event {position}")),
     }
-    rmp_serde::from_slice(&snapshot.body).map_err(|e| format!("it cannot be read: {e}"))
 }

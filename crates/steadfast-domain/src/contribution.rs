@@ -20,7 +20,9 @@ use crate::vocabulary::Stage;
 /// The accumulated increments of one stage: an amount per currency and a quantity per unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTotals {
+    #[serde(with = "crate::compact::decimal_values")]
     pub amounts: BTreeMap<Currency, Decimal>,
+    #[serde(with = "crate::compact::decimal_values")]
     pub quantities: BTreeMap<String, Decimal>,
 }
 

@@ -22,8 +22,8 @@ use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
     AppendRequest, Appended, ChainHash, Clock, EventStore, ExpectedVersion, Head, NewEvent, Sealer,
-    Snapshot, StoreError, StoredEvent, SystemClock, check_expectation, next_recorded_at,
-    unlisted_stream,
+    Snapshot, SnapshotHeader, StoreError, StoredEvent, SystemClock, check_expectation,
+    next_recorded_at, unlisted_stream,
 };
 
 /// "STDF" — marks a SQLite file as a Steadfast ledger.
@@ -1012,6 +1012,56 @@ impl EventStore for SqliteStore {
                 })
             })
             .transpose()
+        })();
+        self.checked(result)
+    }
+
+    fn read_snapshot(
+        &self,
+        format: &str,
+        read: &mut dyn FnMut(&SnapshotHeader, &mut dyn std::io::Read),
+    ) -> Result<bool, StoreError> {
+        let fail = |e| self.fail(e);
+        let result = (|| {
+            let row = self
+                .conn
+                .prepare_cached(
+                    "SELECT rowid, position, head_hash, recorded_at_us, digest, length(body) FROM snapshots WHERE format = ?1",
+                )
+                .map_err(fail)?
+                .query_row([format], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .optional()
+                .map_err(fail)?;
+            let Some((rowid, position, hash, recorded, digest, len)) = row else {
+                return Ok(false);
+            };
+            let header = SnapshotHeader {
+                format: format.to_owned(),
+                head: Head {
+                    position: to_u64(position)?,
+                    hash: to_hash(&hash, "snapshot head hash")?,
+                    recorded_at: to_timestamp(recorded)?,
+                },
+                digest: to_hash(&digest, "snapshot digest")?,
+                len: to_u64(len)?,
+            };
+            // SQLite's incremental blob I/O: the body is read from the file in pieces, never
+            // copied whole into memory.
+            let mut body = self
+                .conn
+                .blob_open(rusqlite::MAIN_DB, "snapshots", "body", rowid, true)
+                .map_err(fail)?;
+            read(&header, &mut body);
+            Ok(true)
         })();
         self.checked(result)
     }

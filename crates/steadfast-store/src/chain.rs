@@ -53,6 +53,25 @@ pub fn payload_digest(payload: &[u8]) -> ChainHash {
     ChainHash(Sha256::digest(payload).into())
 }
 
+/// [`payload_digest`] of bytes that arrive in pieces (a snapshot body read as a stream).
+#[derive(Debug, Clone, Default)]
+pub struct StreamDigest(Sha256);
+
+impl StreamDigest {
+    pub fn new() -> Self {
+        StreamDigest::default()
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest of everything given so far.
+    pub fn finish(self) -> ChainHash {
+        ChainHash(self.0.finalize().into())
+    }
+}
+
 fn field(h: &mut Sha256, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_be_bytes());
     h.update(bytes);

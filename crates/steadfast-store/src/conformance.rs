@@ -44,6 +44,7 @@ macro_rules! conformance_suite {
             snapshots_are_kept_per_format_replaced_and_discarded,
             streamed_batches_seal_like_whole_ones,
             streamed_batches_are_atomic,
+            snapshots_read_as_a_stream_are_what_was_saved,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -531,4 +532,37 @@ pub fn streamed_batches_are_atomic<S: EventStore, G>(f: &mut impl Factory<S, G>)
     )
     .expect("after the refusals");
     assert!(verify(&store, None, &mut |_| {}).expect("verify").is_ok());
+}
+
+pub fn snapshots_read_as_a_stream_are_what_was_saved<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    let mut calls = 0;
+    let found = store
+        .read_snapshot("ledger-v1", &mut |_, _| calls += 1)
+        .expect("read");
+    assert!(!found && calls == 0, "no snapshot, no call");
+    store
+        .append(batch(vec![event("a", None, b"1")]))
+        .expect("append");
+    let head = store.head().expect("head").expect("a head");
+    // Larger than any one read, so the body arrives in pieces.
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let saved = Snapshot::new("ledger-v1", head, body);
+    store.save_snapshot(&saved).expect("save");
+    let mut read = None;
+    let found = store
+        .read_snapshot("ledger-v1", &mut |header, reader| {
+            let mut bytes = Vec::new();
+            let mut digest = crate::StreamDigest::new();
+            reader.read_to_end(&mut bytes).expect("body reads");
+            digest.update(&bytes);
+            read = Some((header.clone(), bytes, digest.finish()));
+        })
+        .expect("read");
+    assert!(found);
+    let (header, bytes, digest) = read.expect("called");
+    assert_eq!(header, saved.header());
+    assert_eq!(header.len, 300_000);
+    assert_eq!(bytes, saved.body);
+    assert_eq!(digest, saved.digest, "a streamed digest is the whole one");
 }

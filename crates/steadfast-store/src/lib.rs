@@ -22,7 +22,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 pub use chain::{
-    ChainBreak, ChainHash, ChainVerifier, VerifyReport, event_hash, payload_digest, verify,
+    ChainBreak, ChainHash, ChainVerifier, StreamDigest, VerifyReport, event_hash, payload_digest,
+    verify,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStore;
@@ -215,6 +216,34 @@ pub trait EventStore: Send + fmt::Debug {
 
     /// Removes the snapshot of a format (one found not to match the log).
     fn discard_snapshot(&mut self, format: &str) -> Result<(), StoreError>;
+
+    /// Reads the snapshot of a format without holding its body in memory: `read` gets its
+    /// header and a reader over the body (the caller checks the digest as it reads). Returns
+    /// `false` when no snapshot of the format is saved. The default reads it whole.
+    fn read_snapshot(
+        &self,
+        format: &str,
+        read: &mut dyn FnMut(&SnapshotHeader, &mut dyn std::io::Read),
+    ) -> Result<bool, StoreError> {
+        match self.load_snapshot(format)? {
+            Some(snapshot) => {
+                read(&snapshot.header(), &mut snapshot.body.as_slice());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// What a saved snapshot is, without its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    pub format: String,
+    pub head: Head,
+    /// SHA-256 of the body.
+    pub digest: ChainHash,
+    /// The body's length in bytes.
+    pub len: u64,
 }
 
 /// A projection saved at a log position by the application: opaque bytes in a named format,
@@ -246,6 +275,15 @@ impl Snapshot {
     /// Whether the body is still the bytes the digest was computed from.
     pub fn is_intact(&self) -> bool {
         payload_digest(&self.body) == self.digest
+    }
+
+    pub fn header(&self) -> SnapshotHeader {
+        SnapshotHeader {
+            format: self.format.clone(),
+            head: self.head,
+            digest: self.digest,
+            len: self.body.len() as u64,
+        }
     }
 }
 
