@@ -304,3 +304,42 @@ pub fn verify(
         expected_head_position,
     })
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StoredEvent {
+        StoredEvent {
+            position: 42,
+            stream: "contribution:DEU-2024-01".to_owned(),
+            stream_version: 3,
+            recorded_at: Timestamp::from_microsecond(1_735_689_600_123_456).expect("moment"),
+            effective_date: jiff::civil::date(2024, 2, 29),
+            actor: "local:ana".to_owned(),
+            idempotency_key: Some("event:DEU-2024-01-c".to_owned()),
+            event_type: "stage.recorded".to_owned(),
+            event_version: 2,
+            payload: b"{\"amount\":\"1000.00\"}".to_vec(),
+            payload_digest: payload_digest(b"{\"amount\":\"1000.00\"}"),
+            prev_hash: ChainHash([7; 32]),
+            hash: ChainHash::GENESIS,
+        }
+    }
+
+    /// The chain's definition, pinned: a ledger written by any earlier build must verify.
+    #[test]
+    fn the_event_hash_is_what_it_always_was() {
+        let event = sample();
+        assert_eq!(
+            event_hash(&event).to_hex(),
+            "004b06d9784417685dfddbb9f5f3930220110cb5273ddcfd01caba6ebd85ee34"
+        );
+        let mut keyless = event;
+        keyless.idempotency_key = None;
+        keyless.effective_date = jiff::civil::date(-44, 3, 15);
+        assert_eq!(
+            event_hash(&keyless).to_hex(),
+            "94fabc89425c93c85bdb8807d2d85884a393e10143fb0b128ce7e7fb81bbdd9b"
+        );
+    }
+}
