@@ -304,6 +304,7 @@ pub fn verify(
         expected_head_position,
     })
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
