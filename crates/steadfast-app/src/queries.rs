@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use steadfast_domain::{
     Anomaly, Category, Channel, ContributionId, ContributionState, Converted, Currency, FxPolicy,
-    Ledger, PartyId, RateBasis, Stage, StageTotals,
+    Ledger, PartyId, RateBasis, SmallMap, Stage, StageTotals,
 };
 use steadfast_store::{ChainHash, Head};
 
@@ -41,7 +41,7 @@ pub struct StageAmounts {
 }
 
 impl StageAmounts {
-    fn add_from(&mut self, totals: &BTreeMap<Stage, StageTotals>, currency: Currency) {
+    fn add_from(&mut self, totals: &SmallMap<Stage, StageTotals>, currency: Currency) {
         for (stage, slot) in [
             (Stage::Announced, &mut self.announced),
             (Stage::Committed, &mut self.committed),
@@ -300,7 +300,7 @@ pub struct ContributionDetail {
     pub withdrawn_on: Option<Date>,
     /// Per currency, the undelivered part a withdrawal cancelled.
     pub cancelled: BTreeMap<Currency, Decimal>,
-    pub totals: BTreeMap<Stage, StageTotals>,
+    pub totals: SmallMap<Stage, StageTotals>,
     pub history: Vec<HistoryLine>,
     pub sources: Vec<String>,
     pub anomalies: Vec<Anomaly>,

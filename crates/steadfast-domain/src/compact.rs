@@ -122,27 +122,26 @@ pub mod decimal {
 
 /// A map whose values are decimals, each as [`decimal`].
 pub mod decimal_values {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::small_map::SmallMap;
 
     #[derive(Serialize, Deserialize)]
     struct Packed(#[serde(with = "super::decimal")] Decimal);
 
-    pub fn serialize<K: Serialize, S: Serializer>(
-        map: &BTreeMap<K, Decimal>,
+    pub fn serialize<K: Serialize + Ord, S: Serializer>(
+        map: &SmallMap<K, Decimal>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.collect_map(map.iter().map(|(k, v)| (k, Packed(*v))))
     }
 
-    pub fn deserialize<'de, K, D>(d: D) -> Result<BTreeMap<K, Decimal>, D::Error>
+    pub fn deserialize<'de, K, D>(d: D) -> Result<SmallMap<K, Decimal>, D::Error>
     where
         K: Deserialize<'de> + Ord,
         D: Deserializer<'de>,
     {
-        let packed = BTreeMap::<K, Packed>::deserialize(d)?;
-        Ok(packed.into_iter().map(|(k, v)| (k, v.0)).collect())
+        let packed = SmallMap::<K, Packed>::deserialize(d)?;
+        Ok(packed.into_entries().map(|(k, v)| (k, v.0)).collect())
     }
 }
 

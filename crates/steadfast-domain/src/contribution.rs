@@ -15,15 +15,16 @@ use crate::events::{ContributionRegistered, EventMeta, Quantity, StageRecorded};
 use crate::ids::EventId;
 use crate::index::text_hash;
 use crate::money::{Currency, Money};
+use crate::small_map::SmallMap;
 use crate::vocabulary::Stage;
 
 /// The accumulated increments of one stage: an amount per currency and a quantity per unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTotals {
     #[serde(with = "crate::compact::decimal_values")]
-    pub amounts: BTreeMap<Currency, Decimal>,
+    pub amounts: SmallMap<Currency, Decimal>,
     #[serde(with = "crate::compact::decimal_values")]
-    pub quantities: BTreeMap<String, Decimal>,
+    pub quantities: SmallMap<String, Decimal>,
 }
 
 impl StageTotals {
@@ -31,11 +32,11 @@ impl StageTotals {
     /// after some 10^13 of them; should it ever, the total saturates rather than panics.
     fn add(&mut self, money: Option<&Money>, quantity: Option<&Quantity>) {
         if let Some(m) = money {
-            let total = self.amounts.entry(m.currency()).or_default();
+            let total = self.amounts.get_or_default(m.currency());
             *total = total.saturating_add(m.amount());
         }
         if let Some(q) = quantity {
-            let total = self.quantities.entry(q.unit.clone()).or_default();
+            let total = self.quantities.get_or_default(q.unit.clone());
             *total = total.saturating_add(q.value);
         }
     }
@@ -76,7 +77,7 @@ pub struct ContributionState {
     pub info: ContributionRegistered,
     pub registered_at: EventMeta,
     pub history: Vec<HistoryEntry>,
-    pub totals: BTreeMap<Stage, StageTotals>,
+    pub totals: SmallMap<Stage, StageTotals>,
     #[serde(with = "crate::compact::option_date")]
     pub withdrawn_on: Option<Date>,
     /// Position in `history` by a hash of the event id (first id with the hash); a lookup checks
@@ -92,7 +93,7 @@ impl ContributionState {
             info,
             registered_at: meta,
             history: Vec::new(),
-            totals: BTreeMap::new(),
+            totals: SmallMap::new(),
             withdrawn_on: None,
             index: HashMap::new(),
             latest_effective: None,
@@ -202,8 +203,7 @@ impl ContributionState {
         }
         if let Some(stage) = counts_as {
             self.totals
-                .entry(stage)
-                .or_default()
+                .get_or_default(stage)
                 .add(event.money.as_ref(), event.quantity.as_ref());
         }
         self.latest_effective = Some(

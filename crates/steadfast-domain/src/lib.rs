@@ -17,6 +17,7 @@ pub mod money;
 pub mod period;
 pub mod reference;
 pub mod scoreboard;
+pub mod small_map;
 pub mod vocabulary;
 
 pub use contribution::{Anomaly, AnomalyKind, ContributionState, HistoryEntry, StageTotals};
@@ -37,6 +38,7 @@ pub use scoreboard::{
     FairShareRow, FairShareTotals, GapsReport, ReportError, ReportQuery, ShareStatus,
     anomalies_report, fair_share_report, gaps_report,
 };
+pub use small_map::SmallMap;
 pub use vocabulary::{
     Category, Channel, Condition, Stage, ValuationBasis, Visibility, VocabularyError,
 };

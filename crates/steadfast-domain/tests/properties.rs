@@ -297,8 +297,10 @@ fn nets(state: &ContributionState) -> HashMap<EventId, (Stage, Net)> {
 }
 
 /// The non-zero entries of a map, normalized, for comparing sums.
-fn nonzero<K: Clone>(m: &BTreeMap<K, Decimal>) -> Vec<(K, Decimal)> {
-    m.iter()
+fn nonzero<'a, K: Clone + 'a>(
+    m: impl IntoIterator<Item = (&'a K, &'a Decimal)>,
+) -> Vec<(K, Decimal)> {
+    m.into_iter()
         .filter(|(_, v)| !v.is_zero())
         .map(|(k, v)| (k.clone(), v.normalize()))
         .collect()
