@@ -979,41 +979,19 @@ impl EventStore for SqliteStore {
     }
 
     fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError> {
-        let fail = |e| self.fail(e);
-        let result = (|| {
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "SELECT position, head_hash, recorded_at_us, digest, body FROM snapshots WHERE format = ?1",
-                )
-                .map_err(fail)?;
-            let row = stmt
-                .query_row([format], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Vec<u8>>(3)?,
-                        r.get::<_, Vec<u8>>(4)?,
-                    ))
-                })
-                .optional()
-                .map_err(fail)?;
-            row.map(|(position, hash, recorded, digest, body)| {
-                Ok(Snapshot {
-                    format: format.to_owned(),
-                    head: Head {
-                        position: to_u64(position)?,
-                        hash: to_hash(&hash, "snapshot head hash")?,
-                        recorded_at: to_timestamp(recorded)?,
-                    },
-                    digest: to_hash(&digest, "snapshot digest")?,
-                    body,
-                })
-            })
+        let mut loaded = None;
+        self.read_snapshot(format, &mut |header, body| {
+            let mut bytes = Vec::with_capacity(usize::try_from(header.len).unwrap_or(0));
+            loaded = Some(body.read_to_end(&mut bytes).map(|_| Snapshot {
+                format: header.format.clone(),
+                head: header.head,
+                digest: header.digest,
+                body: bytes,
+            }));
+        })?;
+        loaded
             .transpose()
-        })();
-        self.checked(result)
+            .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
     fn read_snapshot(
