@@ -4,7 +4,6 @@
 //! withdrawal's cap) and for the lines the report lists.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use rust_decimal::Decimal;
 
@@ -93,26 +92,6 @@ fn sorted<T>(ledger: &Ledger, mut list: Vec<Listed<T>>) -> Vec<T> {
     list.into_iter().map(|l| l.item).collect()
 }
 
-/// A hasher for keys that are hashes already (FNV-1a of a source URL).
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 /// Coverage over slots and interned sites; distinct sources by hash, confirmed on the text.
 struct CoverageTally {
     events: u64,
@@ -121,7 +100,9 @@ struct CoverageTally {
     donors: Vec<bool>,
     donor_count: u64,
     /// First (slot, entry) citing each source hash; later distinct texts with the same hash.
-    sources: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>>,
+    /// (Keyed with std's random SipHash: the FNV hashes of URLs anyone can record must not
+    /// be able to pile into one bucket.)
+    sources: HashMap<u64, (u32, u32)>,
     collided: Vec<(u32, u32)>,
     distinct: u64,
     sites: Vec<u64>,
@@ -137,7 +118,7 @@ impl CoverageTally {
             donors: vec![false; index.parties.len()],
             donor_count: 0,
             // Sized for the share of a stage's rows a yearly framework typically counts.
-            sources: HashMap::with_capacity_and_hasher(rows / 8, Default::default()),
+            sources: HashMap::with_capacity(rows / 8),
             collided: Vec::new(),
             distinct: 0,
             sites: vec![0; index.sites.len()],
