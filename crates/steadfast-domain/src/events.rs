@@ -81,7 +81,9 @@ pub enum DomainEvent {
     MembershipRecorded(MembershipRecorded),
     ContributionRegistered(ContributionRegistered),
     StageRecorded(StageRecorded),
-    FrameworkAdopted(FrameworkAdopted),
+    /// Boxed: a framework is large and rare, and every event in a batch would otherwise take
+    /// its size.
+    FrameworkAdopted(Box<FrameworkAdopted>),
     FxFixingsPublished(FxFixingsPublished),
 }
 

@@ -131,7 +131,7 @@ impl Ledger {
                 let key = e.framework.clone();
                 self.frameworks
                     .entry(key)
-                    .or_insert(AdoptedFramework { rules: e, meta });
+                    .or_insert(AdoptedFramework { rules: *e, meta });
             }
             DomainEvent::FxFixingsPublished(e) => {
                 self.rates.apply(meta, &e);
@@ -447,7 +447,7 @@ impl<'a> Draft<'a> {
             .map(|f| &f.rules)
             .or_else(
                 || match self.events.get(*self.new_frameworks.get(&cmd.framework)?) {
-                    Some(DomainEvent::FrameworkAdopted(f)) => Some(f),
+                    Some(DomainEvent::FrameworkAdopted(f)) => Some(&**f),
                     _ => None,
                 },
             );
@@ -472,7 +472,8 @@ impl<'a> Draft<'a> {
         }
         self.new_frameworks
             .insert(cmd.framework.clone(), self.events.len());
-        self.events.push(DomainEvent::FrameworkAdopted(cmd));
+        self.events
+            .push(DomainEvent::FrameworkAdopted(Box::new(cmd)));
         Ok(true)
     }
 
@@ -734,7 +735,21 @@ impl<'a> Draft<'a> {
             },
         };
         let mut state = state;
-        state.apply(EventMeta::PENDING, &event);
+        // The draft's copy keeps what the rules and the anomalies read; the texts (source,
+        // description, reason) travel once, in the decided event.
+        state.apply_owned(
+            EventMeta::PENDING,
+            StageRecorded {
+                event: event.event.clone(),
+                contribution: event.contribution.clone(),
+                quantity: event.quantity.clone(),
+                amends: event.amends.clone(),
+                reason: None,
+                source_url: None,
+                description: None,
+                ..event
+            },
+        );
         self.touched.insert(cmd.contribution.clone(), state);
         self.new_event_owner
             .insert(cmd.event.clone(), cmd.contribution.clone());

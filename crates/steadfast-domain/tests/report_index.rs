@@ -194,7 +194,7 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
         &mut ledger,
         &mut position,
         start,
-        DomainEvent::FrameworkAdopted(framework()),
+        DomainEvent::FrameworkAdopted(Box::new(framework())),
     );
     for (i, op) in ops.iter().enumerate() {
         let now = start
