@@ -122,6 +122,11 @@ pub(crate) struct ReportIndex {
     /// Each slot's rank in contribution id order, so report lists sort on integers; current
     /// only while it covers every slot (refreshed with the values).
     pub(crate) ranks: Vec<u32>,
+    /// Rows added or amended since the last [`revalue`](ReportIndex::revalue), by stage, year
+    /// and position: what it values when no rate event came in between.
+    pending: Vec<(u8, i16, u32)>,
+    /// A rate event was folded since the last revalue, so any row may be stale.
+    rates_moved: bool,
 }
 
 /// FNV-1a, 64 bits: a stable hash of an id or a source URL (whoever relies on it checks the
@@ -234,10 +239,14 @@ impl ReportIndex {
                 let root = &state.history[root];
                 let (recorded, effective) = (entry.meta.recorded_at, event.effective_date);
                 let next = self.amended.len() as u32;
-                let Some(row) = self.row_mut(root) else {
+                let Some(at_row) = row_ref(root) else {
                     return;
                 };
                 // Its cached value no longer holds.
+                self.pending.push(at_row);
+                let Some(row) = row_mut(&mut self.rows, at_row) else {
+                    return;
+                };
                 row.valued_at = 0;
                 if row.amended == NONE {
                     row.amended = next;
@@ -275,10 +284,12 @@ impl ReportIndex {
                     basis: event.valuation_basis,
                     has_money: event.money.is_some(),
                 };
-                let year = self.rows[s].entry(event.effective_date.year()).or_default();
-                let n = year.len() as u32;
-                year.push(row);
+                let year = event.effective_date.year();
+                let rows = self.rows[s].entry(year).or_default();
+                let n = rows.len() as u32;
+                rows.push(row);
                 state.history[at].row = n;
+                self.pending.push((s as u8, year, n));
             }
         }
     }
@@ -296,6 +307,7 @@ impl ReportIndex {
     /// A rate event was folded: values in the half-years its fixings can reach may change.
     pub(crate) fn rates_changed(&mut self, date: Date, meta: EventMeta, events: u64) {
         let at = u32::try_from(events).unwrap_or(u32::MAX);
+        self.rates_moved = true;
         let reach = date
             .checked_add(i64::from(EVENT_DATE_WINDOW_DAYS).days())
             .unwrap_or(date);
@@ -315,17 +327,8 @@ impl ReportIndex {
 
     /// The row of a history entry (a root flow event folded into the ledger).
     pub(crate) fn row(&self, entry: &HistoryEntry) -> Option<&Row> {
-        let stage = stage_index(entry.event.stage)?;
-        self.rows[stage]
-            .get(&entry.event.effective_date.year())?
-            .get(entry.row as usize)
-    }
-
-    fn row_mut(&mut self, entry: &HistoryEntry) -> Option<&mut Row> {
-        let stage = stage_index(entry.event.stage)?;
-        self.rows[stage]
-            .get_mut(&entry.event.effective_date.year())?
-            .get_mut(entry.row as usize)
+        let (stage, year, n) = row_ref(entry)?;
+        self.rows[usize::from(stage)].get(&year)?.get(n as usize)
     }
 
     /// The rows of a stage effective in the years `from` to `to`, year by year, and how many.
@@ -348,45 +351,89 @@ impl ReportIndex {
         contributions: &[ContributionState],
         rates: &RateTable,
     ) -> u64 {
-        let valued_at = u32::try_from(rates.events().saturating_add(1)).unwrap_or(u32::MAX);
-        let mut converters = POLICIES.map(|p| Converter::new(rates, p, Default::default()));
-        let amended = &self.amended;
-        let mut count = 0;
-        let changed = &self.changed;
-        let fresh =
-            |row: &Row| row.valued_at > changed.get(&HalfYear::of(row.date)).map_or(0, |c| c.at);
-        for row in self.rows.iter_mut().flat_map(|s| s.values_mut()).flatten() {
-            {
-                if fresh(row) {
-                    continue;
+        let mut valuer = Valuer {
+            contributions,
+            amended: &self.amended,
+            changed: &self.changed,
+            converters: POLICIES.map(|p| Converter::new(rates, p, Default::default())),
+            valued_at: u32::try_from(rates.events().saturating_add(1)).unwrap_or(u32::MAX),
+            count: 0,
+        };
+        let pending = std::mem::take(&mut self.pending);
+        if std::mem::take(&mut self.rates_moved) {
+            // Rates changed: any row may be stale.
+            for row in self.rows.iter_mut().flat_map(|s| s.values_mut()).flatten() {
+                valuer.refresh(row);
+            }
+        } else {
+            // Only the rows added or amended since.
+            for at in pending {
+                if let Some(row) = row_mut(&mut self.rows, at) {
+                    valuer.refresh(row);
                 }
-                let state = &contributions[row.slot as usize];
-                let amendments = match row.amended {
-                    NONE => &[][..],
-                    a => &amended[a as usize].entries[..],
-                };
-                let root = &state.history[row.entry as usize];
-                let net = net_amount(state, root, amendments, |_| true);
-                let mut eur = [UNCACHED; 2];
-                let mut fixing = row.date;
-                if let Some((amount, currency)) = net {
-                    for (p, converter) in converters.iter_mut().enumerate() {
-                        if let Ok(c) = converter.convert(amount, currency, row.date) {
-                            eur[p] = to_cents(c.eur);
-                            if let RateBasis::Fixing { date } = c.basis {
-                                fixing = date;
-                            }
-                        }
-                    }
-                }
-                row.eur = eur;
-                row.fixing = fixing;
-                row.valued_at = valued_at;
-                count += 1;
             }
         }
-        count
+        valuer.count
     }
+}
+
+/// Values rows with the rates recorded now.
+struct Valuer<'a> {
+    contributions: &'a [ContributionState],
+    amended: &'a [Amended],
+    changed: &'a BTreeMap<HalfYear, RateChange>,
+    converters: [Converter<'a>; 2],
+    valued_at: u32,
+    count: u64,
+}
+
+impl Valuer<'_> {
+    /// Values the row unless its cached values still hold.
+    fn refresh(&mut self, row: &mut Row) {
+        let change = self
+            .changed
+            .get(&HalfYear::of(row.date))
+            .map_or(0, |c| c.at);
+        if row.valued_at > change {
+            return;
+        }
+        let state = &self.contributions[row.slot as usize];
+        let amendments = match row.amended {
+            NONE => &[][..],
+            a => &self.amended[a as usize].entries[..],
+        };
+        let root = &state.history[row.entry as usize];
+        let mut eur = [UNCACHED; 2];
+        let mut fixing = row.date;
+        if let Some((amount, currency)) = net_amount(state, root, amendments, |_| true) {
+            for (p, converter) in self.converters.iter_mut().enumerate() {
+                if let Ok(c) = converter.convert(amount, currency, row.date) {
+                    eur[p] = to_cents(c.eur);
+                    if let RateBasis::Fixing { date } = c.basis {
+                        fixing = date;
+                    }
+                }
+            }
+        }
+        row.eur = eur;
+        row.fixing = fixing;
+        row.valued_at = self.valued_at;
+        self.count += 1;
+    }
+}
+
+/// The row at a stage, year and position.
+fn row_mut(
+    rows: &mut [BTreeMap<i16, Vec<Row>>; 5],
+    (stage, year, n): (u8, i16, u32),
+) -> Option<&mut Row> {
+    rows[usize::from(stage)].get_mut(&year)?.get_mut(n as usize)
+}
+
+/// Where a root flow event's row is: stage, year and position.
+fn row_ref(entry: &HistoryEntry) -> Option<(u8, i16, u32)> {
+    let stage = stage_index(entry.event.stage)?;
+    Some((stage as u8, entry.event.effective_date.year(), entry.row))
 }
 
 /// Converted value of a row, computed from its history for a view the cache does not serve.

@@ -1060,23 +1060,58 @@ mod tests {
     }
 
     fn record(ledger: &mut Ledger, contribution: &str, event: &str) {
+        record_as(ledger, contribution, event, Stage::Committed, None);
+    }
+
+    fn record_as(
+        ledger: &mut Ledger,
+        contribution: &str,
+        event: &str,
+        stage: Stage,
+        amends: Option<&str>,
+    ) {
         ledger.apply(
             EventMeta::PENDING,
             &DomainEvent::StageRecorded(StageRecorded {
                 event: EventId::parse(event).expect("id"),
                 contribution: ContributionId::parse(contribution).expect("id"),
-                stage: Stage::Committed,
+                stage,
                 effective_date: Date::constant(2024, 3, 1),
                 money: None,
                 quantity: None,
                 valuation_basis: None,
-                amends: None,
+                amends: amends.map(|a| EventId::parse(a).expect("id")),
                 reason: None,
                 condition: None,
                 source_url: None,
                 description: None,
             }),
         );
+    }
+
+    #[test]
+    fn revaluing_values_only_rows_added_or_amended_since_unless_rates_came_in() {
+        let mut ledger = Ledger::new();
+        register(&mut ledger, "C-1");
+        record(&mut ledger, "C-1", "E-1");
+        record(&mut ledger, "C-1", "E-2");
+        assert_eq!(ledger.revalue(), 2, "every new row");
+        assert_eq!(ledger.revalue(), 0, "nothing changed since");
+        record(&mut ledger, "C-1", "E-3");
+        assert_eq!(ledger.revalue(), 1, "the one row added");
+        record_as(&mut ledger, "C-1", "E-4", Stage::Amended, Some("E-1"));
+        assert_eq!(ledger.revalue(), 1, "the row the amendment corrects");
+        // A fixing in the rows' half-year: all three may have moved.
+        ledger.apply(
+            EventMeta::PENDING,
+            &DomainEvent::FxFixingsPublished(FxFixingsPublished {
+                source: ECB.to_owned(),
+                date: Date::constant(2024, 3, 1),
+                rates: BTreeMap::from([(Currency::parse("USD").expect("USD"), Decimal::ONE)]),
+            }),
+        );
+        assert_eq!(ledger.revalue(), 3, "every row the fixing can reach");
+        assert_eq!(ledger.revalue(), 0);
     }
 
     #[test]
