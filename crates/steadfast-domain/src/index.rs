@@ -151,9 +151,14 @@ pub(crate) fn site(url: &str) -> &str {
 
 /// Euro cents of a converted value, when they fit.
 fn to_cents(eur: Decimal) -> i64 {
+    i64::try_from(cents_of(eur)).unwrap_or(UNCACHED)
+}
+
+/// A euro amount in whole cents.
+pub(crate) fn cents_of(eur: Decimal) -> i128 {
     let mut d = eur;
     d.rescale(2);
-    i64::try_from(d.mantissa()).unwrap_or(UNCACHED)
+    d.mantissa()
 }
 
 /// The amount a root event counts for with the amendments `keep` accepts: its own plus their

@@ -15,7 +15,7 @@ use crate::contribution::ContributionState;
 use crate::framework::FrameworkAdopted;
 use crate::fx::{Converted, Converter, FxPolicy, RateBasis};
 use crate::ids::PartyId;
-use crate::index::{NONE, ReportIndex, Row, UNCACHED, convert_row, policy_index};
+use crate::index::{NONE, ReportIndex, Row, UNCACHED, cents_of, convert_row, policy_index};
 use crate::ledger::Ledger;
 use crate::money::Currency;
 use crate::period::HalfYear;
@@ -51,12 +51,6 @@ fn decimal(cents: i128) -> Decimal {
     } else {
         Decimal::MAX
     })
-}
-
-fn to_cents(eur: Decimal) -> i128 {
-    let mut d = eur;
-    d.rescale(2);
-    d.mantissa()
 }
 
 /// Whether cached values of rows in a half-year serve a query.
@@ -297,7 +291,7 @@ pub(super) fn tally<'a>(
                 currency,
                 converted,
             } => {
-                let cents = to_cents(converted.eur);
+                let cents = cents_of(converted.eur);
                 if let RateBasis::Fixing { date } = converted.basis
                     && date != row.date
                 {
@@ -534,7 +528,7 @@ fn delivered(
         };
         match value(ledger, row, policy, query, period_cache, converter) {
             Some(Value::Cached { cents }) => sum += cents,
-            Some(Value::Converted { converted, .. }) => sum += to_cents(converted.eur),
+            Some(Value::Converted { converted, .. }) => sum += cents_of(converted.eur),
             _ => {}
         }
     }
