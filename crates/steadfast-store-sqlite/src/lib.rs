@@ -341,6 +341,17 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Refuses `doing` on a store opened for reading.
+    fn must_write(&self, doing: &str) -> Result<(), StoreError> {
+        if self.access.writes() {
+            return Ok(());
+        }
+        Err(StoreError::Incompatible(format!(
+            "{} is opened read-only; {doing} needs it opened for writing",
+            self.path.display()
+        )))
+    }
+
     fn open_reader(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         // No `-wal` (and no rollback journal): no writer has the file open and everything is
         // in the file itself, so it can be read without locks or side files. With a `-wal`,
@@ -835,12 +846,7 @@ impl EventStore for SqliteStore {
         expected: Vec<(String, ExpectedVersion)>,
         events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
     ) -> Result<Appended, StoreError> {
-        if !self.access.writes() {
-            return Err(StoreError::Incompatible(format!(
-                "{} is opened read-only; appending needs it opened for writing",
-                self.path.display()
-            )));
-        }
+        self.must_write("appending")?;
         let path = self.path.clone();
         let fail = |e| classify(&path, &Access::Write, e);
         let tx = self
@@ -934,12 +940,7 @@ impl EventStore for SqliteStore {
     }
 
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        if !self.access.writes() {
-            return Err(StoreError::Incompatible(format!(
-                "{} is opened read-only; saving a snapshot needs it opened for writing",
-                self.path.display()
-            )));
-        }
+        self.must_write("saving a snapshot")?;
         let path = self.path.clone();
         let fail = |e| classify(&path, &Access::Write, e);
         // The row goes in with a zero-filled body of the right length, which is then written in
