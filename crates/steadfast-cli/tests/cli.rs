@@ -10,7 +10,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
+mod common;
+
+use common::{Out, output, steadfast_in};
 
 const HEADER: &str = "event_id,contribution_id,donor,recipient,stage,effective_date,amount,currency,category,channel,visibility,quantity,unit,valuation_basis,amends,reason,source_url,description";
 
@@ -19,30 +21,6 @@ const SUMMARY: &str = "error(s); nothing from this file was recorded";
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// What a run of the binary produced.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-}
-
-fn output(cmd: &mut Command) -> Out {
-    let out = cmd.output().expect("run steadfast");
-    Out {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// A temporary directory holding one ledger (`ledger.sqlite`) and the input files of a test.
 struct Ledger {
@@ -67,10 +45,7 @@ impl Ledger {
 
     /// The binary, run inside the test directory, blind to the caller's `STEADFAST_DATABASE`.
     fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env_remove("STEADFAST_DATABASE");
-        cmd
+        steadfast_in(self.dir.path())
     }
 
     fn run(&self, args: &[&str]) -> Out {
@@ -1591,11 +1566,8 @@ fn run_with_closed_stdout(ledger: &Ledger, args: &[&str]) -> Out {
         .stderr(std::process::Stdio::piped())
         .output()
         .expect("run steadfast");
-    Out {
-        code: out.status.code().expect("exit code"),
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    // Its stdout went to the closed pipe, so nothing was captured there.
+    out.into()
 }
 
 #[test]

@@ -9,13 +9,14 @@
 //! `INSTA_UPDATE=always cargo test -p steadfast-cli --test reports` and read the diff.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
+mod common;
+
+use common::{Out, output, steadfast_in};
 
 /// The summary line of a refused file, after `FILE: N `.
 const SUMMARY: &str = "error(s); nothing from this file was recorded";
@@ -23,41 +24,6 @@ const SUMMARY: &str = "error(s); nothing from this file was recorded";
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// What a run of the binary produced.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn ok(self, what: &str) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "{what} failed:\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-}
-
-fn output(cmd: &mut Command) -> Out {
-    let out = cmd.output().expect("run steadfast");
-    Out {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// A temporary directory holding one ledger (`ledger.sqlite`) and the input files of a test.
 struct Ledger {
@@ -82,9 +48,7 @@ impl Ledger {
     /// Runs the binary inside the test directory, blind to the caller's `STEADFAST_DATABASE`.
     fn run(&self, args: &[&str]) -> Out {
         output(
-            Command::new(BIN)
-                .current_dir(self.dir.path())
-                .env_remove("STEADFAST_DATABASE")
+            steadfast_in(self.dir.path())
                 .arg("--database")
                 .arg(&self.db)
                 .args(args),

@@ -3,41 +3,14 @@
 //! replaces a file without `--force` and never touches a ledger.
 
 use std::path::Path;
-use std::process::Command;
 
-use serde_json::Value;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
-
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-}
+use common::{Out, output, steadfast_in};
 
 /// Runs the binary in `dir` with `db` as its ledger, blind to the caller's `STEADFAST_DATABASE`.
 fn run(dir: &Path, db: &str, args: &[&str]) -> Out {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .env_remove("STEADFAST_DATABASE")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run steadfast");
-    Out {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    output(steadfast_in(dir).arg("--db").arg(db).args(args))
 }
 
 fn synth(dir: &Path, events: &str, seed: &str, out: &str, more: &[&str]) -> Out {
