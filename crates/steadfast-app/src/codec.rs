@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use steadfast_domain::DomainEvent;
-use steadfast_store::{NewEvent, StoredEvent};
+use steadfast_store::{NewEvent, StoredEventRef};
 
 use crate::AppError;
 
@@ -41,8 +41,8 @@ pub fn encode(event: &DomainEvent, actor: &str) -> Result<NewEvent, AppError> {
     })
 }
 
-fn payload<T: DeserializeOwned>(stored: &StoredEvent) -> Result<T, AppError> {
-    serde_json::from_slice(&stored.payload).map_err(|e| {
+fn payload<T: DeserializeOwned>(stored: &StoredEventRef<'_>) -> Result<T, AppError> {
+    serde_json::from_slice(stored.payload).map_err(|e| {
         AppError::Corrupt(format!(
             "event {} ({} v{}) has an unreadable payload: {e}",
             stored.position, stored.event_type, stored.event_version
@@ -51,8 +51,8 @@ fn payload<T: DeserializeOwned>(stored: &StoredEvent) -> Result<T, AppError> {
 }
 
 /// The domain event stored in a log entry.
-pub fn decode(stored: &StoredEvent) -> Result<DomainEvent, AppError> {
-    match (stored.event_type.as_str(), stored.event_version) {
+pub fn decode(stored: &StoredEventRef<'_>) -> Result<DomainEvent, AppError> {
+    match (stored.event_type, stored.event_version) {
         (PARTY_REGISTERED, 1) => Ok(DomainEvent::PartyRegistered(payload(stored)?)),
         (MEMBERSHIP_RECORDED, 1) => Ok(DomainEvent::MembershipRecorded(payload(stored)?)),
         (CONTRIBUTION_REGISTERED, 1) => Ok(DomainEvent::ContributionRegistered(payload(stored)?)),

@@ -99,8 +99,8 @@ pub fn open_store(
 fn verify_chain(store: &dyn EventStore, head: Head) -> Result<(), AppError> {
     let mut verifier = ChainVerifier::new();
     let mut failure = None;
-    store.scan(0, &mut |stored| {
-        if let Err(broken) = verifier.check(&stored) {
+    store.scan_borrowed(0, &mut |stored| {
+        if let Err(broken) = verifier.check(stored) {
             failure = Some(broken.to_string());
             return ControlFlow::Break(());
         }
@@ -306,15 +306,15 @@ impl Steadfast {
         let ledger = &mut self.ledger;
         let verifier = &mut self.verifier;
         let known_heads = &mut self.known_heads;
-        self.store.scan(after, &mut |stored| {
-            if let Err(broken) = verifier.check(&stored) {
+        self.store.scan_borrowed(after, &mut |stored| {
+            if let Err(broken) = verifier.check(stored) {
                 failure = Some(AppError::Corrupt(format!(
                     "the log does not verify at {broken}; no figure is computed from it (run `steadfast log verify`)"
                 )));
                 return ControlFlow::Break(());
             }
             note_head(known_heads, stored.head());
-            match codec::decode(&stored) {
+            match codec::decode(stored) {
                 Ok(event) => {
                     ledger.apply_owned(
                         EventMeta {

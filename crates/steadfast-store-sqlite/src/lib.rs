@@ -22,8 +22,8 @@ use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
     AppendRequest, Appended, ChainHash, Clock, EventStore, ExpectedVersion, Head, NewEvent, Sealer,
-    Snapshot, SnapshotHeader, StoreError, StoredEvent, SystemClock, check_expectation,
-    next_recorded_at, unlisted_stream,
+    Snapshot, SnapshotHeader, StoreError, StoredEvent, StoredEventRef, SystemClock,
+    check_expectation, next_recorded_at, unlisted_stream,
 };
 
 /// "STDF" — marks a SQLite file as a Steadfast ledger.
@@ -659,21 +659,42 @@ fn to_timestamp(us: i64) -> Result<Timestamp, StoreError> {
 }
 
 fn read_row(r: &rusqlite::Row<'_>) -> Result<Result<StoredEvent, StoreError>, rusqlite::Error> {
+    Ok(read_row_borrowed(r)?.map(|event| event.to_stored()))
+}
+
+/// A row of the log, borrowed from SQLite's own buffers (valid until the statement steps on).
+fn read_row_borrowed<'r>(
+    r: &'r rusqlite::Row<'_>,
+) -> Result<Result<StoredEventRef<'r>, StoreError>, rusqlite::Error> {
+    use rusqlite::types::Type;
+    let text = |i: usize| -> Result<&'r str, rusqlite::Error> {
+        r.get_ref(i)?
+            .as_str()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+    };
+    let blob = |i: usize| -> Result<&'r [u8], rusqlite::Error> {
+        r.get_ref(i)?
+            .as_blob()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Blob, Box::new(e)))
+    };
     let position: i64 = r.get(0)?;
-    let stream: String = r.get(1)?;
+    let stream = text(1)?;
     let stream_version: i64 = r.get(2)?;
     let recorded: i64 = r.get(3)?;
-    let effective: String = r.get(4)?;
-    let actor: String = r.get(5)?;
-    let key: Option<String> = r.get(6)?;
-    let event_type: String = r.get(7)?;
+    let effective = text(4)?;
+    let actor = text(5)?;
+    let key = r
+        .get_ref(6)?
+        .as_str_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e)))?;
+    let event_type = text(7)?;
     let event_version: i64 = r.get(8)?;
-    let payload: Vec<u8> = r.get(9)?;
-    let digest: Vec<u8> = r.get(10)?;
-    let prev: Vec<u8> = r.get(11)?;
-    let hash: Vec<u8> = r.get(12)?;
+    let payload = blob(9)?;
+    let digest = blob(10)?;
+    let prev = blob(11)?;
+    let hash = blob(12)?;
     Ok((|| {
-        Ok(StoredEvent {
+        Ok(StoredEventRef {
             position: to_u64(position)?,
             stream,
             stream_version: to_u64(stream_version)?,
@@ -690,9 +711,9 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<Result<StoredEvent, StoreError>, ru
                 StoreError::Incompatible(format!("event {position}: bad event version"))
             })?,
             payload,
-            payload_digest: to_hash(&digest, "payload digest")?,
-            prev_hash: to_hash(&prev, "previous hash")?,
-            hash: to_hash(&hash, "hash")?,
+            payload_digest: to_hash(digest, "payload digest")?,
+            prev_hash: to_hash(prev, "previous hash")?,
+            hash: to_hash(hash, "hash")?,
         })
     })())
 }
@@ -886,6 +907,14 @@ impl EventStore for SqliteStore {
         after: u64,
         visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
+        self.scan_borrowed(after, &mut |event| visit(event.to_stored()))
+    }
+
+    fn scan_borrowed(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
         let fail = |e| self.fail(e);
         let result = (|| {
             let mut stmt = self
@@ -896,8 +925,8 @@ impl EventStore for SqliteStore {
                 .map_err(fail)?;
             let mut rows = stmt.query([to_i64(after)?]).map_err(fail)?;
             while let Some(row) = rows.next().map_err(fail)? {
-                let event = read_row(row).map_err(fail)??;
-                if visit(event).is_break() {
+                let event = read_row_borrowed(row).map_err(fail)??;
+                if visit(&event).is_break() {
                     break;
                 }
             }

@@ -1,13 +1,14 @@
 //! The hash chain: how an event's hash is computed, and how a log is verified.
 
 use std::fmt;
+use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::str::FromStr;
 
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::{EventStore, Head, StoreError, StoredEvent};
+use crate::{EventStore, Head, StoreError, StoredEventRef};
 
 /// A SHA-256 digest, shown as 64 lower-case hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -79,7 +80,7 @@ fn field(h: &mut Sha256, bytes: &[u8]) {
 
 /// The hash of an event: SHA-256 over a domain tag, the previous hash, every header field
 /// (length-prefixed, so no two headers encode alike) and the payload digest.
-pub fn event_hash(event: &StoredEvent) -> ChainHash {
+pub fn event_hash(event: &StoredEventRef<'_>) -> ChainHash {
     let mut h = Sha256::new();
     h.update(b"steadfast-event-v1\0");
     h.update(event.prev_hash.0);
@@ -87,12 +88,16 @@ pub fn event_hash(event: &StoredEvent) -> ChainHash {
     field(&mut h, event.stream.as_bytes());
     h.update(event.stream_version.to_be_bytes());
     h.update(event.recorded_at.as_microsecond().to_be_bytes());
-    // Spelled out rather than left to a Display impl, so the chain never depends on one.
+    // Spelled out rather than left to a Display impl, so the chain never depends on one; written
+    // on the stack, as this runs for every event of every replay.
     let d = event.effective_date;
-    let date = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
-    field(&mut h, date.as_bytes());
+    let mut date = std::io::Cursor::new([0u8; 16]);
+    // A year is at most 6 characters with its sign, so the 16 bytes always suffice.
+    let _ = write!(date, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    let written = usize::try_from(date.position()).unwrap_or(0);
+    field(&mut h, &date.get_ref()[..written]);
     field(&mut h, event.actor.as_bytes());
-    match &event.idempotency_key {
+    match event.idempotency_key {
         None => h.update([0u8]),
         Some(k) => {
             h.update([1u8]);
@@ -149,7 +154,7 @@ impl ChainVerifier {
     }
 
     /// Checks the next event; on success it becomes the verified head.
-    pub fn check(&mut self, event: &StoredEvent) -> Result<(), ChainBreak> {
+    pub fn check(&mut self, event: &StoredEventRef<'_>) -> Result<(), ChainBreak> {
         let fail = |reason: String| ChainBreak {
             position: event.position,
             reason,
@@ -161,7 +166,9 @@ impl ChainVerifier {
                 event.position
             )));
         }
-        let expected_version = self.versions.get(&event.stream).map_or(1, |v| v + 1);
+        // One lookup serves both the check and the update.
+        let known = self.versions.get_mut(event.stream);
+        let expected_version = known.as_deref().map_or(1, |v| v + 1);
         if event.stream_version != expected_version {
             return Err(fail(format!(
                 "stream `{}` version {} where {expected_version} was expected",
@@ -174,7 +181,7 @@ impl ChainVerifier {
                 event.recorded_at, self.last_recorded
             )));
         }
-        if payload_digest(&event.payload) != event.payload_digest {
+        if payload_digest(event.payload) != event.payload_digest {
             return Err(fail(
                 "the payload does not match its digest (the payload was edited)".to_owned(),
             ));
@@ -192,16 +199,16 @@ impl ChainVerifier {
                 event.hash
             )));
         }
-        self.position = event.position;
-        self.prev = event.hash;
-        self.last_recorded = event.recorded_at;
-        match self.versions.get_mut(&event.stream) {
+        match known {
             Some(v) => *v = event.stream_version,
             None => {
                 self.versions
-                    .insert(event.stream.clone(), event.stream_version);
+                    .insert(event.stream.to_owned(), event.stream_version);
             }
         }
+        self.position = event.position;
+        self.prev = event.hash;
+        self.last_recorded = event.recorded_at;
         self.head = Some(event.head());
         Ok(())
     }
@@ -281,8 +288,8 @@ pub fn verify(
     let mut broken: Option<ChainBreak> = None;
     // The empty log is a prefix of every log: its head (the all-zero hash) is at position 0.
     let mut expected_head_position = (expected_head == Some(ChainHash::GENESIS)).then_some(0);
-    store.scan(0, &mut |event| {
-        if let Err(b) = verifier.check(&event) {
+    store.scan_borrowed(0, &mut |event| {
+        if let Err(b) = verifier.check(event) {
             broken = Some(b);
             return ControlFlow::Break(());
         }
@@ -308,6 +315,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StoredEvent;
 
     fn sample() -> StoredEvent {
         StoredEvent {
@@ -332,14 +340,14 @@ mod tests {
     fn the_event_hash_is_what_it_always_was() {
         let event = sample();
         assert_eq!(
-            event_hash(&event).to_hex(),
+            event_hash(&event.borrowed()).to_hex(),
             "004b06d9784417685dfddbb9f5f3930220110cb5273ddcfd01caba6ebd85ee34"
         );
         let mut keyless = event;
         keyless.idempotency_key = None;
         keyless.effective_date = jiff::civil::date(-44, 3, 15);
         assert_eq!(
-            event_hash(&keyless).to_hex(),
+            event_hash(&keyless.borrowed()).to_hex(),
             "94fabc89425c93c85bdb8807d2d85884a393e10143fb0b128ce7e7fb81bbdd9b"
         );
     }

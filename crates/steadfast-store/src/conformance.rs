@@ -45,6 +45,7 @@ macro_rules! conformance_suite {
             streamed_batches_seal_like_whole_ones,
             streamed_batches_are_atomic,
             snapshots_read_as_a_stream_are_what_was_saved,
+            borrowed_scans_lend_what_scans_hand_over,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -133,7 +134,7 @@ pub fn append_assigns_positions_versions_and_chain<S: EventStore, G>(f: &mut imp
     assert_eq!(events[1].prev_hash, events[0].hash);
     assert_eq!(events[2].prev_hash, events[1].hash);
     for e in &events {
-        assert_eq!(crate::event_hash(e), e.hash);
+        assert_eq!(crate::event_hash(&e.borrowed()), e.hash);
         assert_eq!(crate::payload_digest(&e.payload), e.payload_digest);
     }
     assert_eq!(
@@ -294,6 +295,50 @@ pub fn payloads_and_headers_round_trip_exactly<S: EventStore, G>(f: &mut impl Fa
         assert_eq!(got.payload, new.payload);
         assert_eq!(got.recorded_at, clock.now());
     }
+}
+
+/// `scan_borrowed` lends exactly the events `scan` hands over, from the same position, and
+/// stops when told to.
+pub fn borrowed_scans_lend_what_scans_hand_over<S: EventStore, G>(f: &mut impl Factory<S, G>) {
+    let (mut store, _guard) = f.make(clock());
+    let binary: Vec<u8> = (0..=255u8).collect();
+    let mut keyed = event("contribution:é/ü 1", Some("key with spaces ✓"), &binary);
+    keyed.effective_date = date(-44, 3, 15);
+    let events = vec![keyed, event("e", None, b""), event("s", None, b"{}")];
+    store.append(batch(events)).expect("append");
+    store
+        .append(batch(vec![event("s", Some("k2"), b"[1]")]))
+        .expect("append");
+    for after in 0..=4 {
+        let mut owned = Vec::new();
+        store
+            .scan(after, &mut |e| {
+                owned.push(e);
+                ControlFlow::Continue(())
+            })
+            .expect("scan");
+        let mut lent = Vec::new();
+        store
+            .scan_borrowed(after, &mut |e| {
+                lent.push(e.to_stored());
+                ControlFlow::Continue(())
+            })
+            .expect("borrowed scan");
+        assert_eq!(lent, owned, "after position {after}");
+        assert_eq!(owned.len() as u64, 4 - after);
+    }
+    let mut seen = Vec::new();
+    store
+        .scan_borrowed(0, &mut |e| {
+            seen.push(e.position);
+            if seen.len() == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .expect("borrowed scan");
+    assert_eq!(seen, vec![1, 2]);
 }
 
 pub fn event_by_key_finds_the_event<S: EventStore, G>(f: &mut impl Factory<S, G>) {

@@ -132,10 +132,74 @@ impl Appended {
 impl StoredEvent {
     /// This event as a log head.
     pub fn head(&self) -> Head {
+        self.borrowed().head()
+    }
+
+    /// This event, borrowed.
+    pub fn borrowed(&self) -> StoredEventRef<'_> {
+        StoredEventRef {
+            position: self.position,
+            stream: &self.stream,
+            stream_version: self.stream_version,
+            recorded_at: self.recorded_at,
+            effective_date: self.effective_date,
+            actor: &self.actor,
+            idempotency_key: self.idempotency_key.as_deref(),
+            event_type: &self.event_type,
+            event_version: self.event_version,
+            payload: &self.payload,
+            payload_digest: self.payload_digest,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
+}
+
+/// An event as stored, borrowed from where the store holds it rather than copied out: what
+/// checking the chain reads, so verifying a large log allocates nothing per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredEventRef<'a> {
+    pub position: u64,
+    pub stream: &'a str,
+    pub stream_version: u64,
+    pub recorded_at: Timestamp,
+    pub effective_date: Date,
+    pub actor: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub event_type: &'a str,
+    pub event_version: u32,
+    pub payload: &'a [u8],
+    pub payload_digest: ChainHash,
+    pub prev_hash: ChainHash,
+    pub hash: ChainHash,
+}
+
+impl StoredEventRef<'_> {
+    /// This event as a log head.
+    pub fn head(&self) -> Head {
         Head {
             position: self.position,
             hash: self.hash,
             recorded_at: self.recorded_at,
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_stored(&self) -> StoredEvent {
+        StoredEvent {
+            position: self.position,
+            stream: self.stream.to_owned(),
+            stream_version: self.stream_version,
+            recorded_at: self.recorded_at,
+            effective_date: self.effective_date,
+            actor: self.actor.to_owned(),
+            idempotency_key: self.idempotency_key.map(str::to_owned),
+            event_type: self.event_type.to_owned(),
+            event_version: self.event_version,
+            payload: self.payload.to_vec(),
+            payload_digest: self.payload_digest,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
         }
     }
 }
@@ -196,6 +260,17 @@ pub trait EventStore: Send + fmt::Debug {
         after: u64,
         visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
     ) -> Result<(), StoreError>;
+
+    /// [`scan`](EventStore::scan), lending each event rather than handing over a copy: what
+    /// checking the chain of a large log needs (a backend reading from its own buffers
+    /// allocates nothing per event).
+    fn scan_borrowed(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        self.scan(after, &mut |event| visit(&event.borrowed()))
+    }
 
     /// The version of a stream's last event, `None` if the stream has none.
     fn stream_version(&self, stream: &str) -> Result<Option<u64>, StoreError>;
@@ -393,7 +468,7 @@ impl Sealer {
             prev_hash: self.prev,
             hash: ChainHash::GENESIS,
         };
-        stored.hash = event_hash(&stored);
+        stored.hash = event_hash(&stored.borrowed());
         self.prev = stored.hash;
         Ok(stored)
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     AppendRequest, Appended, Clock, EventStore, Head, Snapshot, StoreError, StoredEvent,
-    SystemClock, seal_batch,
+    StoredEventRef, SystemClock, seal_batch,
 };
 
 /// Events in a vector, with indexes by stream and idempotency key.
@@ -85,11 +85,19 @@ impl EventStore for MemoryStore {
         after: u64,
         visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
+        self.scan_borrowed(after, &mut |event| visit(event.to_stored()))
+    }
+
+    fn scan_borrowed(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
         let start = usize::try_from(after)
             .unwrap_or(usize::MAX)
             .min(self.events.len());
         for event in &self.events[start..] {
-            if visit(event.clone()).is_break() {
+            if visit(&event.borrowed()).is_break() {
                 break;
             }
         }
