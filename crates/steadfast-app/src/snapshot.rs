@@ -13,14 +13,22 @@
 //! Otherwise it is discarded and the projection rebuilt from the whole log. Either way the hash
 //! chain is verified from the first event, as on every open: what a snapshot saves is decoding
 //! and folding the events it covers, not checking them.
+//!
+//! The body is a sequence of parts, each a little-endian `u32` length and that many bytes of
+//! MessagePack: first the frame (the ledger without its contributions, the stream versions,
+//! the heads and the number of contributions), then the contributions in slot order, at most
+//! [`CHUNK`] to a part. Opening reads the parts in order, hashing every byte, and decodes them
+//! on [`DECODERS`] threads: decoding is most of an open's time, and the parts are independent.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::{Read, Write};
 use std::ops::ControlFlow;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use steadfast_domain::Ledger;
+use steadfast_domain::{ContributionState, Ledger};
 use steadfast_store::{ChainHash, EventStore, Head, Snapshot, SnapshotHeader, StreamDigest};
 
 use crate::AppError;
@@ -28,7 +36,7 @@ use crate::AppError;
 /// The snapshot format this build writes and reads. Bump the suffix whenever a projection type
 /// changes shape: the encoding (MessagePack, fields by position) is compact, not self-describing enough to
 /// tell an old shape from a new one.
-pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s7");
+pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s8");
 
 /// Events folded since the last snapshot before a writer saves a new one.
 pub const EVERY: u64 = 50_000;
@@ -44,13 +52,34 @@ pub enum SnapshotUse {
     Discarded { reason: String },
 }
 
-/// The state a snapshot carries.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct State {
-    pub(crate) ledger: Ledger,
-    pub(crate) versions: HashMap<String, u64>,
+/// Contributions per part: small enough that a few parts in flight cost little memory, large
+/// enough that handing one to a decoder costs nothing by comparison (about 3 MB each).
+pub const CHUNK: usize = 2048;
+
+/// Threads decoding parts while the opening thread reads and hashes them.
+pub const DECODERS: usize = 2;
+
+/// Parts read ahead of the decoders (what bounds the memory of an open beyond the state).
+const IN_FLIGHT: usize = 4;
+
+/// The first part of a snapshot: everything but the contributions.
+#[derive(Debug, Deserialize)]
+struct Frame {
+    /// Without its contributions (see [`Ledger::with_contributions`]).
+    ledger: Ledger,
+    versions: HashMap<String, u64>,
     /// `(position, hash, recorded_at in microseconds)` of each recording moment's last event.
-    pub(crate) known_heads: Vec<(u64, [u8; 32], i64)>,
+    known_heads: Vec<(u64, [u8; 32], i64)>,
+    contributions: u64,
+}
+
+/// [`Frame`] to encode, borrowed.
+#[derive(Debug, Serialize)]
+struct FrameRef<'a> {
+    ledger: &'a Ledger,
+    versions: &'a HashMap<String, u64>,
+    known_heads: &'a [(u64, [u8; 32], i64)],
+    contributions: u64,
 }
 
 pub(crate) fn encode_heads(heads: &[Head]) -> Vec<(u64, [u8; 32], i64)> {
@@ -76,13 +105,46 @@ fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
 
 /// Encodes the state into a snapshot at `head`.
 pub(crate) fn make(head: Head, state: &StateRef<'_>) -> Result<Snapshot, AppError> {
-    let body = rmp_serde::to_vec(state)
+    let mut body = Vec::new();
+    encode(state, &mut body)
         .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
     Ok(Snapshot::new(FORMAT, head, body))
 }
 
-/// The state to encode, borrowed (the same shape as [`State`]).
-#[derive(Debug, Serialize)]
+/// Writes the body's parts (see the module's documentation) to `out`.
+fn encode(state: &StateRef<'_>, out: &mut dyn Write) -> Result<(), String> {
+    let contributions = state.ledger.contributions_by_slot();
+    let frame = FrameRef {
+        ledger: state.ledger,
+        versions: state.versions,
+        known_heads: &state.known_heads,
+        contributions: contributions.len() as u64,
+    };
+    let mut part = Vec::new();
+    write_part(&mut part, &frame, out)?;
+    for chunk in contributions.chunks(CHUNK) {
+        write_part(&mut part, &chunk, out)?;
+    }
+    Ok(())
+}
+
+/// Encodes `value` into the reused buffer `part`, then writes its length and bytes.
+fn write_part<T: Serialize>(
+    part: &mut Vec<u8>,
+    value: &T,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    part.clear();
+    rmp_serde::encode::write(part, value).map_err(|e| e.to_string())?;
+    let len = u32::try_from(part.len())
+        .map_err(|_| format!("a part of {} bytes is too large", part.len()))?;
+    out.write_all(&len.to_le_bytes())
+        .and_then(|()| out.write_all(part))
+        .map_err(|e| e.to_string())
+}
+
+/// The state to encode, borrowed.
+#[derive(Debug)]
 pub(crate) struct StateRef<'a> {
     pub(crate) ledger: &'a Ledger,
     pub(crate) versions: &'a HashMap<String, u64>,
@@ -114,26 +176,121 @@ pub(crate) fn check(
         digest: StreamDigest::new(),
         read: 0,
     };
-    let decoded = {
-        let mut buffered = BufReader::with_capacity(1 << 16, &mut hashing);
-        let decoded: Result<State, _> = rmp_serde::from_read(&mut buffered);
-        // Whatever follows what was decoded counts for the digest too.
-        let rest = std::io::copy(&mut buffered, &mut std::io::sink());
-        decoded.map_err(|e| (e.to_string(), rest.is_ok()))
-    };
-    let intact = hashing.read == header.len && hashing.digest.finish() == header.digest;
-    let state = match decoded {
-        _ if !intact => {
-            return Err("its bytes do not match their digest (the snapshot is damaged)".to_owned());
+    let decoded = decode(&mut hashing, header.len);
+    // Whatever follows what was decoded counts for the digest too.
+    let rest = std::io::copy(&mut hashing, &mut std::io::sink());
+    let intact =
+        rest.is_ok() && hashing.read == header.len && hashing.digest.finish() == header.digest;
+    if !intact {
+        return Err("its bytes do not match their digest (the snapshot is damaged)".to_owned());
+    }
+    decoded.map_err(|e| format!("it cannot be read: {e}"))
+}
+
+/// Reads the parts of a body of `len` bytes and decodes them on [`DECODERS`] threads.
+fn decode(body: &mut dyn Read, len: u64) -> Result<Restored, String> {
+    let mut decoded: Vec<(usize, Result<Decoded, String>)> = Vec::new();
+    let read = std::thread::scope(|scope| {
+        let (parts, queue) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(IN_FLIGHT);
+        // Only the decoders hold the queue: should they all stop, the reader's next send fails
+        // instead of waiting for ever.
+        let queue = Arc::new(Mutex::new(queue));
+        let decoders: Vec<_> = (0..DECODERS)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    while let Some((seq, bytes)) = next_part(&queue) {
+                        done.push((seq, decode_part(seq, &bytes)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        drop(queue);
+        let read = read_parts(body, len, &mut |seq, bytes| {
+            parts.send((seq, bytes)).is_ok()
+        });
+        drop(parts);
+        for decoder in decoders {
+            match decoder.join() {
+                Ok(done) => decoded.extend(done),
+                Err(_) => return Err("a decoder failed unexpectedly".to_owned()),
+            }
         }
-        Ok(state) => state,
-        Err((e, _)) => return Err(format!("it cannot be read: {e}")),
+        read
+    });
+    read?;
+    decoded.sort_unstable_by_key(|(seq, _)| *seq);
+    let mut parts = decoded.into_iter().map(|(_, part)| part);
+    let Some(Decoded::Frame(frame)) = parts.next().transpose()? else {
+        return Err("it does not start with its frame".to_owned());
     };
+    let count = usize::try_from(frame.contributions).unwrap_or(usize::MAX);
+    let mut contributions = Vec::with_capacity(count.min(1 << 24));
+    for part in parts {
+        match part? {
+            Decoded::Chunk(chunk) => contributions.extend(chunk),
+            Decoded::Frame(_) => return Err("it has two frames".to_owned()),
+        }
+    }
     Ok(Restored {
-        known_heads: decode_heads(&state.known_heads)?,
-        ledger: state.ledger,
-        versions: state.versions,
+        known_heads: decode_heads(&frame.known_heads)?,
+        ledger: frame.ledger.with_contributions(contributions)?,
+        versions: frame.versions,
     })
+}
+
+/// The next part for a decoder, `None` once the reader is done. The lock is held only while
+/// waiting for it.
+fn next_part(queue: &Mutex<Receiver<(usize, Vec<u8>)>>) -> Option<(usize, Vec<u8>)> {
+    queue.lock().ok()?.recv().ok()
+}
+
+/// A decoded part.
+enum Decoded {
+    Frame(Box<Frame>),
+    Chunk(Vec<ContributionState>),
+}
+
+fn decode_part(seq: usize, bytes: &[u8]) -> Result<Decoded, String> {
+    let decoded = if seq == 0 {
+        rmp_serde::from_slice(bytes).map(|frame| Decoded::Frame(Box::new(frame)))
+    } else {
+        rmp_serde::from_slice(bytes).map(Decoded::Chunk)
+    };
+    decoded.map_err(|e| format!("part {seq}: {e}"))
+}
+
+/// Reads the parts of a body of `len` bytes in order, handing each to `take` (which says
+/// whether to go on). A length that runs past the body is refused before anything is
+/// allocated for it.
+fn read_parts(
+    body: &mut dyn Read,
+    len: u64,
+    take: &mut dyn FnMut(usize, Vec<u8>) -> bool,
+) -> Result<(), String> {
+    let mut at = 0u64;
+    let mut seq = 0;
+    while at < len {
+        let mut prefix = [0u8; 4];
+        body.read_exact(&mut prefix).map_err(|e| e.to_string())?;
+        let size = u32::from_le_bytes(prefix);
+        at += 4;
+        if u64::from(size) > len - at.min(len) {
+            return Err(format!(
+                "part {seq} claims {size} bytes, past the end of the body"
+            ));
+        }
+        let mut bytes = vec![0; size as usize];
+        body.read_exact(&mut bytes).map_err(|e| e.to_string())?;
+        at += u64::from(size);
+        if !take(seq, bytes) {
+            return Err("the decoders stopped early".to_owned());
+        }
+        seq += 1;
+    }
+    Ok(())
 }
 
 /// A reader that hashes and counts what passes through it.

@@ -145,9 +145,132 @@ pub mod decimal_values {
     }
 }
 
+/// Reads a run of bytes (binary form only) and hands it to `decode` straight from the
+/// deserializer's buffer: how a table of fixed-width records is read without a call per field.
+pub(crate) fn deserialize_bytes_with<'de, D, T>(
+    d: D,
+    what: &'static str,
+    decode: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct Visit<F> {
+        what: &'static str,
+        decode: F,
+    }
+    impl<T, F: FnOnce(&[u8]) -> Result<T, String>> serde::de::Visitor<'_> for Visit<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(self.what)
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<T, E> {
+            (self.decode)(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_bytes(Visit { what, decode })
+}
+
+/// Bytes serialized as one run (not a sequence of numbers).
+pub(crate) struct Bytes<'a>(pub(crate) &'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// Fixed-width little-endian fields read one after another from a record.
+pub(crate) struct Fields<'a>(pub(crate) &'a [u8]);
+
+impl Fields<'_> {
+    /// The next `N` bytes; callers size each record to its fields, so it is never short (and
+    /// a short one would read as zeros rather than panic).
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let (head, rest) = self.0.split_at_checked(N).unwrap_or((&[], &[]));
+        self.0 = rest;
+        head.try_into().unwrap_or([0; N])
+    }
+    pub(crate) fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    pub(crate) fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    pub(crate) fn i32(&mut self) -> i32 {
+        i32::from_le_bytes(self.take())
+    }
+    pub(crate) fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+    pub(crate) fn i64(&mut self) -> i64 {
+        i64::from_le_bytes(self.take())
+    }
+}
+
+/// A map from 64-bit hashes to 32-bit slots; in binary form one run of 12-byte records.
+pub mod hash_slots {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const RECORD: usize = 12;
+
+    pub fn serialize<S: Serializer>(map: &HashMap<u64, u32>, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return map.serialize(s);
+        }
+        let mut packed = Vec::with_capacity(map.len() * RECORD);
+        for (hash, slot) in map {
+            packed.extend_from_slice(&hash.to_le_bytes());
+            packed.extend_from_slice(&slot.to_le_bytes());
+        }
+        Bytes(&packed).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<u64, u32>, D::Error> {
+        if d.is_human_readable() {
+            return HashMap::deserialize(d);
+        }
+        deserialize_bytes_with(d, "12-byte records of a hash and a slot", unpack)
+    }
+
+    pub(crate) fn unpack(bytes: &[u8]) -> Result<HashMap<u64, u32>, String> {
+        if !bytes.len().is_multiple_of(RECORD) {
+            return Err(format!(
+                "{} bytes is not a whole number of records",
+                bytes.len()
+            ));
+        }
+        let mut map = HashMap::with_capacity(bytes.len() / RECORD);
+        for record in bytes.chunks_exact(RECORD) {
+            let mut fields = Fields(record);
+            if map.insert(fields.u64(), fields.u32()).is_some() {
+                return Err("a hash appears twice".to_owned());
+            }
+        }
+        Ok(map)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_slots_unpack_whole_records_once_each() {
+        let mut bytes = Vec::new();
+        for (hash, slot) in [(7u64, 1u32), (u64::MAX, 0)] {
+            bytes.extend_from_slice(&hash.to_le_bytes());
+            bytes.extend_from_slice(&slot.to_le_bytes());
+        }
+        let map = hash_slots::unpack(&bytes).expect("unpacks");
+        assert_eq!(map.len(), 2);
+        assert_eq!((map[&7], map[&u64::MAX]), (1, 0));
+        assert!(hash_slots::unpack(&bytes[..23]).is_err());
+        let twice = [&bytes[..12], &bytes[..12]].concat();
+        assert!(hash_slots::unpack(&twice).is_err());
+    }
 
     #[test]
     fn dates_pack_and_unpack_over_the_accepted_range() {

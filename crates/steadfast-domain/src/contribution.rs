@@ -71,6 +71,11 @@ pub(crate) struct NetIncrement {
     pub(crate) quantity: Option<Quantity>,
 }
 
+/// How long a history gets before its events are found through a map rather than by scanning:
+/// most contributions have a handful of events, and a map for each would cost more memory and
+/// snapshot time than the scan costs lookups.
+pub(crate) const INDEXED_FROM: usize = 16;
+
 /// A contribution as the log tells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContributionState {
@@ -81,7 +86,8 @@ pub struct ContributionState {
     #[serde(with = "crate::compact::option_date")]
     pub withdrawn_on: Option<Date>,
     /// Position in `history` by a hash of the event id (first id with the hash); a lookup checks
-    /// the id found and falls back to a scan, so the map holds no copy of any id.
+    /// the id found and falls back to a scan, so the map holds no copy of any id. Empty (no
+    /// allocation) until the history is [`INDEXED_FROM`] long: shorter ones are scanned.
     pub(crate) index: HashMap<u64, u32>,
     #[serde(with = "crate::compact::option_date")]
     pub(crate) latest_effective: Option<Date>,
@@ -102,6 +108,9 @@ impl ContributionState {
 
     /// The position of an event in `history`.
     pub(crate) fn position(&self, id: &EventId) -> Option<usize> {
+        if self.index.is_empty() {
+            return self.history.iter().position(|e| &e.event.event == id);
+        }
         match self.index.get(&text_hash(id.as_str())) {
             Some(i) if &self.history[*i as usize].event.event == id => Some(*i as usize),
             // Not there, or another id with the same hash got the slot first.
@@ -210,15 +219,22 @@ impl ContributionState {
             self.latest_effective
                 .map_or(event.effective_date, |d| d.max(event.effective_date)),
         );
-        self.index
-            .entry(text_hash(event.event.as_str()))
-            .or_insert(self.history.len() as u32);
         self.history.push(HistoryEntry {
             meta,
             event,
             counts_as,
             row: u32::MAX,
         });
+        let len = self.history.len();
+        if len >= INDEXED_FROM {
+            // The whole history the first time, then each new event.
+            let from = if self.index.is_empty() { 0 } else { len - 1 };
+            for (at, entry) in self.history.iter().enumerate().skip(from) {
+                self.index
+                    .entry(text_hash(entry.event.event.as_str()))
+                    .or_insert(at as u32);
+            }
+        }
     }
 
     /// The furthest flow stage with a non-empty total, or `withdrawn`.
@@ -513,6 +529,16 @@ mod tests {
             EventMeta::PENDING,
             stage_event("E-2", Stage::Committed, None, 500),
         );
+        // Short histories are only ever scanned: make this one long enough to be indexed.
+        assert!(state.index.is_empty());
+        for i in 3..=INDEXED_FROM {
+            let filler = format!("F-{i}");
+            state.apply_owned(
+                EventMeta::PENDING,
+                stage_event(&filler, Stage::Committed, None, 100),
+            );
+        }
+        assert_eq!(state.index.len(), INDEXED_FROM);
         state.index.remove(&text_hash("E-2"));
         state.index.insert(text_hash("E-2"), state.index[&e1]);
         let e2 = EventId::parse("E-2").expect("id");

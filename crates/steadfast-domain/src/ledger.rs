@@ -44,16 +44,21 @@ impl Party {
 }
 
 /// The whole projected state.
+///
+/// Its serde form leaves out the contributions: a snapshot stores them apart, in chunks that
+/// are decoded in parallel, and gives them back with [`Ledger::with_contributions`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     parties: BTreeMap<PartyId, Party>,
     /// In registration order; a contribution's position is its slot in the report index.
+    #[serde(skip)]
     contributions: Vec<ContributionState>,
     /// The slot of each contribution, in id order.
     slots: BTreeMap<ContributionId, u32>,
     /// Which contribution (slot) each stage event id belongs to, by a hash of the id (the first
     /// id with that hash); ids whose hash another id took are in `owner_collisions`. No copy of
     /// an id is kept here.
+    #[serde(with = "crate::compact::hash_slots")]
     event_owner: HashMap<u64, u32>,
     owner_collisions: BTreeMap<EventId, u32>,
     /// What the fair-share scoreboard reads (see [`crate::index`]).
@@ -196,6 +201,36 @@ impl Ledger {
 
     pub fn contribution(&self, id: &ContributionId) -> Option<&ContributionState> {
         self.slots.get(id).map(|slot| self.at_slot(*slot))
+    }
+
+    /// Every contribution in slot (registration) order: what a snapshot stores apart from the
+    /// rest of the ledger's serde form.
+    pub fn contributions_by_slot(&self) -> &[ContributionState] {
+        &self.contributions
+    }
+
+    /// A ledger decoded from its serde form (which has no contributions), given back its
+    /// contributions in slot order. Refused unless they are exactly the ones the rest of the
+    /// ledger indexes, slot by slot.
+    pub fn with_contributions(
+        mut self,
+        contributions: Vec<ContributionState>,
+    ) -> Result<Ledger, String> {
+        if !self.contributions.is_empty() || contributions.len() != self.slots.len() {
+            return Err(format!(
+                "{} contributions for a ledger that indexes {}",
+                contributions.len() + self.contributions.len(),
+                self.slots.len()
+            ));
+        }
+        for (id, slot) in &self.slots {
+            let at = contributions.get(*slot as usize);
+            if at.map(|c| &c.info.contribution) != Some(id) {
+                return Err(format!("contribution {id} is not at its slot {slot}"));
+            }
+        }
+        self.contributions = contributions;
+        Ok(self)
     }
 
     /// Every contribution, in id order.

@@ -15,6 +15,25 @@ pub struct VocabularyError {
     pub expected: String,
 }
 
+/// What reading a vocabulary's identifier needs.
+trait Vocabulary: Sized {
+    const WHAT: &'static str;
+    fn parse(text: &str) -> Result<Self, VocabularyError>;
+}
+
+/// Reads an identifier as the deserializer holds it (no copy), refused as the vocabulary's `parse` refuses them.
+struct Identifier<T>(std::marker::PhantomData<T>);
+
+impl<T: Vocabulary> serde::de::Visitor<'_> for Identifier<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a {} identifier", T::WHAT)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        T::parse(v).map_err(E::custom)
+    }
+}
+
 macro_rules! vocabulary {
     (
         $(#[$doc:meta])*
@@ -23,9 +42,43 @@ macro_rules! vocabulary {
         }
     ) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
-            $( $(#[$vdoc])* #[serde(rename = $id)] $variant ),+
+            $( $(#[$vdoc])* $variant ),+
+        }
+
+        /// The identifier in human-readable forms (JSON: events, reports); the position in
+        /// `ALL` in binary ones (snapshots), so reordering the variants changes the snapshot
+        /// format.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.serialize_str(self.as_str())
+                } else {
+                    s.serialize_u8(*self as u8)
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                use serde::de::Error as _;
+                if d.is_human_readable() {
+                    d.deserialize_str(Identifier(std::marker::PhantomData::<$name>))
+                } else {
+                    let n = u8::deserialize(d)?;
+                    $name::ALL.get(usize::from(n)).copied().ok_or_else(|| {
+                        D::Error::custom(format!("{n} is not the position of a {}", $what))
+                    })
+                }
+            }
+        }
+
+        impl Vocabulary for $name {
+            const WHAT: &'static str = $what;
+            fn parse(text: &str) -> Result<Self, VocabularyError> {
+                $name::parse(text)
+            }
         }
 
         impl $name {

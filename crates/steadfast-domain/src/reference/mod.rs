@@ -1,28 +1,84 @@
 //! Reference tables that are facts, not configuration: ISO 3166-1 country codes and ISO 4217
-//! currencies with their minor units. Kept sorted so lookups are binary searches.
+//! currencies with their minor units, kept sorted by code; lookups go through an index by the
+//! code's letters.
 
 mod countries;
 mod currencies;
 
+use std::sync::OnceLock;
+
 /// The English short name of an ISO 3166-1 alpha-3 country code, if the code is assigned.
 pub fn country_name(alpha3: &str) -> Option<&'static str> {
-    countries::COUNTRIES
-        .binary_search_by(|(code, _)| (*code).cmp(alpha3))
-        .ok()
-        .map(|i| countries::COUNTRIES[i].1)
+    static INDEX: OnceLock<LetterIndex> = OnceLock::new();
+    let index = INDEX.get_or_init(|| LetterIndex::new(countries::COUNTRIES.iter().map(|c| c.0)));
+    index.find(alpha3).map(|i| countries::COUNTRIES[i].1)
 }
 
 /// Minor units and name of an ISO 4217 code, if the code is known.
 pub(crate) fn currency(code: &str) -> Option<(&'static str, u8, &'static str)> {
-    currencies::CURRENCIES
-        .binary_search_by(|(c, _, _)| (*c).cmp(code))
-        .ok()
-        .map(|i| currencies::CURRENCIES[i])
+    static INDEX: OnceLock<LetterIndex> = OnceLock::new();
+    let index = INDEX.get_or_init(|| LetterIndex::new(currencies::CURRENCIES.iter().map(|c| c.0)));
+    index.find(code).map(|i| currencies::CURRENCIES[i])
+}
+
+/// Where each three-capital code sits in a table, addressed by its letters: one read instead
+/// of a search over strings, for the millions of codes a snapshot or a large file holds.
+struct LetterIndex(Box<[u16]>);
+
+impl LetterIndex {
+    const SIZE: usize = 26 * 26 * 26;
+
+    fn new<'a>(codes: impl Iterator<Item = &'a str>) -> Self {
+        let mut slots = vec![0u16; Self::SIZE];
+        for (i, code) in codes.enumerate() {
+            if let (Some(at), Ok(i)) = (Self::address(code), u16::try_from(i + 1)) {
+                slots[at] = i;
+            }
+        }
+        LetterIndex(slots.into_boxed_slice())
+    }
+
+    fn address(code: &str) -> Option<usize> {
+        match code.as_bytes() {
+            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Some(
+                (usize::from(a - b'A') * 26 + usize::from(b - b'A')) * 26 + usize::from(c - b'A'),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The code's position in the table.
+    fn find(&self, code: &str) -> Option<usize> {
+        let slot = *self.0.get(Self::address(code)?)?;
+        usize::from(slot).checked_sub(1)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The letter index finds exactly what a search of the tables finds, for every code of
+    /// three capitals, and nothing for anything else.
+    #[test]
+    fn the_letter_index_agrees_with_the_tables() {
+        let letters = b'A'..=b'Z';
+        for a in letters.clone() {
+            for b in letters.clone() {
+                for c in letters.clone() {
+                    let code = String::from_utf8(vec![a, b, c]).expect("ascii");
+                    let country = countries::COUNTRIES.iter().find(|e| e.0 == code);
+                    assert_eq!(country_name(&code), country.map(|e| e.1), "{code}");
+                    let known = currencies::CURRENCIES.iter().find(|e| e.0 == code);
+                    assert_eq!(currency(&code), known.copied(), "{code}");
+                }
+            }
+        }
+        for odd in ["", "EU", "EURO", "eur", "Eur", "E1R", "ÉUR", "DE"] {
+            assert_eq!(currency(odd), None, "{odd}");
+            assert_eq!(country_name(odd), None, "{odd}");
+        }
+    }
 
     #[test]
     fn tables_are_sorted_so_binary_search_is_valid() {
