@@ -280,8 +280,7 @@ impl Steadfast {
             versions: self.verifier.stream_versions(),
             known_heads: snapshot::encode_heads(&self.known_heads),
         };
-        let made = snapshot::make(head, &state)?;
-        self.store.save_snapshot(&made)?;
+        snapshot::save(self.store.as_mut(), head, &state)?;
         self.snapshot_at = head.position;
         Ok(())
     }

@@ -15,13 +15,13 @@
 //! and folding the events it covers, not checking them.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::ops::ControlFlow;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use steadfast_domain::Ledger;
-use steadfast_store::{ChainHash, EventStore, Head, Snapshot, SnapshotHeader, StreamDigest};
+use steadfast_store::{ChainHash, EventStore, Head, SnapshotHeader, StreamDigest};
 
 use crate::AppError;
 
@@ -74,11 +74,58 @@ fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
         .collect()
 }
 
-/// Encodes the state into a snapshot at `head`.
-pub(crate) fn make(head: Head, state: &StateRef<'_>) -> Result<Snapshot, AppError> {
-    let body = rmp_serde::to_vec(state)
-        .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
-    Ok(Snapshot::new(FORMAT, head, body))
+/// Saves the state as the snapshot at `head`, encoding it twice rather than holding it: once
+/// into a sink that only counts and hashes, for the length and digest the store records with
+/// the body, then straight into the store, which checks both as the bytes pass. A body of
+/// hundreds of megabytes is then never in memory beside the projection it encodes, for the
+/// cost of a second encoding. The encoding is deterministic — the same state, walked twice,
+/// writes the same bytes — and a store given other bytes than announced saves nothing.
+pub(crate) fn save(
+    store: &mut dyn EventStore,
+    head: Head,
+    state: &StateRef<'_>,
+) -> Result<(), AppError> {
+    let mut measured = Measuring {
+        digest: StreamDigest::new(),
+        len: 0,
+    };
+    {
+        // The encoder writes a few bytes at a time; they are hashed in larger pieces.
+        let mut buffered = BufWriter::with_capacity(1 << 16, &mut measured);
+        rmp_serde::encode::write(&mut buffered, state)
+            .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
+        buffered
+            .flush()
+            .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
+    }
+    let header = SnapshotHeader {
+        format: FORMAT.to_owned(),
+        head,
+        digest: measured.digest.finish(),
+        len: measured.len,
+    };
+    store.save_snapshot_streamed(&header, &mut |sink| {
+        rmp_serde::encode::write(sink, state).map_err(std::io::Error::other)
+    })?;
+    Ok(())
+}
+
+/// A sink that keeps nothing of what is written to it but its length and digest.
+struct Measuring {
+    digest: StreamDigest,
+    len: u64,
+}
+
+impl Write for Measuring {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.digest.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The state to encode, borrowed (the same shape as [`State`]).
