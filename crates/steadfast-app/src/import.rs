@@ -4,15 +4,25 @@
 //! whatever their order in the file, so an `amended` row may precede its target in the file
 //! and a delivery reported before its commitment is flagged, not refused. Every broken rule of
 //! every row is reported, located at its line and column.
+//!
+//! A file of a million rows is large beside the projection it feeds, so it is held once: the
+//! rows are put in the order they are decided and appended, each decision notes only what it
+//! does with each row (and keeps a draft of one contribution at a time), the events are built
+//! from the rows as they are encoded, and once the batch is committed the rows are handed over
+//! to the projection by value, their memory given back as the projection grows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::queries::LogHead;
-use crate::write::{Recorded, decide_and_append, write_to, write_to_keeping};
+use crate::write::{Batch, Decide, Recorded, decide_and_append, write_to, write_to_keeping};
 use crate::{AppError, Database, Steadfast};
 use serde::Serialize;
-use steadfast_domain::{Decision, DomainEvent, Draft, Ledger, Stage};
-use steadfast_ingest::{ErrorList, ParsedContributions};
+use steadfast_domain::{
+    ContributionId, Decision, DomainEvent, Draft, EventId, Ledger, RecordStage, Stage, Staged,
+    Violation,
+};
+use steadfast_ingest::{ContributionRow, ErrorList, ParsedContributions};
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,16 +52,16 @@ pub struct ImportOutcome {
 
 /// Decides every row of a parsed file against the ledger and appends them in one batch.
 /// Returns every problem of the file (parse and rule errors) if there is any; then nothing is
-/// written. Losing a race with another writer makes it catch up and decide again.
+/// written. Losing a race with another writer makes it catch up and decide again. The rows are
+/// copied (the projection takes its copy's texts); [`import_file`] takes them instead.
 pub fn import_contributions(
     app: &mut Steadfast,
     parsed: &ParsedContributions,
     actor: &str,
     options: ImportOptions,
 ) -> Result<ImportOutcome, AppError> {
-    decide_and_append(app, actor, options.dry_run, &mut |ledger| {
-        decide_contributions(ledger, parsed, options)
-    })
+    let mut batch = ImportBatch::new(parsed.clone(), options);
+    decide_and_append(app, actor, options.dry_run, &mut batch)
 }
 
 /// Decides a whole file against a ledger without writing: what it would do and the events to
@@ -61,43 +71,38 @@ pub fn decide_contributions(
     parsed: &ParsedContributions,
     options: ImportOptions,
 ) -> Result<(ImportOutcome, Vec<DomainEvent>), AppError> {
-    let mut outcome = ImportOutcome::new(parsed, options.dry_run);
-    let mut draft = Draft::new(ledger);
-    let errors = decide_file(&mut draft, parsed, &mut outcome);
-    if errors.0.is_empty() {
-        Ok((outcome, draft.into_events()))
-    } else {
-        Err(AppError::Rejected(errors))
-    }
+    let mut batch = ImportBatch::new(parsed.clone(), options);
+    let outcome = batch.decide(ledger)?;
+    let events = batch.take_events().collect();
+    Ok((outcome, events))
 }
 
 /// Imports a parsed file into the ledger at `database`. The file is decided in full before
 /// anything is written, and a ledger that does not exist yet is created only once the file is
 /// known to be good (never by a dry run). `progress` is told how many events were replayed.
+/// The rows are taken: once the batch is committed they become the projection's.
 pub fn import_file(
     database: &Database,
-    parsed: &ParsedContributions,
+    parsed: ParsedContributions,
     actor: &str,
     options: ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportOutcome, AppError> {
-    write_to(database, actor, options.dry_run, progress, &mut |ledger| {
-        decide_contributions(ledger, parsed, options)
-    })
+    let mut batch = ImportBatch::new(parsed, options);
+    write_to(database, actor, options.dry_run, progress, &mut batch)
 }
 
 /// [`import_file`], handing back the open ledger as well (see
 /// [`write_to_keeping`](crate::write::write_to_keeping)).
 pub fn import_file_keeping(
     database: &Database,
-    parsed: &ParsedContributions,
+    parsed: ParsedContributions,
     actor: &str,
     options: ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(ImportOutcome, Option<Steadfast>), AppError> {
-    write_to_keeping(database, actor, options.dry_run, progress, &mut |ledger| {
-        decide_contributions(ledger, parsed, options)
-    })
+    let mut batch = ImportBatch::new(parsed, options);
+    write_to_keeping(database, actor, options.dry_run, progress, &mut batch)
 }
 
 impl Recorded for ImportOutcome {
@@ -124,114 +129,313 @@ impl ImportOutcome {
     }
 }
 
-/// Decides every row of a parsed file into `draft`, counting into `outcome`; returns all of
-/// the file's problems (parse errors and broken rules), sorted by location.
-pub(crate) fn decide_file(
-    draft: &mut Draft<'_>,
-    parsed: &ParsedContributions,
-    outcome: &mut ImportOutcome,
-) -> ErrorList {
-    let mut errors = parsed.errors.clone();
-    // Same-day amendments of amendments go after what they amend, whatever the file order.
-    let depth = amendment_depths(parsed);
-    // Sorted by contribution, then effective date, stage, amendment depth and line. Each
-    // distinct contribution id is ranked once, so the sort compares integers rather than
-    // strings; the line makes every key distinct, so an unstable sort gives the one order.
-    let mut rank: HashMap<&steadfast_domain::ContributionId, usize> = HashMap::new();
-    for row in &parsed.rows {
-        rank.entry(&row.command.contribution).or_default();
-    }
-    let mut ids: Vec<&steadfast_domain::ContributionId> = rank.keys().copied().collect();
-    ids.sort_unstable();
-    for (i, id) in ids.into_iter().enumerate() {
-        rank.insert(id, i);
-    }
-    let mut keys: Vec<_> = parsed
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            (
-                rank[&r.command.contribution],
-                r.command.effective_date,
-                stage_rank(r.command.stage),
-                depth[i],
-                r.line,
-                i,
-            )
-        })
-        .collect();
-    drop(rank);
-    keys.sort_unstable();
-    let order: Vec<usize> = keys.into_iter().map(|k| k.5).collect();
-    // An event id twice in one file is an error wherever the rows sit; report each repeat
-    // against the first occurrence (file order) and decide only the first.
-    let mut first_line_of: HashMap<&steadfast_domain::EventId, u64> =
-        HashMap::with_capacity(parsed.rows.len());
-    let mut repeated = std::collections::HashSet::new();
-    for (i, row) in parsed.rows.iter().enumerate() {
-        match first_line_of.get(&row.command.event) {
-            Some(first) => {
-                errors.0.push(parsed.error_at(
-                    row.line,
-                    steadfast_domain::Field::EventId,
-                    format!(
-                        "event id {} appears twice in this file (first on line {first})",
-                        row.command.event
-                    ),
-                ));
-                repeated.insert(i);
-            }
-            None => {
-                first_line_of.insert(&row.command.event, row.line);
-            }
+/// What a decision does with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Nothing: already recorded, or refused (and then the whole file is).
+    Skip,
+    /// Its stage event is appended.
+    Record,
+    /// Its contribution's registration is appended, then its stage event.
+    Open,
+}
+
+/// A parsed file's rows, ready to be decided as often as a lost race requires.
+#[derive(Debug)]
+pub(crate) struct Rows {
+    /// The file, its rows in the reverse of the order they are decided and appended (a row
+    /// repeating an earlier row's event id left out), its errors with each repeat's. Reversed,
+    /// so that folding them pops each row off the end and the buffer can shrink as it goes.
+    parsed: ParsedContributions,
+    /// What the last decision does with each row, in decision order.
+    fates: Vec<Fate>,
+}
+
+impl Rows {
+    /// Puts the rows in the order they are decided (stored reversed, see [`Rows::parsed`]):
+    /// sorted by contribution, then effective date, stage, amendment depth (same-day amendments
+    /// of amendments go after what they amend, whatever the file order) and line. An event id
+    /// twice in one file is an error wherever the rows sit: each repeat is reported against the
+    /// first occurrence (file order), and only the first is decided. None of this depends on
+    /// the ledger, so it is done once, however many times the file is decided. The rows are
+    /// moved in place, never copied.
+    pub(crate) fn new(mut parsed: ParsedContributions) -> Self {
+        let rows = &parsed.rows;
+        let depth = amendment_depths(rows);
+        // Each distinct contribution id is ranked once, so the sort compares integers rather
+        // than strings; the line makes every key distinct, so an unstable sort gives the one
+        // order.
+        let mut rank: HashMap<&ContributionId, usize> = HashMap::new();
+        for row in rows {
+            rank.entry(&row.command.contribution).or_default();
         }
-    }
-    // The order keeps each contribution's rows together: one entry per contribution.
-    let mut touched: Vec<&steadfast_domain::ContributionId> = Vec::new();
-    for i in order {
-        if repeated.contains(&i) {
-            continue;
+        let mut ids: Vec<&ContributionId> = rank.keys().copied().collect();
+        ids.sort_unstable();
+        for (i, id) in ids.into_iter().enumerate() {
+            rank.insert(id, i);
         }
-        let row = &parsed.rows[i];
-        if touched.last() != Some(&&row.command.contribution) {
-            touched.push(&row.command.contribution);
-        }
-        match draft.record_stage(&row.command) {
-            Ok(Decision::AlreadyRecorded) => outcome.already_recorded += 1,
-            Ok(Decision::Record(events)) => {
-                outcome.new_stage_events += 1;
-                outcome.new_contributions += events.len() as u64 - 1;
-            }
-            Err(violations) => {
-                for v in violations {
-                    errors.0.push(parsed.error_at(row.line, v.field, v.message));
+        let mut keys: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    rank[&r.command.contribution],
+                    r.command.effective_date,
+                    stage_rank(r.command.stage),
+                    depth[i],
+                    r.line,
+                    i,
+                )
+            })
+            .collect();
+        drop(rank);
+        drop(depth);
+        keys.sort_unstable();
+        let mut order: Vec<usize> = keys.into_iter().rev().map(|k| k.5).collect();
+        let mut first_line_of: HashMap<&EventId, u64> = HashMap::with_capacity(rows.len());
+        let mut repeated = vec![false; rows.len()];
+        let mut repeats = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            match first_line_of.get(&row.command.event) {
+                Some(first) => {
+                    repeats.push(parsed.error_at(
+                        row.line,
+                        steadfast_domain::Field::EventId,
+                        format!(
+                            "event id {} appears twice in this file (first on line {first})",
+                            row.command.event
+                        ),
+                    ));
+                    repeated[i] = true;
+                }
+                None => {
+                    first_line_of.insert(&row.command.event, row.line);
                 }
             }
         }
+        drop(first_line_of);
+        let repeated: Option<Vec<bool>> =
+            (!repeats.is_empty()).then(|| order.iter().map(|&i| repeated[i]).collect());
+        parsed.errors.0.extend(repeats);
+        permute(&mut parsed.rows, &mut order);
+        if let Some(repeated) = repeated {
+            let mut repeated = repeated.into_iter();
+            parsed.rows.retain(|_| repeated.next() != Some(true));
+        }
+        Rows {
+            parsed,
+            fates: Vec::new(),
+        }
     }
-    outcome.anomalies = touched
-        .iter()
-        .filter_map(|id| draft.contribution(id))
-        .map(|c| c.anomalies().len() as u64)
-        .sum();
-    errors.sort();
-    errors
+
+    /// The parsed file, its rows in the reverse of the order they are decided.
+    pub(crate) fn parsed(&self) -> &ParsedContributions {
+        &self.parsed
+    }
+
+    /// Decides every row into `draft` with `decide`, counting into `outcome` and noting each
+    /// row's fate; returns all of the file's problems (parse errors, repeats and broken rules),
+    /// sorted by location. Each contribution's rows come together, so the draft settles each
+    /// contribution once its last row is decided (counting its anomalies) and never holds more
+    /// than one.
+    pub(crate) fn decide_into<'l>(
+        &mut self,
+        draft: &mut Draft<'l>,
+        outcome: &mut ImportOutcome,
+        decide: Decider<'l>,
+    ) -> ErrorList {
+        let parsed = &self.parsed;
+        let mut errors = ErrorList(Vec::new());
+        self.fates.clear();
+        self.fates.reserve(parsed.rows.len());
+        outcome.anomalies = 0;
+        let mut current: Option<&ContributionId> = None;
+        for row in parsed.rows.iter().rev() {
+            let id = &row.command.contribution;
+            if current != Some(id) {
+                if let Some(done) = current {
+                    outcome.anomalies += settle(draft, done);
+                }
+                current = Some(id);
+            }
+            let fate = match decide(draft, &row.command) {
+                Ok(Staged::AlreadyRecorded) => {
+                    outcome.already_recorded += 1;
+                    Fate::Skip
+                }
+                Ok(Staged::Record { opens }) => {
+                    outcome.new_stage_events += 1;
+                    outcome.new_contributions += u64::from(opens);
+                    if opens { Fate::Open } else { Fate::Record }
+                }
+                Err(violations) => {
+                    for v in violations {
+                        errors.0.push(parsed.error_at(row.line, v.field, v.message));
+                    }
+                    Fate::Skip
+                }
+            };
+            self.fates.push(fate);
+        }
+        if let Some(done) = current {
+            outcome.anomalies += settle(draft, done);
+        }
+        if errors.0.is_empty() && parsed.errors.0.is_empty() {
+            return errors;
+        }
+        errors.0.splice(0..0, parsed.errors.0.iter().cloned());
+        errors.sort();
+        errors
+    }
+}
+
+/// Settles a contribution whose rows are all decided; returns how many anomalies it has (as
+/// the batch leaves it, or as recorded when the batch adds nothing to it).
+fn settle(draft: &mut Draft<'_>, id: &ContributionId) -> u64 {
+    let anomalies = match draft.settle(id) {
+        Some(state) => state.anomalies().len(),
+        None => draft.contribution(id).map_or(0, |c| c.anomalies().len()),
+    };
+    anomalies as u64
+}
+
+/// How a row is decided into a draft.
+pub(crate) type Decider<'l> = fn(&mut Draft<'l>, &RecordStage) -> Result<Staged, Vec<Violation>>;
+
+/// Decides a row and keeps its events in the draft (for a write that appends the draft's
+/// events, like the founding scenario).
+pub(crate) fn record_into_draft(
+    draft: &mut Draft<'_>,
+    cmd: &RecordStage,
+) -> Result<Staged, Vec<Violation>> {
+    Ok(match draft.record_stage(cmd)? {
+        Decision::AlreadyRecorded => Staged::AlreadyRecorded,
+        Decision::Record(events) => Staged::Record {
+            opens: events.len() > 1,
+        },
+    })
+}
+
+/// An import: a file's rows, decided (again after a lost race) into a plan of which rows to
+/// append, and the batch those rows make — built from the rows as it is encoded, and folded by
+/// value from them once committed.
+#[derive(Debug)]
+struct ImportBatch {
+    rows: Rows,
+    dry_run: bool,
+}
+
+impl ImportBatch {
+    fn new(parsed: ParsedContributions, options: ImportOptions) -> Self {
+        ImportBatch {
+            rows: Rows::new(parsed),
+            dry_run: options.dry_run,
+        }
+    }
+}
+
+impl Decide for ImportBatch {
+    type Outcome = ImportOutcome;
+
+    fn decide(&mut self, ledger: &Ledger) -> Result<ImportOutcome, AppError> {
+        let mut outcome = ImportOutcome::new(&self.rows.parsed, self.dry_run);
+        let mut draft = Draft::new(ledger);
+        let errors = self
+            .rows
+            .decide_into(&mut draft, &mut outcome, Draft::stage);
+        if errors.0.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(AppError::Rejected(errors))
+        }
+    }
+
+    fn batch(&mut self) -> &mut dyn Batch {
+        self
+    }
+}
+
+impl Batch for ImportBatch {
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_> {
+        let rows = self.rows.parsed.rows.iter().rev();
+        Box::new(rows.zip(&self.rows.fates).flat_map(|(row, fate)| {
+            let cmd = &row.command;
+            let opening = (*fate == Fate::Open).then(|| cmd.registration());
+            let stage = (*fate != Fate::Skip).then(|| cmd.to_event());
+            events_of(opening, stage).map(Cow::Owned)
+        }))
+    }
+
+    fn take_events(&mut self) -> Box<dyn Iterator<Item = DomainEvent> + '_> {
+        let rows = &mut self.rows.parsed.rows;
+        let fates = std::mem::take(&mut self.rows.fates);
+        Box::new(fates.into_iter().flat_map(move |fate| {
+            let row = rows.pop();
+            release_spare(rows);
+            row.into_iter().flat_map(move |row| {
+                let cmd = row.command;
+                let opening = (fate == Fate::Open).then(|| cmd.registration());
+                let stage = (fate != Fate::Skip).then(|| cmd.into_event());
+                events_of(opening, stage)
+            })
+        }))
+    }
+}
+
+/// Gives back the spare half of a buffer being emptied from its end, so the memory of the rows
+/// folded so far goes to the projection they are folded into rather than waiting for the last
+/// row. Halving keeps it linear even where the allocator copies to shrink (where it can shrink
+/// in place — a large buffer mapped on its own, say — nothing is copied).
+fn release_spare<T>(items: &mut Vec<T>) {
+    const SMALL: usize = 1 << 12;
+    if items.capacity() > SMALL && items.len() < items.capacity() / 2 {
+        items.shrink_to_fit();
+    }
+}
+
+/// A row's events: its contribution's registration when it opens it, then its stage event.
+fn events_of(
+    opening: Option<steadfast_domain::ContributionRegistered>,
+    stage: Option<steadfast_domain::StageRecorded>,
+) -> impl Iterator<Item = DomainEvent> {
+    let opening = opening.map(DomainEvent::ContributionRegistered);
+    opening
+        .into_iter()
+        .chain(stage.map(DomainEvent::StageRecorded))
+}
+
+/// Puts `items[order[k]]` at `k` for every `k`, in place (following each cycle of the
+/// permutation once), so a million rows are reordered without a second buffer of them.
+/// `order` is a permutation of `0..items.len()`, used up as the record of what is already in
+/// place (a walk also stops at an index already in place, so even an order with a repeated
+/// index ends, having only swapped items).
+fn permute<T>(items: &mut [T], order: &mut [usize]) {
+    for start in 0..order.len() {
+        let mut k = start;
+        loop {
+            let from = order[k];
+            order[k] = k;
+            if from == start || from == k {
+                break;
+            }
+            items.swap(k, from);
+            k = from;
+        }
+    }
 }
 
 /// For each row, how many `amends` links lead from it to a row that amends nothing, following
 /// links within the file only (0 for rows that amend nothing or amend a stored event). A cycle
 /// is cut where it closes; the rules then report it. Linear in the number of rows.
-fn amendment_depths(parsed: &ParsedContributions) -> Vec<usize> {
-    let by_id: HashMap<&steadfast_domain::EventId, usize> = parsed
-        .rows
+fn amendment_depths(rows: &[ContributionRow]) -> Vec<usize> {
+    let by_id: HashMap<&EventId, usize> = rows
         .iter()
         .enumerate()
         .map(|(i, r)| (&r.command.event, i))
         .collect();
-    let mut depth: Vec<Option<usize>> = vec![None; parsed.rows.len()];
-    let mut on_walk = vec![false; parsed.rows.len()];
-    for start in 0..parsed.rows.len() {
+    let mut depth: Vec<Option<usize>> = vec![None; rows.len()];
+    let mut on_walk = vec![false; rows.len()];
+    for start in 0..rows.len() {
         let mut chain = Vec::new();
         let mut current = start;
         let base = loop {
@@ -243,7 +447,7 @@ fn amendment_depths(parsed: &ParsedContributions) -> Vec<usize> {
             }
             on_walk[current] = true;
             chain.push(current);
-            match parsed.rows[current]
+            match rows[current]
                 .command
                 .amends
                 .as_ref()
@@ -269,4 +473,62 @@ fn stage_rank(stage: Stage) -> u8 {
         .position(|s| *s == stage)
         .and_then(|p| u8::try_from(p).ok())
         .unwrap_or(u8::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{permute, release_spare};
+
+    #[test]
+    fn permuting_in_place_puts_each_item_where_the_order_says() {
+        // Fixed points, a swap, long cycles and the identity, as the sort produces them.
+        let orders: Vec<Vec<usize>> = vec![
+            vec![],
+            vec![0],
+            vec![1, 0],
+            vec![0, 1, 2, 3],
+            vec![3, 2, 1, 0],
+            vec![1, 2, 3, 4, 0],
+            vec![2, 0, 1, 3, 5, 4, 9, 6, 7, 8],
+            (0..1000).map(|i| (i * 7 + 3) % 1000).collect(),
+        ];
+        for order in orders {
+            let items: Vec<String> = (0..order.len()).map(|i| format!("row {i}")).collect();
+            let expected: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            let mut permuted = items;
+            let mut used = order.clone();
+            permute(&mut permuted, &mut used);
+            assert_eq!(permuted, expected, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn permuting_by_an_order_with_a_repeated_index_ends_and_loses_nothing() {
+        let mut items = vec!['a', 'b', 'c', 'd'];
+        permute(&mut items, &mut [1, 1, 3, 3]);
+        let mut sorted = items.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ['a', 'b', 'c', 'd'], "items are moved, never lost");
+    }
+
+    #[test]
+    fn a_buffer_emptied_from_its_end_gives_back_its_spare_half() {
+        let mut rows: Vec<u64> = (0..100_000).collect();
+        let mut capacities = Vec::new();
+        while let Some(last) = rows.pop() {
+            assert_eq!(last, rows.len() as u64);
+            release_spare(&mut rows);
+            assert!(
+                rows.capacity() <= (2 * rows.len() + 1).max(1 << 12),
+                "{} for {}",
+                rows.capacity(),
+                rows.len()
+            );
+            if capacities.last() != Some(&rows.capacity()) {
+                capacities.push(rows.capacity());
+            }
+        }
+        // Halving: a handful of reallocations, not one per row.
+        assert!(capacities.len() < 20, "{capacities:?}");
+    }
 }

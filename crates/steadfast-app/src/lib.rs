@@ -23,6 +23,7 @@ use std::sync::Arc;
 use steadfast_domain::{DomainEvent, EventMeta, Ledger};
 use steadfast_store::{ChainVerifier, Clock, EventStore, ExpectedVersion, Head, StoreError};
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
+use write::Batch;
 
 pub use import::{
     ImportOptions, ImportOutcome, decide_contributions, import_contributions, import_file,
@@ -280,8 +281,7 @@ impl Steadfast {
             versions: self.verifier.stream_versions(),
             known_heads: snapshot::encode_heads(&self.known_heads),
         };
-        let made = snapshot::make(head, &state)?;
-        self.store.save_snapshot(&made)?;
+        snapshot::save(self.store.as_mut(), head, &state)?;
         self.snapshot_at = head.position;
         Ok(())
     }
@@ -371,22 +371,28 @@ impl Steadfast {
 
     /// Appends decided events as one atomic batch, expecting every touched stream to be where
     /// the projection last saw it, and folds them into the projection once the batch is
-    /// committed. The events are encoded on the store's sealing thread while earlier ones are
-    /// written (see [`EventStore::append_streamed`]), so no encoded copy of the whole batch is
-    /// ever held.
-    pub fn append(&mut self, events: Vec<DomainEvent>, actor: &str) -> Result<u64, AppError> {
-        if events.is_empty() {
-            return Ok(0);
-        }
+    /// committed (see [`Steadfast::append_batch`]).
+    pub fn append(&mut self, mut events: Vec<DomainEvent>, actor: &str) -> Result<u64, AppError> {
+        self.append_batch(&mut events, actor)
+    }
+
+    /// Appends a decided batch atomically, expecting every touched stream to be where the
+    /// projection last saw it, and folds its events into the projection once the batch is
+    /// committed — by value, taken from the batch, so the projection does not copy what the
+    /// batch already holds. The events are encoded on the store's sealing thread while earlier
+    /// ones are written (see [`EventStore::append_streamed`]), so no encoded copy of the whole
+    /// batch is ever held. A batch that is not committed is left as it was, to be decided again.
+    pub fn append_batch(&mut self, batch: &mut dyn Batch, actor: &str) -> Result<u64, AppError> {
         // Each stream is expected where the projection last saw it, checked once per batch;
         // with the number of events on each, that is the version it ends at.
         // A decided batch keeps each stream's events together, so most events are on the
         // stream of the one before and need no lookup.
         let mut expected: Vec<(String, ExpectedVersion)> = Vec::new();
         let mut added: Vec<u64> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::with_capacity(events.len() / 2);
-        for event in &events {
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut count = 0u64;
+        for event in batch.events() {
+            count += 1;
             let stream = event.stream();
             if let (Some((last, _)), Some(n)) = (expected.last(), added.last_mut())
                 && *last == stream
@@ -398,12 +404,15 @@ impl Steadfast {
                 Some(&i) => added[i] += 1,
                 None => {
                     index.insert(stream.clone(), expected.len());
-                    expected.push((stream, self.stream_version_seen(event)));
+                    expected.push((stream, self.stream_version_seen(&event)));
                     added.push(1);
                 }
             }
         }
         drop(index);
+        if count == 0 {
+            return Ok(0);
+        }
         let ended_at: Option<Vec<(String, u64)>> = expected
             .iter()
             .zip(&added)
@@ -413,19 +422,21 @@ impl Steadfast {
                 ExpectedVersion::Any => None,
             })
             .collect();
-        let count = events.len() as u64;
         // An event that cannot be encoded stops the batch (nothing is written); its own error
         // is what the caller sees.
         let unencodable = std::sync::Mutex::new(None);
-        let mut encoded = events.iter().map(|event| {
-            codec::encode(event, actor).map_err(|e| {
-                if let Ok(mut slot) = unencodable.lock() {
-                    *slot = Some(e);
-                }
-                StoreError::Backend("an event could not be encoded".into())
-            })
-        });
-        let appended = match self.store.append_streamed(expected, &mut encoded) {
+        let appended = {
+            let mut encoded = batch.events().map(|event| {
+                codec::encode(&event, actor).map_err(|e| {
+                    if let Ok(mut slot) = unencodable.lock() {
+                        *slot = Some(e);
+                    }
+                    StoreError::Backend("an event could not be encoded".into())
+                })
+            });
+            self.store.append_streamed(expected, &mut encoded)
+        };
+        let appended = match appended {
             Ok(appended) => appended,
             Err(e) => {
                 return Err(match unencodable.into_inner().ok().flatten() {
@@ -438,7 +449,7 @@ impl Steadfast {
             // Our batch was chained right onto the head this projection verified: fold the
             // events we sealed ourselves, exactly as a replay would, without reading them back.
             Some(head) if appended.chained_onto == self.head() && ended_at.is_some() => {
-                for (position, event) in (appended.first_position..).zip(events) {
+                for (position, event) in (appended.first_position..).zip(batch.take_events()) {
                     self.ledger.apply_owned(
                         EventMeta {
                             position,

@@ -6,7 +6,7 @@
 
 use jiff::civil::Date;
 use serde::Serialize;
-use steadfast_domain::{Draft, MembershipRecorded, PartyRegistered};
+use steadfast_domain::{Draft, Ledger, MembershipRecorded, PartyRegistered};
 use steadfast_ingest::{
     CsvOptions, parse_contributions, parse_ecb_rates, parse_frameworks, parse_gdp,
     parse_memberships, parse_parties,
@@ -14,9 +14,9 @@ use steadfast_ingest::{
 
 use crate::frameworks::decide_frameworks;
 use crate::fx::{FxImportOutcome, decide_rates};
-use crate::import::{ImportOutcome, decide_file};
+use crate::import::{ImportOutcome, Rows, record_into_draft};
 use crate::queries::LogHead;
-use crate::write::{Recorded, decide_and_append};
+use crate::write::{DecidedBy, Recorded, decide_and_append};
 use crate::{AppError, Steadfast};
 
 /// The scenario's version, recorded as the actor of its events (`scenario:<version>`).
@@ -78,7 +78,8 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             v.message
         ))
     };
-    decide_and_append(app, &actor(), false, &mut |ledger| {
+    let mut contributions = Rows::new(contributions);
+    let mut decide = |ledger: &Ledger| {
         let mut draft = Draft::new(ledger);
         let mut load = ScenarioLoad {
             version: VERSION,
@@ -86,7 +87,7 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             memberships_recorded: 0,
             rate_days_recorded: 0,
             frameworks_adopted: 0,
-            contributions: ImportOutcome::new(&contributions, false),
+            contributions: ImportOutcome::new(contributions.parsed(), false),
             events_appended: 0,
         };
         for p in &parties {
@@ -138,9 +139,11 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             )
             .0,
         );
-        errors
-            .0
-            .extend(decide_file(&mut draft, &contributions, &mut load.contributions).0);
+        errors.0.extend(
+            contributions
+                .decide_into(&mut draft, &mut load.contributions, record_into_draft)
+                .0,
+        );
         if !errors.0.is_empty() {
             // The scenario is valid on an empty ledger (a test says so); a refusal here means
             // this ledger already holds different events under the scenario's ids.
@@ -149,5 +152,6 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             )));
         }
         Ok((load, draft.into_events()))
-    })
+    };
+    decide_and_append(app, &actor(), false, &mut DecidedBy::new(&mut decide))
 }

@@ -21,7 +21,7 @@
 //! on [`DECODERS`] threads: decoding is most of an open's time, and the parts are independent.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::ops::ControlFlow;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use steadfast_domain::{ContributionState, Ledger};
-use steadfast_store::{ChainHash, EventStore, Head, Snapshot, SnapshotHeader, StreamDigest};
+use steadfast_store::{ChainHash, EventStore, Head, SnapshotHeader, StreamDigest};
 
 use crate::AppError;
 
@@ -103,12 +103,56 @@ fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
         .collect()
 }
 
-/// Encodes the state into a snapshot at `head`.
-pub(crate) fn make(head: Head, state: &StateRef<'_>) -> Result<Snapshot, AppError> {
-    let mut body = Vec::new();
-    encode(state, &mut body)
-        .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
-    Ok(Snapshot::new(FORMAT, head, body))
+/// Saves the state as the snapshot at `head`, encoding it twice rather than holding it: once
+/// into a sink that only counts and hashes, for the length and digest the store records with
+/// the body, then straight into the store, which checks both as the bytes pass. A body of
+/// hundreds of megabytes is then never in memory beside the projection it encodes, for the
+/// cost of a second encoding. The encoding is deterministic — the same state, walked twice,
+/// writes the same bytes — and a store given other bytes than announced saves nothing.
+pub(crate) fn save(
+    store: &mut dyn EventStore,
+    head: Head,
+    state: &StateRef<'_>,
+) -> Result<(), AppError> {
+    let mut measured = Measuring {
+        digest: StreamDigest::new(),
+        len: 0,
+    };
+    {
+        // The encoder writes a few bytes at a time; they are hashed in larger pieces.
+        let mut buffered = BufWriter::with_capacity(1 << 16, &mut measured);
+        encode(state, &mut buffered)
+            .and_then(|()| buffered.flush().map_err(|e| e.to_string()))
+            .map_err(|e| AppError::Invalid(format!("cannot encode a snapshot: {e}")))?;
+    }
+    let header = SnapshotHeader {
+        format: FORMAT.to_owned(),
+        head,
+        digest: measured.digest.finish(),
+        len: measured.len,
+    };
+    store.save_snapshot_streamed(&header, &mut |sink| {
+        encode(state, sink).map_err(std::io::Error::other)
+    })?;
+    Ok(())
+}
+
+/// A sink that keeps nothing of what is written to it but its length and digest.
+struct Measuring {
+    digest: StreamDigest,
+    len: u64,
+}
+
+impl Write for Measuring {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.digest.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes the body's parts (see the module's documentation) to `out`.

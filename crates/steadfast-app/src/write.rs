@@ -4,6 +4,8 @@
 //! rate imports and the scenario all go through here, so they share the same guarantees: all of
 //! a file or none of it, no lost update, no double record.
 
+use std::borrow::Cow;
+
 use steadfast_domain::{DomainEvent, Ledger};
 use steadfast_store::StoreError;
 
@@ -21,6 +23,80 @@ pub trait Recorded {
 /// A decision: what the write would do, and the events to append.
 pub type Decided<O> = Result<(O, Vec<DomainEvent>), AppError>;
 
+/// The events of a decided write. They are walked — to find the streams the batch touches, then
+/// to encode them while they are written — before the batch is known to be committed, and only
+/// then handed over by value to be folded into the projection. A batch that still holds the
+/// commands it was decided from (an import's rows) builds each event as it is walked rather than
+/// holding a second copy of the file, and hands the commands' texts over to the projection.
+pub trait Batch: Sync {
+    /// The events in append order, lent or built for the caller; the same on every walk.
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_>;
+
+    /// The same events by value, in the same order, to fold once the batch is committed; the
+    /// batch is left empty.
+    fn take_events(&mut self) -> Box<dyn Iterator<Item = DomainEvent> + '_>;
+}
+
+impl Batch for Vec<DomainEvent> {
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_> {
+        Box::new(self.iter().map(Cow::Borrowed))
+    }
+
+    fn take_events(&mut self) -> Box<dyn Iterator<Item = DomainEvent> + '_> {
+        Box::new(self.drain(..))
+    }
+}
+
+/// A write as this module runs it: decided against the projection — again after a lost race —
+/// and then appended as one batch.
+pub trait Decide {
+    type Outcome: Recorded;
+
+    /// Decides the write against `ledger`: what it would do, or every problem. The events it
+    /// decided are then [`Decide::batch`]'s.
+    fn decide(&mut self, ledger: &Ledger) -> Result<Self::Outcome, AppError>;
+
+    /// The events of the last decision.
+    fn batch(&mut self) -> &mut dyn Batch;
+}
+
+/// A write decided by a function that returns its events.
+pub struct DecidedBy<'f, O> {
+    decide: &'f mut dyn FnMut(&Ledger) -> Decided<O>,
+    events: Vec<DomainEvent>,
+}
+
+impl<'f, O> DecidedBy<'f, O> {
+    pub fn new(decide: &'f mut dyn FnMut(&Ledger) -> Decided<O>) -> Self {
+        DecidedBy {
+            decide,
+            events: Vec::new(),
+        }
+    }
+}
+
+impl<O> std::fmt::Debug for DecidedBy<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecidedBy")
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O: Recorded> Decide for DecidedBy<'_, O> {
+    type Outcome = O;
+
+    fn decide(&mut self, ledger: &Ledger) -> Result<O, AppError> {
+        let (outcome, events) = (self.decide)(ledger)?;
+        self.events = events;
+        Ok(outcome)
+    }
+
+    fn batch(&mut self) -> &mut dyn Batch {
+        &mut self.events
+    }
+}
+
 fn lost_race(e: &AppError) -> bool {
     matches!(
         e,
@@ -33,17 +109,17 @@ pub fn decide_and_append<O: Recorded>(
     app: &mut Steadfast,
     actor: &str,
     dry_run: bool,
-    decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
+    write: &mut dyn Decide<Outcome = O>,
 ) -> Result<O, AppError> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (mut outcome, events) = decide(app.ledger())?;
+        let mut outcome = write.decide(app.ledger())?;
         if dry_run {
             outcome.recorded(0, LogHead::of(app.head()));
             return Ok(outcome);
         }
-        match app.append(events, actor) {
+        match app.append_batch(write.batch(), actor) {
             Ok(appended) => {
                 outcome.recorded(appended, LogHead::of(app.head()));
                 return Ok(outcome);
@@ -64,9 +140,9 @@ pub fn write_to<O: Recorded>(
     actor: &str,
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
-    decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
+    write: &mut dyn Decide<Outcome = O>,
 ) -> Result<O, AppError> {
-    write_to_keeping(database, actor, dry_run, progress, decide).map(|(outcome, _)| outcome)
+    write_to_keeping(database, actor, dry_run, progress, write).map(|(outcome, _)| outcome)
 }
 
 /// [`write_to`], handing back the open ledger as well (`None` when none was opened: a dry run
@@ -77,15 +153,15 @@ pub fn write_to_keeping<O: Recorded>(
     actor: &str,
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
-    decide: &mut dyn FnMut(&Ledger) -> Decided<O>,
+    write: &mut dyn Decide<Outcome = O>,
 ) -> Result<(O, Option<Steadfast>), AppError> {
     let access = if dry_run { Access::Read } else { Access::Write };
     match Steadfast::open(database, access, None, progress) {
         Ok(mut app) => {
-            decide_and_append(&mut app, actor, dry_run, decide).map(|outcome| (outcome, Some(app)))
+            decide_and_append(&mut app, actor, dry_run, write).map(|outcome| (outcome, Some(app)))
         }
         Err(AppError::Store(StoreError::NotFound(_))) => {
-            let (mut outcome, events) = decide(&Ledger::new())?;
+            let mut outcome = write.decide(&Ledger::new())?;
             if dry_run {
                 outcome.recorded(0, LogHead::of(None));
                 return Ok((outcome, None));
@@ -93,10 +169,10 @@ pub fn write_to_keeping<O: Recorded>(
             let mut app = Steadfast::open(database, Access::Create, None, progress)?;
             if app.head().is_some() {
                 // Another writer created the ledger meanwhile: decide against what it holds.
-                return decide_and_append(&mut app, actor, dry_run, decide)
+                return decide_and_append(&mut app, actor, dry_run, write)
                     .map(|outcome| (outcome, Some(app)));
             }
-            match app.append(events, actor) {
+            match app.append_batch(write.batch(), actor) {
                 Ok(appended) => {
                     outcome.recorded(appended, LogHead::of(app.head()));
                     Ok((outcome, Some(app)))
@@ -105,7 +181,7 @@ pub fn write_to_keeping<O: Recorded>(
                 // again like any write that lost a race.
                 Err(e) if lost_race(&e) => {
                     app.catch_up(&mut |_| {})?;
-                    decide_and_append(&mut app, actor, dry_run, decide)
+                    decide_and_append(&mut app, actor, dry_run, write)
                         .map(|outcome| (outcome, Some(app)))
                 }
                 Err(e) => Err(e),

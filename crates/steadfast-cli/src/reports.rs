@@ -459,7 +459,9 @@ pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
             &actor(),
             args.dry_run,
             &mut |n| bar.set_message(format!("replaying the log: {n} events")),
-            &mut |ledger| steadfast_app::fx::decide_rate_file(ledger, &name, &rates, args.dry_run),
+            &mut steadfast_app::write::DecidedBy::new(&mut |ledger| {
+                steadfast_app::fx::decide_rate_file(ledger, &name, &rates, args.dry_run)
+            }),
         )
     });
     bar.finish_and_clear();

@@ -7,7 +7,7 @@
 //! same batch has already decided, and yields the events to append — all of them or none.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::{Date, Weekday};
 use rust_decimal::Decimal;
@@ -364,7 +364,8 @@ pub struct RecordStage {
 }
 
 impl RecordStage {
-    fn to_event(&self) -> StageRecorded {
+    /// The stage event this command records (what [`Draft::record_stage`] decides).
+    pub fn to_event(&self) -> StageRecorded {
         StageRecorded {
             event: self.event.clone(),
             contribution: self.contribution.clone(),
@@ -378,6 +379,39 @@ impl RecordStage {
             condition: self.condition,
             source_url: self.source_url.clone(),
             description: self.description.clone(),
+        }
+    }
+
+    /// [`RecordStage::to_event`] by value: the command's texts move into the event.
+    pub fn into_event(self) -> StageRecorded {
+        StageRecorded {
+            event: self.event,
+            contribution: self.contribution,
+            stage: self.stage,
+            effective_date: self.effective_date,
+            money: self.money,
+            quantity: self.quantity,
+            valuation_basis: self.valuation_basis,
+            amends: self.amends,
+            reason: self.reason,
+            condition: self.condition,
+            source_url: self.source_url,
+            description: self.description,
+        }
+    }
+
+    /// The registration of the contribution this command opens when it is the contribution's
+    /// first event (what [`Draft::record_stage`] decides before its stage event).
+    pub fn registration(&self) -> ContributionRegistered {
+        ContributionRegistered {
+            contribution: self.contribution.clone(),
+            donor: self.donor.clone(),
+            recipient: self.recipient.clone(),
+            category: self.category,
+            channel: self.channel,
+            visibility: self.visibility,
+            description: self.description.clone().unwrap_or_default(),
+            opened_on: self.effective_date,
         }
     }
 
@@ -420,6 +454,18 @@ impl RecordStage {
     }
 }
 
+/// What deciding a stage command did, without the events: they are the command's
+/// [`registration`](RecordStage::registration) (when it opens its contribution) and its
+/// [`to_event`](RecordStage::to_event), so a caller that keeps the commands can build them when
+/// it needs them instead of holding a second copy of every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staged {
+    /// Its stage event is decided; `opens`: a registration of its contribution goes first.
+    Record { opens: bool },
+    /// The same event is already in the ledger with the same content: nothing to do.
+    AlreadyRecorded,
+}
+
 /// What deciding a stage command produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -434,6 +480,8 @@ pub enum Decision {
 pub struct Draft<'a> {
     base: &'a Ledger,
     touched: HashMap<ContributionId, ContributionState>,
+    /// Contributions this batch is done with (see [`Draft::settle`]).
+    settled: HashSet<ContributionId>,
     new_parties: BTreeMap<PartyId, Party>,
     new_event_owner: HashMap<EventId, ContributionId>,
     /// Rates decided in this batch, per publication day (added to what the ledger holds).
@@ -448,6 +496,7 @@ impl<'a> Draft<'a> {
         Draft {
             base,
             touched: HashMap::new(),
+            settled: HashSet::new(),
             new_parties: BTreeMap::new(),
             new_event_owner: HashMap::new(),
             new_fixings: HashMap::new(),
@@ -711,6 +760,37 @@ impl<'a> Draft<'a> {
     /// Decides one stage command: every rule it breaks is returned, or the events it produces
     /// are added to the draft.
     pub fn record_stage(&mut self, cmd: &RecordStage) -> Result<Decision, Vec<Violation>> {
+        Ok(match self.stage(cmd)? {
+            Staged::AlreadyRecorded => Decision::AlreadyRecorded,
+            Staged::Record { opens } => {
+                let mut produced = Vec::with_capacity(2);
+                if opens {
+                    produced.push(DomainEvent::ContributionRegistered(cmd.registration()));
+                }
+                produced.push(DomainEvent::StageRecorded(cmd.to_event()));
+                self.events.extend(produced.iter().cloned());
+                Decision::Record(produced)
+            }
+        })
+    }
+
+    /// Ends this batch's work on a contribution and hands back the draft's copy of it (`None`
+    /// when the batch records nothing for it). A caller that decides a file contribution by
+    /// contribution settles each one as it moves on, so the draft holds one contribution at a
+    /// time rather than a copy of every contribution in the file. A later command for a
+    /// settled contribution is refused: it would be decided without what the batch already
+    /// decided for it.
+    pub fn settle(&mut self, id: &ContributionId) -> Option<ContributionState> {
+        let state = self.touched.remove(id)?;
+        self.settled.insert(id.clone());
+        Some(state)
+    }
+
+    /// Decides one stage command like [`Draft::record_stage`], but leaves its events out of the
+    /// draft's [`events`](Draft::events): the caller builds them from the command (see
+    /// [`Staged`]). The draft keeps only what later rules read (a copy of the touched
+    /// contribution without the texts), so a whole file is decided without a second copy of it.
+    pub fn stage(&mut self, cmd: &RecordStage) -> Result<Staged, Vec<Violation>> {
         // Idempotency first: an event id seen before is either the same fact or a conflict.
         if let Some(owner) = self.owner_of(&cmd.event) {
             let state = self.contribution(owner);
@@ -729,7 +809,7 @@ impl<'a> Draft<'a> {
                 _ => false,
             };
             return if same {
-                Ok(Decision::AlreadyRecorded)
+                Ok(Staged::AlreadyRecorded)
             } else {
                 Err(vec![Violation::new(
                     Field::EventId,
@@ -741,56 +821,55 @@ impl<'a> Draft<'a> {
             };
         }
 
+        if self.settled.contains(&cmd.contribution) {
+            return Err(vec![Violation::new(
+                Field::ContributionId,
+                format!(
+                    "contribution {} was settled earlier in this batch: its events are decided together",
+                    cmd.contribution
+                ),
+            )]);
+        }
         let mut violations = self.check(cmd);
         if !violations.is_empty() {
             violations.sort_by_key(|v| v.field);
             return Err(violations);
         }
 
-        let event = cmd.to_event();
-        let mut produced = Vec::new();
-        let state = match self.touched.remove(&cmd.contribution) {
+        let mut opens = false;
+        let mut state = match self.touched.remove(&cmd.contribution) {
             Some(s) => s,
             None => match self.base.contribution(&cmd.contribution) {
                 Some(s) => s.clone(),
                 None => {
-                    let info = ContributionRegistered {
-                        contribution: cmd.contribution.clone(),
-                        donor: cmd.donor.clone(),
-                        recipient: cmd.recipient.clone(),
-                        category: cmd.category,
-                        channel: cmd.channel,
-                        visibility: cmd.visibility,
-                        description: cmd.description.clone().unwrap_or_default(),
-                        opened_on: cmd.effective_date,
-                    };
-                    produced.push(DomainEvent::ContributionRegistered(info.clone()));
-                    ContributionState::new(info, EventMeta::PENDING)
+                    opens = true;
+                    ContributionState::new(cmd.registration(), EventMeta::PENDING)
                 }
             },
         };
-        let mut state = state;
         // The draft's copy keeps what the rules and the anomalies read; the texts (source,
         // description, reason) travel once, in the decided event.
         state.apply_owned(
             EventMeta::PENDING,
             StageRecorded {
-                event: event.event.clone(),
-                contribution: event.contribution.clone(),
-                quantity: event.quantity.clone(),
-                amends: event.amends.clone(),
+                event: cmd.event.clone(),
+                contribution: cmd.contribution.clone(),
+                stage: cmd.stage,
+                effective_date: cmd.effective_date,
+                money: cmd.money,
+                quantity: cmd.quantity.clone(),
+                valuation_basis: cmd.valuation_basis,
+                amends: cmd.amends.clone(),
                 reason: None,
+                condition: cmd.condition,
                 source_url: None,
                 description: None,
-                ..event
             },
         );
         self.touched.insert(cmd.contribution.clone(), state);
         self.new_event_owner
             .insert(cmd.event.clone(), cmd.contribution.clone());
-        produced.push(DomainEvent::StageRecorded(event));
-        self.events.extend(produced.iter().cloned());
-        Ok(Decision::Record(produced))
+        Ok(Staged::Record { opens })
     }
 
     /// Every rule the command breaks against the current state; empty when it may be recorded.

@@ -29,7 +29,8 @@ pub use framework::{Allocation, Exemption, FairShares, ShareBasis, fair_shares};
 pub use fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable};
 pub use ids::{ContributionId, EventId, FrameworkId, IdError, PartyId, PartyKind};
 pub use ledger::{
-    AdoptedFramework, Decision, Draft, Field, FixingRefusal, Ledger, Party, RecordStage, Violation,
+    AdoptedFramework, Decision, Draft, Field, FixingRefusal, Ledger, Party, RecordStage, Staged,
+    Violation,
 };
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use period::{HalfYear, HalfYearError};

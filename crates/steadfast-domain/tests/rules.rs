@@ -12,7 +12,7 @@ use steadfast_domain::{
     AnomalyKind, Category, Channel, Condition, ContributionId, ContributionRegistered,
     ContributionState, Currency, Decision, DomainEvent, Draft, EventId, EventMeta, Field, Ledger,
     Money, MoneyError, PartyId, PartyKind, PartyRegistered, Quantity, RecordStage, Stage,
-    StageRecorded, ValuationBasis, Violation, Visibility,
+    StageRecorded, Staged, ValuationBasis, Violation, Visibility,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -464,6 +464,84 @@ fn an_amendment_must_name_an_existing_event_of_the_same_contribution() {
         &ledger,
         &amended("C1-x", "C1", "2024-03-02", "C1-a", "-10"),
     ));
+}
+
+#[test]
+fn staging_decides_as_recording_does_and_leaves_the_events_to_the_caller() {
+    let ledger = given(&[announced("C1-a", "C1", "2024-03-01", "1000")]);
+    let cmds = [
+        announced("C1-a", "C1", "2024-03-01", "1000"),
+        committed("C1-b", "C1", "2024-03-02", "900"),
+        announced("C2-a", "C2", "2024-03-01", "50"),
+        amended("C2-b", "C2", "2024-03-02", "C2-a", "-10"),
+        amended("C2-c", "C2", "2024-03-02", "C9-a", "-10"),
+    ];
+    let mut recording = Draft::new(&ledger);
+    let mut staging = Draft::new(&ledger);
+    let mut built = Vec::new();
+    for cmd in &cmds {
+        let recorded = recording.record_stage(cmd);
+        let staged = staging.stage(cmd);
+        match (&recorded, &staged) {
+            (Ok(Decision::Record(events)), Ok(Staged::Record { opens })) => {
+                let mut expected = Vec::new();
+                if *opens {
+                    expected.push(DomainEvent::ContributionRegistered(cmd.registration()));
+                }
+                expected.push(DomainEvent::StageRecorded(cmd.to_event()));
+                assert_eq!(events, &expected);
+                assert_eq!(cmd.clone().into_event(), cmd.to_event());
+                built.extend(expected);
+            }
+            (Ok(Decision::AlreadyRecorded), Ok(Staged::AlreadyRecorded)) => {}
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            _ => panic!(
+                "{} decided as {recorded:?} and staged as {staged:?}",
+                cmd.event
+            ),
+        }
+    }
+    assert!(staging.events().is_empty(), "staging keeps no events");
+    assert_eq!(recording.into_events(), built);
+}
+
+#[test]
+fn a_settled_contribution_is_handed_back_and_takes_no_later_command() {
+    let ledger = given(&[announced("C1-a", "C1", "2024-03-01", "1000")]);
+    let mut draft = Draft::new(&ledger);
+    let c1 = ContributionId::parse("C1").expect("id");
+    assert_eq!(draft.settle(&c1), None, "nothing decided for it yet");
+    assert_eq!(
+        draft.stage(&committed("C1-b", "C1", "2024-03-02", "900")),
+        Ok(Staged::Record { opens: false })
+    );
+    assert_eq!(
+        draft.stage(&announced("C2-a", "C2", "2024-03-01", "50")),
+        Ok(Staged::Record { opens: true })
+    );
+    let settled = draft.settle(&c1).expect("C1 was touched");
+    assert_eq!(total(&settled, Stage::Committed, "EUR"), dec("900"));
+    // Deciding more for C1 now would ignore what this batch decided for it.
+    let refused = draft
+        .stage(&delivered("C1-c", "C1", "2024-03-03", "100"))
+        .expect_err("settled");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].field, Field::ContributionId);
+    // An event already recorded is still recognised, and other contributions go on.
+    assert_eq!(
+        draft.stage(&announced("C1-a", "C1", "2024-03-01", "1000")),
+        Ok(Staged::AlreadyRecorded)
+    );
+    assert_eq!(
+        draft.stage(&committed("C2-b", "C2", "2024-03-02", "50")),
+        Ok(Staged::Record { opens: false })
+    );
+    // The batch's events of a settled contribution still count as this batch's.
+    let repeat = draft
+        .stage(&committed("C1-b", "C1", "2024-03-02", "900"))
+        .expect_err("a repeat");
+    assert_eq!(refused.len(), repeat.len());
+    assert_eq!(repeat[0].field, Field::EventId);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! file where that can be avoided (see [`OpenMode::ReadOnly`]).
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
     AppendRequest, Appended, ChainHash, Clock, EventStore, ExpectedVersion, Head, NewEvent, Sealer,
-    Snapshot, SnapshotHeader, StoreError, StoredEvent, StoredEventRef, SystemClock,
-    check_expectation, next_recorded_at, unlisted_stream,
+    Snapshot, SnapshotHeader, StoreError, StoredEvent, StoredEventRef, StreamDigest, SystemClock,
+    check_expectation, next_recorded_at, snapshot_mismatch, unlisted_stream,
 };
 
 /// "STDF" — marks a SQLite file as a Steadfast ledger.
@@ -842,6 +843,102 @@ fn refused(conn: &Connection, path: &Path, e: &StoredEvent, err: rusqlite::Error
     ))
 }
 
+impl SqliteStore {
+    /// Saves the snapshot `header` describes, its body written by `write`. The row goes in with
+    /// a zero-filled body of the right length, which is then written in place through
+    /// incremental blob I/O: bound as a parameter, a body of hundreds of megabytes would be
+    /// held whole and copied twice more (SQLite's own copy of the parameter, then the record
+    /// built from it) before reaching the file. The digest goes in with the row, never after:
+    /// updating any column rewrites the whole record, body included. One transaction, so no
+    /// reader ever sees the row without its body, and a body that fails, does not come to
+    /// `header.len` bytes or (when `check`) does not match `header.digest` leaves the earlier
+    /// snapshot in place.
+    fn put_snapshot(
+        &mut self,
+        header: &SnapshotHeader,
+        check: bool,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        self.must_write("saving a snapshot")?;
+        let path = self.path.clone();
+        let fail = |e| classify(&path, &Access::Write, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO snapshots (format, position, head_hash, recorded_at_us, digest, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, zeroblob(?6))",
+        )
+        .map_err(fail)?
+        .execute(params![
+            header.format,
+            to_i64(header.head.position)?,
+            header.head.hash.0.as_slice(),
+            header.head.recorded_at.as_microsecond(),
+            header.digest.0.as_slice(),
+            to_i64(header.len)?,
+        ])
+        .map_err(fail)?;
+        let row = tx.last_insert_rowid();
+        {
+            let blob = tx
+                .blob_open(rusqlite::MAIN_DB, "snapshots", "body", row, false)
+                .map_err(fail)?;
+            let mut sink = BlobSink {
+                blob,
+                digest: check.then(StreamDigest::new),
+                written: 0,
+            };
+            // Encoders write a few bytes at a time; the blob is written in larger pieces.
+            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut sink);
+            write(&mut buffered)
+                .and_then(|()| buffered.flush())
+                .map_err(|e| {
+                    backend_msg(format!(
+                        "{}: writing the snapshot failed: {e}; nothing was saved",
+                        path.display()
+                    ))
+                })?;
+            drop(buffered);
+            let digest = sink.digest.map(StreamDigest::finish);
+            if sink.written != header.len || digest.is_some_and(|d| d != header.digest) {
+                return Err(snapshot_mismatch(header, sink.written));
+            }
+        }
+        let bytes = usize::try_from(header.len).unwrap_or(usize::MAX);
+        let (deferred, committed) = commit(tx, bytes, &fail);
+        if deferred {
+            self.after_large_commit(committed.is_ok())?;
+        }
+        committed
+    }
+}
+
+/// Where a snapshot body is written: the blob, counted (and hashed, when checked) as it goes.
+/// Writing past the blob's end writes nothing (`write_all` then fails), so a body longer than
+/// announced fails.
+struct BlobSink<'a> {
+    blob: rusqlite::blob::Blob<'a>,
+    digest: Option<StreamDigest>,
+    written: u64,
+}
+
+impl std::io::Write for BlobSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.blob.write(buf)?;
+        if let Some(digest) = &mut self.digest {
+            digest.update(&buf[..n]);
+        }
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.blob.flush()
+    }
+}
+
 impl EventStore for SqliteStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
         // Streams the batch does not list are looked up like the listed ones, only not checked.
@@ -969,43 +1066,17 @@ impl EventStore for SqliteStore {
     }
 
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        self.must_write("saving a snapshot")?;
-        let path = self.path.clone();
-        let fail = |e| classify(&path, &Access::Write, e);
-        // The row goes in with a zero-filled body of the right length, which is then written in
-        // place: bound as a parameter, a body of hundreds of megabytes would be copied twice more
-        // (SQLite's own copy of the parameter, then the record built from it) before reaching
-        // the file. One transaction, so no reader ever sees the row without its body.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO snapshots (format, position, head_hash, recorded_at_us, digest, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, zeroblob(?6))",
-        )
-        .map_err(fail)?
-        .execute(params![
-            snapshot.format,
-            to_i64(snapshot.head.position)?,
-            snapshot.head.hash.0.as_slice(),
-            snapshot.head.recorded_at.as_microsecond(),
-            snapshot.digest.0.as_slice(),
-            to_i64(snapshot.body.len() as u64)?,
-        ])
-        .map_err(fail)?;
-        let row = tx.last_insert_rowid();
-        {
-            let mut body = tx
-                .blob_open(rusqlite::MAIN_DB, "snapshots", "body", row, false)
-                .map_err(fail)?;
-            body.write_at(&snapshot.body, 0).map_err(fail)?;
-        }
-        let (deferred, committed) = commit(tx, snapshot.body.len(), &fail);
-        if deferred {
-            self.after_large_commit(committed.is_ok())?;
-        }
-        committed
+        self.put_snapshot(&snapshot.header(), false, &mut |sink| {
+            sink.write_all(&snapshot.body)
+        })
+    }
+
+    fn save_snapshot_streamed(
+        &mut self,
+        header: &SnapshotHeader,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        self.put_snapshot(header, true, write)
     }
 
     fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError> {

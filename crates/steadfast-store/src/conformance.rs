@@ -46,6 +46,7 @@ macro_rules! conformance_suite {
             streamed_batches_are_atomic,
             snapshots_read_as_a_stream_are_what_was_saved,
             borrowed_scans_lend_what_scans_hand_over,
+            snapshots_saved_as_a_stream_are_checked_against_their_header,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -610,4 +611,56 @@ pub fn snapshots_read_as_a_stream_are_what_was_saved<S: EventStore, G>(f: &mut i
     assert_eq!(header.len, 300_000);
     assert_eq!(bytes, saved.body);
     assert_eq!(digest, saved.digest, "a streamed digest is the whole one");
+}
+
+pub fn snapshots_saved_as_a_stream_are_checked_against_their_header<S: EventStore, G>(
+    f: &mut impl Factory<S, G>,
+) {
+    let (mut store, _guard) = f.make(clock());
+    store
+        .append(batch(vec![event("a", None, b"1")]))
+        .expect("append");
+    let head = store.head().expect("head").expect("a head");
+    // Written in many small pieces, as an encoder writes, and larger than any one piece the
+    // store passes on.
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let whole = Snapshot::new("ledger-v1", head, body.clone());
+    let write_in_pieces = |bytes: Vec<u8>| {
+        move |sink: &mut dyn std::io::Write| {
+            for piece in bytes.chunks(7) {
+                sink.write_all(piece)?;
+            }
+            Ok(())
+        }
+    };
+    store
+        .save_snapshot_streamed(&whole.header(), &mut write_in_pieces(body.clone()))
+        .expect("save");
+    assert_eq!(
+        store.load_snapshot("ledger-v1").expect("load"),
+        Some(whole.clone()),
+        "a streamed snapshot is the one saved whole"
+    );
+
+    // A body that is not the one announced saves nothing: the earlier snapshot stays.
+    let mut other = body.clone();
+    other[150_000] ^= 1;
+    let mut longer = body.clone();
+    longer.push(0);
+    let shorter = body[..body.len() - 1].to_vec();
+    for wrong in [other, longer, shorter] {
+        let refused =
+            store.save_snapshot_streamed(&whole.header(), &mut write_in_pieces(wrong.clone()));
+        assert!(refused.is_err(), "{} bytes were taken", wrong.len());
+        assert_eq!(
+            store.load_snapshot("ledger-v1").expect("load"),
+            Some(whole.clone())
+        );
+    }
+    let failing = store.save_snapshot_streamed(&whole.header(), &mut |sink| {
+        sink.write_all(&body[..1000])?;
+        Err(std::io::Error::other("the encoder failed"))
+    });
+    assert!(failing.is_err());
+    assert_eq!(store.load_snapshot("ledger-v1").expect("load"), Some(whole));
 }

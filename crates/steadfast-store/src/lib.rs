@@ -285,6 +285,28 @@ pub trait EventStore: Send + fmt::Debug {
     /// beside the log, never part of it: losing one costs a replay, nothing else.
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
 
+    /// [`save_snapshot`](EventStore::save_snapshot) for a body written as it is produced, so a
+    /// body of hundreds of megabytes need not be held whole in memory (by backends that write
+    /// it in place): `write` writes the body into the sink it is given, and it must come to
+    /// `header.len` bytes with the SHA-256 digest `header.digest` — the store checks both as
+    /// the bytes pass. A body that does not match, or a `write` that fails, saves nothing and
+    /// leaves any earlier snapshot of the format as it was. The default collects the body and
+    /// saves it whole.
+    fn save_snapshot_streamed(
+        &mut self,
+        header: &SnapshotHeader,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut body = Vec::with_capacity(usize::try_from(header.len).unwrap_or(0));
+        write(&mut body).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let snapshot = Snapshot::new(&header.format, header.head, body);
+        let written = snapshot.header();
+        if (written.len, written.digest) != (header.len, header.digest) {
+            return Err(snapshot_mismatch(header, written.len));
+        }
+        self.save_snapshot(&snapshot)
+    }
+
     /// The snapshot of a format, if one is saved (its body's digest not yet checked: see
     /// [`Snapshot::is_intact`]).
     fn load_snapshot(&self, format: &str) -> Result<Option<Snapshot>, StoreError>;
@@ -395,6 +417,15 @@ pub fn next_recorded_at(clock: &dyn Clock, head: Option<&Head>) -> Timestamp {
         Some(h) if h.recorded_at > now => h.recorded_at,
         _ => now,
     }
+}
+
+/// The failure of a streamed snapshot whose body is not the one its header announced
+/// (`written` bytes were written).
+pub fn snapshot_mismatch(header: &SnapshotHeader, written: u64) -> StoreError {
+    StoreError::Incompatible(format!(
+        "the snapshot body written ({written} bytes) is not the one announced ({} bytes, digest {}); nothing was saved",
+        header.len, header.digest
+    ))
 }
 
 /// The failure of a streamed batch with an event on a stream it did not list.
