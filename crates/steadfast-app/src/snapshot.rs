@@ -164,12 +164,54 @@ fn encode(state: &StateRef<'_>, out: &mut dyn Write) -> Result<(), String> {
         known_heads: &state.known_heads,
         contributions: contributions.len() as u64,
     };
+    // The frame (a quarter of the body: the report index's rows) is not held; each chunk is.
+    write_part_unheld(&frame, out)?;
     let mut part = Vec::new();
-    write_part(&mut part, &frame, out)?;
     for chunk in contributions.chunks(CHUNK) {
         write_part(&mut part, &chunk, out)?;
     }
     Ok(())
+}
+
+/// Writes a part without holding its bytes: encoded once to learn its length, then again into
+/// `out`, checked to be as long.
+fn write_part_unheld<T: Serialize>(value: &T, out: &mut dyn Write) -> Result<(), String> {
+    let mut counted = Counting {
+        inner: std::io::sink(),
+        len: 0,
+    };
+    rmp_serde::encode::write(&mut counted, value).map_err(|e| e.to_string())?;
+    let len = u32::try_from(counted.len)
+        .map_err(|_| format!("a part of {} bytes is too large", counted.len))?;
+    out.write_all(&len.to_le_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut written = Counting { inner: out, len: 0 };
+    rmp_serde::encode::write(&mut written, value).map_err(|e| e.to_string())?;
+    if written.len != counted.len {
+        return Err(format!(
+            "a part encoded to {} bytes, then to {}",
+            counted.len, written.len
+        ));
+    }
+    Ok(())
+}
+
+/// A writer that counts what passes through it.
+struct Counting<W> {
+    inner: W,
+    len: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Encodes `value` into the reused buffer `part`, then writes its length and bytes.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::reference;
@@ -32,9 +33,8 @@ pub enum PartyKind {
 
 /// A party: an ISO 3166-1 alpha-3 state code, or an organisation's registered code (2 to 16
 /// capitals, digits or `-`, never three letters so it cannot shadow a country).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PartyId(String);
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartyId(CompactString);
 
 impl PartyId {
     pub fn parse(text: &str) -> Result<Self, IdError> {
@@ -42,7 +42,7 @@ impl PartyId {
         let is_alpha3 = b.len() == 3 && b.iter().all(u8::is_ascii_uppercase);
         if is_alpha3 {
             return match reference::country_name(text) {
-                Some(_) => Ok(PartyId(text.to_owned())),
+                Some(_) => Ok(PartyId(text.into())),
                 None => Err(IdError::UnassignedCountry(text.to_owned())),
             };
         }
@@ -51,7 +51,7 @@ impl PartyId {
             && b.iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-');
         if well_formed {
-            Ok(PartyId(text.to_owned()))
+            Ok(PartyId(text.into()))
         } else {
             Err(IdError::MalformedParty(text.to_owned()))
         }
@@ -78,14 +78,39 @@ impl PartyId {
 impl TryFrom<String> for PartyId {
     type Error = IdError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        // Checked, then kept: no second copy of the text.
-        PartyId::parse(&s).map(|_| PartyId(s))
+        PartyId::parse(&s)
     }
 }
 
 impl From<PartyId> for String {
     fn from(id: PartyId) -> String {
-        id.0
+        id.0.into_string()
+    }
+}
+
+impl Serialize for PartyId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PartyId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(IdVisitor("a party id", PartyId::parse))
+    }
+}
+
+/// Reads an id as the deserializer holds its text (no intermediate `String`), checked as
+/// `parse` checks it.
+struct IdVisitor<T>(&'static str, fn(&str) -> Result<T, IdError>);
+
+impl<T> serde::de::Visitor<'_> for IdVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        (self.1)(v).map_err(E::custom)
     }
 }
 
@@ -112,14 +137,15 @@ fn valid_token(text: &str) -> bool {
 macro_rules! token_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        ///
+        /// Kept inline up to 24 bytes (no allocation for most ids).
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(CompactString);
 
         impl $name {
             pub fn parse(text: &str) -> Result<Self, IdError> {
                 if valid_token(text) {
-                    Ok($name(text.to_owned()))
+                    Ok($name(text.into()))
                 } else {
                     Err(IdError::MalformedId { what: $what, value: text.to_owned() })
                 }
@@ -133,18 +159,25 @@ macro_rules! token_id {
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(s: String) -> Result<Self, Self::Error> {
-                // Checked, then kept: no second copy of the text.
-                if valid_token(&s) {
-                    Ok($name(s))
-                } else {
-                    Err(IdError::MalformedId { what: $what, value: s })
-                }
+                $name::parse(&s)
             }
         }
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.into_string()
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(IdVisitor(concat!("a ", $what), $name::parse))
             }
         }
 

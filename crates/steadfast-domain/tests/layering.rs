@@ -38,7 +38,7 @@ fn assert_only(krate: &str, allowed: &[&str]) {
 fn the_domain_has_no_io_async_sql_or_http_dependency() {
     assert_only(
         "steadfast-domain",
-        &["jiff", "rust_decimal", "serde", "thiserror"],
+        &["compact_str", "jiff", "rust_decimal", "serde", "thiserror"],
     );
 }
 
