@@ -96,32 +96,129 @@ pub fn open_store(
     })
 }
 
-/// Verifies the hash chain from the first event to `head` (which must be where it ends).
-fn verify_chain(store: &dyn EventStore, head: Head) -> Result<(), AppError> {
-    let mut verifier = ChainVerifier::new();
+/// Segments the chain under a snapshot is verified in, each on its own thread and handle, while
+/// the snapshot is decoded: verifying is as long as decoding, and both share the cores.
+const VERIFIERS: usize = 2;
+
+/// Verifies the hash chain from the first event to `head` (which must be where it ends), in as
+/// many segments as there are `stores` (handles on the same log), each on its own thread: the
+/// check of each event needs only the hash stored before it, and the segments are joined by
+/// [`ChainVerifier::then`], which checks the stream versions across each seam.
+fn verify_chain(stores: Vec<Box<dyn EventStore>>, head: Head) -> Result<(), AppError> {
+    let Some(first) = stores.first() else {
+        return Err(AppError::Corrupt(
+            "no handle to verify the log with".to_owned(),
+        ));
+    };
+    let n = stores.len() as u64;
+    // Each segment starts after the head at its seam, as stored (checked when joined).
+    let mut starts: Vec<Option<Head>> = vec![None];
+    for i in 1..n {
+        let seam = head.position * i / n;
+        if seam > starts.last().copied().flatten().map_or(0, |h| h.position) {
+            starts.push(Some(
+                head_at(first.as_ref(), seam)?.ok_or_else(|| ends_early(head))?,
+            ));
+        }
+    }
+    let ends = starts
+        .iter()
+        .skip(1)
+        .map(|s| s.map_or(0, |h| h.position))
+        .chain([head.position]);
+    let segments: Vec<Segment> = std::thread::scope(|scope| {
+        let running: Vec<_> = starts
+            .iter()
+            .zip(ends)
+            .zip(stores)
+            .map(|((start, end), store)| {
+                let start = *start;
+                scope.spawn(move || verify_segment(store.as_ref(), start, end))
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|t| {
+                t.join().unwrap_or_else(|_| {
+                    Err(AppError::Corrupt(
+                        "verifying the log failed unexpectedly".to_owned(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    join_segments(segments, head)
+}
+
+/// [`verify_chain`] in one segment on this thread, with the store at hand.
+fn verify_chain_here(store: &dyn EventStore, head: Head) -> Result<(), AppError> {
+    join_segments(vec![verify_segment(store, None, head.position)], head)
+}
+
+/// A segment's verifier, or the first break in it, or why the log could not be read.
+type Segment = Result<Result<ChainVerifier, steadfast_store::ChainBreak>, AppError>;
+
+/// Joins the segments' verifiers in log order; the log verifies if they join and end at `head`.
+fn join_segments(segments: Vec<Segment>, head: Head) -> Result<(), AppError> {
+    let broken = |b: steadfast_store::ChainBreak| {
+        AppError::Corrupt(format!(
+            "the log does not verify at {b}; no figure is computed from it (run `steadfast log verify`)"
+        ))
+    };
+    let mut joined: Option<ChainVerifier> = None;
+    for segment in segments {
+        let segment = segment?.map_err(broken)?;
+        joined = Some(match joined {
+            None => segment,
+            Some(before) => before.then(segment).map_err(broken)?,
+        });
+    }
+    if joined.and_then(|v| v.head()) != Some(head) {
+        return Err(ends_early(head));
+    }
+    Ok(())
+}
+
+fn ends_early(head: Head) -> AppError {
+    AppError::Corrupt(format!(
+        "the log does not verify: it ends before event {} its snapshot was built from (run `steadfast log verify`)",
+        head.position
+    ))
+}
+
+/// Checks the events after `start` (from the first when `None`) up to position `end`: the
+/// verifier that reached `end`, or the first break.
+fn verify_segment(
+    store: &dyn EventStore,
+    start: Option<Head>,
+    end: u64,
+) -> Result<Result<ChainVerifier, steadfast_store::ChainBreak>, AppError> {
+    let mut verifier = start.map_or_else(ChainVerifier::new, ChainVerifier::segment_after);
     let mut failure = None;
-    store.scan_borrowed(0, &mut |stored| {
+    store.scan_borrowed(start.map_or(0, |h| h.position), &mut |stored| {
         if let Err(broken) = verifier.check(stored) {
-            failure = Some(broken.to_string());
+            failure = Some(broken);
             return ControlFlow::Break(());
         }
-        if stored.position >= head.position {
+        if stored.position >= end {
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     })?;
-    if let Some(broken) = failure {
-        return Err(AppError::Corrupt(format!(
-            "the log does not verify at {broken}; no figure is computed from it (run `steadfast log verify`)"
-        )));
-    }
-    if verifier.head() != Some(head) {
-        return Err(AppError::Corrupt(format!(
-            "the log does not verify: it ends before event {} its snapshot was built from (run `steadfast log verify`)",
-            head.position
-        )));
-    }
-    Ok(())
+    Ok(match failure {
+        Some(broken) => Err(broken),
+        None => Ok(verifier),
+    })
+}
+
+/// The log's event at `position` as a head (unverified), if there is one.
+fn head_at(store: &dyn EventStore, position: u64) -> Result<Option<Head>, AppError> {
+    let mut at = None;
+    store.scan_borrowed(position.saturating_sub(1), &mut |e| {
+        at = (e.position == position).then(|| e.head());
+        ControlFlow::Break(())
+    })?;
+    Ok(at)
 }
 
 /// Remembers `head` as the latest head of its recording moment.
@@ -197,9 +294,9 @@ impl Steadfast {
 
     /// Starts from the saved snapshot if it can be trusted; otherwise discards it (when
     /// writable) and leaves the projection empty for a full replay. The events the snapshot
-    /// covers are still verified, hash by hash (without decoding or folding them) — on a second
-    /// handle from `reader`, in parallel with decoding the snapshot, when there is one — so no
-    /// figure comes from a log that does not verify.
+    /// covers are still verified, hash by hash (without decoding or folding them) — in
+    /// [`VERIFIERS`] segments on handles from `reader`, in parallel with decoding the snapshot,
+    /// when it gives them — so no figure comes from a log that does not verify.
     fn load_snapshot(
         &mut self,
         reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
@@ -208,9 +305,11 @@ impl Steadfast {
         let mut read = None;
         store.read_snapshot(snapshot::FORMAT, &mut |header, body| {
             let head = header.head;
-            read = Some(match reader() {
-                Some(second) => std::thread::scope(|scope| {
-                    let verifying = scope.spawn(move || verify_chain(second.as_ref(), head));
+            let handles: Option<Vec<Box<dyn EventStore>>> =
+                (0..VERIFIERS).map(|_| reader()).collect();
+            read = Some(match handles {
+                Some(handles) => std::thread::scope(|scope| {
+                    let verifying = scope.spawn(move || verify_chain(handles, head));
                     let state = snapshot::check(store, header, body);
                     let chain = verifying.join().unwrap_or_else(|_| {
                         Err(AppError::Corrupt(
@@ -229,7 +328,7 @@ impl Steadfast {
             Ok(state) => {
                 match chain {
                     Some(result) => result?,
-                    None => verify_chain(store, head)?,
+                    None => verify_chain_here(store, head)?,
                 }
                 self.ledger = state.ledger;
                 self.verifier = ChainVerifier::resume(head, state.versions);

@@ -127,6 +127,11 @@ impl fmt::Display for ChainBreak {
 /// consecutive from 1, stream versions consecutive per stream, recorded-at never decreasing,
 /// the payload digest, the link to the previous hash and the hash itself. Used by `verify` and
 /// by every replay, so no figure is ever computed from a log that does not verify.
+///
+/// A long log can be checked in segments on several threads: a verifier made with
+/// [`ChainVerifier::segment_after`] checks the events after a given head without knowing the
+/// versions its streams had reached there, and [`ChainVerifier::then`] joins it to the
+/// verifier of the events before, checking those versions then.
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     prev: ChainHash,
@@ -134,7 +139,13 @@ pub struct ChainVerifier {
     last_recorded: Timestamp,
     versions: std::collections::HashMap<String, u64>,
     head: Option<Head>,
+    /// For a segment: the head it starts after, and the version and position at which each
+    /// stream first appears in it (checked by [`ChainVerifier::then`]).
+    segment: Option<(Head, FirstVersions)>,
 }
+
+/// The version and position at which each stream first appears in a segment.
+type FirstVersions = std::collections::HashMap<String, (u64, u64)>;
 
 impl Default for ChainVerifier {
     fn default() -> Self {
@@ -144,6 +155,7 @@ impl Default for ChainVerifier {
             last_recorded: Timestamp::MIN,
             versions: std::collections::HashMap::new(),
             head: None,
+            segment: None,
         }
     }
 }
@@ -168,7 +180,12 @@ impl ChainVerifier {
         }
         // One lookup serves both the check and the update.
         let known = self.versions.get_mut(event.stream);
-        let expected_version = known.as_deref().map_or(1, |v| v + 1);
+        let expected_version = match (&known, &self.segment) {
+            (Some(v), _) => **v + 1,
+            // A segment cannot know where a stream stood before it: noted, checked on joining.
+            (None, Some(_)) => event.stream_version,
+            (None, None) => 1,
+        };
         if event.stream_version != expected_version {
             return Err(fail(format!(
                 "stream `{}` version {} where {expected_version} was expected",
@@ -204,6 +221,12 @@ impl ChainVerifier {
             None => {
                 self.versions
                     .insert(event.stream.to_owned(), event.stream_version);
+                if let Some((_, first)) = &mut self.segment {
+                    first.insert(
+                        event.stream.to_owned(),
+                        (event.stream_version, event.position),
+                    );
+                }
             }
         }
         self.position = event.position;
@@ -224,6 +247,60 @@ impl ChainVerifier {
         self.head = Some(head);
     }
 
+    /// A verifier for the events after `after` (a head read from the log, not yet verified)
+    /// in a log checked in segments: its events are checked as usual, except that a stream's
+    /// first event in the segment may have any version; [`then`](Self::then) checks those.
+    pub fn segment_after(after: Head) -> Self {
+        ChainVerifier {
+            prev: after.hash,
+            position: after.position,
+            last_recorded: after.recorded_at,
+            versions: std::collections::HashMap::new(),
+            head: Some(after),
+            segment: Some((after, std::collections::HashMap::new())),
+        }
+    }
+
+    /// This verifier (which checked the log up to some head) continued by `next`, a segment
+    /// that checked the events after a head: `next` must start after exactly the head this one
+    /// reached, and each stream's first version in it must follow the version this one saw
+    /// last (1 for a stream new in it). The first break is the one of lowest position.
+    pub fn then(mut self, next: ChainVerifier) -> Result<ChainVerifier, ChainBreak> {
+        let Some((start, first_versions)) = next.segment else {
+            return Ok(next);
+        };
+        if self.head != Some(start) {
+            return Err(ChainBreak {
+                position: start.position,
+                reason: format!(
+                    "the log was checked in segments that do not meet at event {}",
+                    start.position
+                ),
+            });
+        }
+        let mut broken: Option<ChainBreak> = None;
+        for (stream, (version, position)) in &first_versions {
+            let expected = self.versions.get(stream).map_or(1, |v| v + 1);
+            if *version != expected && broken.as_ref().is_none_or(|b| *position < b.position) {
+                broken = Some(ChainBreak {
+                    position: *position,
+                    reason: format!(
+                        "stream `{stream}` version {version} where {expected} was expected"
+                    ),
+                });
+            }
+        }
+        if let Some(b) = broken {
+            return Err(b);
+        }
+        self.versions.extend(next.versions);
+        self.prev = next.prev;
+        self.position = next.position;
+        self.last_recorded = next.last_recorded;
+        self.head = next.head;
+        Ok(self)
+    }
+
     /// The last event that verified.
     pub fn head(&self) -> Option<Head> {
         self.head
@@ -238,6 +315,7 @@ impl ChainVerifier {
             last_recorded: head.recorded_at,
             versions,
             head: Some(head),
+            segment: None,
         }
     }
 
@@ -333,6 +411,76 @@ mod tests {
             prev_hash: ChainHash([7; 32]),
             hash: ChainHash::GENESIS,
         }
+    }
+
+    /// A sealed chain of events on the given streams and versions (hashes all correct).
+    fn chain(streams: &[(&str, u64)]) -> Vec<StoredEvent> {
+        let mut prev = ChainHash::GENESIS;
+        let mut out = Vec::new();
+        for (i, (stream, version)) in streams.iter().enumerate() {
+            let mut e = sample();
+            e.position = i as u64 + 1;
+            e.stream = (*stream).to_owned();
+            e.stream_version = *version;
+            e.payload = format!("{{\"n\":{i}}}").into_bytes();
+            e.payload_digest = payload_digest(&e.payload);
+            e.prev_hash = prev;
+            e.hash = event_hash(&e.borrowed());
+            prev = e.hash;
+            out.push(e);
+        }
+        out
+    }
+
+    /// Verifies `events` in two segments split after `split` events, joined.
+    fn in_segments(events: &[StoredEvent], split: usize) -> Result<ChainVerifier, ChainBreak> {
+        let mut first = ChainVerifier::new();
+        for e in &events[..split] {
+            first.check(&e.borrowed())?;
+        }
+        let Some(after) = split.checked_sub(1).map(|i| events[i].head()) else {
+            let mut whole = ChainVerifier::new();
+            for e in events {
+                whole.check(&e.borrowed())?;
+            }
+            return Ok(whole);
+        };
+        let mut second = ChainVerifier::segment_after(after);
+        for e in &events[split..] {
+            second.check(&e.borrowed())?;
+        }
+        first.then(second)
+    }
+
+    #[test]
+    fn a_chain_checked_in_segments_is_checked_as_a_whole() {
+        let honest = chain(&[("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2), ("a", 3)]);
+        let mut whole = ChainVerifier::new();
+        for e in &honest {
+            whole.check(&e.borrowed()).expect("honest");
+        }
+        for split in 0..=honest.len() {
+            let joined = in_segments(&honest, split).expect("honest in segments");
+            assert_eq!(joined.head(), whole.head(), "split after {split}");
+            assert_eq!(joined.stream_versions(), whole.stream_versions(), "{split}");
+        }
+        // Stream `a` skips version 2 at event 3; wherever the log is split, that is the break.
+        let gap = chain(&[("a", 1), ("b", 1), ("a", 3), ("c", 1), ("b", 2)]);
+        for split in 0..=gap.len() {
+            let broken = in_segments(&gap, split).expect_err("a gap");
+            assert_eq!(broken.position, 3, "split after {split}: {broken}");
+        }
+        // A stream new in the second segment must start at version 1.
+        let late = chain(&[("a", 1), ("b", 2)]);
+        assert_eq!(
+            in_segments(&late, 1).expect_err("b starts at 2").position,
+            2
+        );
+        // Segments that do not meet are refused.
+        let mut first = ChainVerifier::new();
+        first.check(&honest[0].borrowed()).expect("first");
+        let second = ChainVerifier::segment_after(honest[1].head());
+        assert!(first.then(second).is_err());
     }
 
     /// The chain's definition, pinned: a ledger written by any earlier build must verify.
