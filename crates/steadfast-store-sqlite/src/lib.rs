@@ -335,6 +335,14 @@ impl SqliteStore {
         if store.conn.is_readonly(rusqlite::MAIN_DB).map_err(backend)? {
             return Err(store.not_writable("attempt to write a readonly database"));
         }
+        // A new ledger gets 16 KiB pages (SQLite's default is 4 KiB); set before WAL mode, which
+        // fixes it, and without effect on an existing file. At 1,000,000 events, opening a
+        // ledger (the chain and snapshot read whole) took 0.1-0.25 s less, warm or cold; 64 KiB
+        // pages opened no faster and made the import twice as slow.
+        store
+            .conn
+            .execute_batch("PRAGMA page_size = 16384;")
+            .map_err(|e| store.fail(e))?;
         store.configure()?;
         if version != known_version() {
             store.migrate()?;

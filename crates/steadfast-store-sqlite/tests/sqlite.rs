@@ -54,6 +54,36 @@ fn opens_in_wal_with_synchronous_full() {
     assert_eq!(journal_and_sync(&store), ("wal".to_owned(), 2));
 }
 
+fn page_size(store: &SqliteStore) -> i64 {
+    store
+        .connection()
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .expect("pragma")
+}
+
+#[test]
+fn new_ledgers_have_16_kib_pages_and_older_ones_keep_theirs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.sqlite");
+    let mut store = SqliteStore::open(&path, OpenMode::CreateIfMissing).expect("open");
+    assert_eq!(page_size(&store), 16_384);
+    store.append(batch(3)).expect("append");
+    drop(store);
+    // A ledger made with 4 KiB pages (as every build before this one made them).
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    raw.execute_batch(
+        "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM; PRAGMA journal_mode = WAL;",
+    )
+    .expect("to 4 KiB pages");
+    drop(raw);
+    let mut store = SqliteStore::open(&path, OpenMode::MustExist).expect("reopen");
+    assert_eq!(page_size(&store), 4_096);
+    store.append(batch(2)).expect("append");
+    let head = store.head().expect("head");
+    assert_eq!(head.map(|h| h.position), Some(5));
+    assert!(verify(&store, None, &mut |_| {}).expect("verify").is_ok());
+}
+
 #[test]
 fn a_reopened_ledger_has_the_same_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
