@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_events.sql"),
     include_str!("../migrations/0002_append_only.sql"),
     include_str!("../migrations/0003_snapshots.sql"),
+    include_str!("../migrations/0004_insert_fails.sql"),
 ];
 
 const COLUMNS: &str = "position, stream, stream_version, recorded_at_us, effective_date, actor, \
@@ -412,11 +413,11 @@ impl SqliteStore {
                 self.path.display()
             )));
         }
-        // `temp_store = MEMORY` keeps the statement journal in memory. Every INSERT into the
-        // log may abort on its own (the append-only trigger, the unique constraints) inside a
-        // larger transaction, so SQLite saves the pages each statement touches to undo just that
-        // statement; once that journal outgrew its 64 KiB in-memory start it became a temporary
-        // file, written four pages per inserted event (20 GB of `write()` for 1,000,000 rows).
+        // `temp_store = MEMORY` keeps any statement journal in memory. The store's inserts no
+        // longer need one (they FAIL rather than ABORT: see migration 0004), but a statement
+        // that may abort on its own inside a larger transaction makes SQLite save the pages it
+        // touches to undo just that statement; once that journal outgrew its 64 KiB in-memory
+        // start it became a temporary file (20 GB of `write()` for 1,000,000 rows before 0004).
         // It only ever undoes a failed statement within a live transaction and is never read
         // after a crash (the WAL is), so keeping it in memory changes no durability guarantee.
         self.conn
@@ -782,9 +783,11 @@ fn write_sealed(
     })
 }
 
-/// Inserts sealed events as they arrive, until the sealer is done. One statement per event:
-/// a multi-row INSERT saves SQLite's per-statement undo journal but copies every row once more
-/// through its VALUES co-routine, which cost more (measured at 200,000 events).
+/// Inserts sealed events as they arrive, until the sealer is done. One statement per event
+/// (a multi-row INSERT copies every row once more through its VALUES co-routine). `OR FAIL`,
+/// with the fence's `RAISE(FAIL)` (migration 0004), spares SQLite a statement journal of every
+/// page each insert touches: a refused insert has written nothing (the trigger runs and the
+/// unique constraints are checked before the row is), and a refusal rolls back the whole batch.
 fn insert_all(
     tx: &Connection,
     path: &Path,
@@ -793,7 +796,7 @@ fn insert_all(
     let fail = |e| classify(path, &Access::Write, e);
     let mut insert = tx
         .prepare_cached(&format!(
-            "INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT OR FAIL INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))
         .map_err(fail)?;
     let mut last = None;

@@ -602,7 +602,7 @@ fn concurrent_creation_of_one_new_ledger_succeeds_for_everyone() {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("pragma");
-        assert_eq!((version, app_id), (3, 0x5354_4446));
+        assert_eq!((version, app_id), (4, 0x5354_4446));
         let schema: Vec<String> = store
             .connection()
             .prepare(
