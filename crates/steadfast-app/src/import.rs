@@ -93,7 +93,7 @@ pub fn import_file(
 }
 
 /// [`import_file`], handing back the open ledger as well (see
-/// [`write_to_keeping`](crate::write::write_to_keeping)).
+/// [`write_to_keeping`]).
 pub fn import_file_keeping(
     database: &Database,
     parsed: ParsedContributions,

@@ -374,7 +374,7 @@ fn earlier(state: &ContributionState, v: &Valued<'_>, c: &Converted) -> Option<E
 /// Computes the fair-share scoreboard of `framework` at `stage` (the framework's counting
 /// stage when `None`).
 ///
-/// It reads the ledger's report index (see [`crate::index`]): only the rows of `stage`, and a
+/// It reads the ledger's report index (see the `index` module): only the rows of `stage`, and a
 /// contribution's history only where a cached value cannot serve the query.
 pub fn fair_share_report(
     ledger: &Ledger,
@@ -820,7 +820,7 @@ pub mod reference {
 
     use super::*;
 
-    /// [`fair_share_report`](super::fair_share_report), by walking every contribution.
+    /// [`fair_share_report`], by walking every contribution.
     pub fn fair_share_report_scan(
         ledger: &Ledger,
         framework: &FrameworkId,
