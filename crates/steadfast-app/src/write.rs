@@ -1,6 +1,6 @@
 //! The one way a write reaches the log: decide a whole batch against the projection, append it
 //! atomically with the expected version of every stream it touches, and — if another writer got
-//! in first — catch up and decide again (at most three times). Contribution imports,
+//! in first — catch up and decide again (three attempts in all). Contribution imports,
 //! rate imports and the scenario all go through here, so they share the same guarantees: all of
 //! a file or none of it, no lost update, no double record.
 
