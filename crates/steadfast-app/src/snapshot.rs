@@ -414,3 +414,48 @@ fn check_head(store: &dyn EventStore, head: Head) -> Result<(), String> {
         _ => Err(format!("the log has no event {position}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(of: &[&[u8]]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for part in of {
+            body.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            body.extend_from_slice(part);
+        }
+        body
+    }
+
+    fn read_all(body: &[u8], len: u64) -> Result<Vec<(usize, Vec<u8>)>, String> {
+        let mut got = Vec::new();
+        read_parts(&mut &body[..], len, &mut |seq, bytes| {
+            got.push((seq, bytes));
+            true
+        })?;
+        Ok(got)
+    }
+
+    #[test]
+    fn parts_are_read_in_order_and_a_length_past_the_body_is_refused() {
+        let body = parts(&[b"frame", b"", b"chunk"]);
+        let len = body.len() as u64;
+        assert_eq!(
+            read_all(&body, len),
+            Ok(vec![
+                (0, b"frame".to_vec()),
+                (1, Vec::new()),
+                (2, b"chunk".to_vec())
+            ])
+        );
+        // A part that claims more than what is left: refused before anything is allocated.
+        let mut lying = parts(&[b"frame"]);
+        lying.extend_from_slice(&u32::MAX.to_le_bytes());
+        let err = read_all(&lying, lying.len() as u64).expect_err("past the end");
+        assert!(err.contains("part 1 claims 4294967295 bytes"), "{err}");
+        // A body cut inside a length prefix or a part.
+        assert!(read_all(&body[..body.len() - 2], len).is_err());
+        assert!(read_all(&body[..6], len).is_err());
+    }
+}
