@@ -111,21 +111,19 @@ fn verify_chain(stores: Vec<Box<dyn EventStore>>, head: Head) -> Result<(), AppE
         ));
     };
     let n = stores.len() as u64;
+    let mut seams: Vec<u64> = (1..n)
+        .map(|i| head.position * i / n)
+        .filter(|seam| *seam > 0)
+        .collect();
+    seams.dedup();
     // Each segment starts after the head at its seam, as stored (checked when joined).
     let mut starts: Vec<Option<Head>> = vec![None];
-    for i in 1..n {
-        let seam = head.position * i / n;
-        if seam > starts.last().copied().flatten().map_or(0, |h| h.position) {
-            starts.push(Some(
-                head_at(first.as_ref(), seam)?.ok_or_else(|| ends_early(head))?,
-            ));
-        }
+    for seam in &seams {
+        starts.push(Some(
+            head_at(first.as_ref(), *seam)?.ok_or_else(|| ends_early(head))?,
+        ));
     }
-    let ends = starts
-        .iter()
-        .skip(1)
-        .map(|s| s.map_or(0, |h| h.position))
-        .chain([head.position]);
+    let ends = seams.iter().copied().chain([head.position]);
     let segments: Vec<Segment> = std::thread::scope(|scope| {
         let running: Vec<_> = starts
             .iter()

@@ -22,7 +22,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
-use std::ops::ControlFlow;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
@@ -398,20 +397,15 @@ impl Read for Hashing<'_> {
 /// Whether the log's event at the snapshot's position is the one it was built from.
 fn check_head(store: &dyn EventStore, head: Head) -> Result<(), String> {
     let position = head.position;
-    let mut at = None;
-    store
-        .scan(position.saturating_sub(1), &mut |e| {
-            at = Some(e.head());
-            ControlFlow::Break(())
-        })
+    let at = crate::head_at(store, position)
         .map_err(|e| format!("the log cannot be read at its position: {e}"))?;
     match at {
-        Some(h) if h.position == position && h == head => Ok(()),
-        Some(h) if h.position == position => Err(format!(
+        Some(h) if h == head => Ok(()),
+        Some(h) => Err(format!(
             "the log's event {position} is not the one it was built from (hash {} where the snapshot has {})",
             h.hash, head.hash
         )),
-        _ => Err(format!("the log has no event {position}")),
+        None => Err(format!("the log has no event {position}")),
     }
 }
 

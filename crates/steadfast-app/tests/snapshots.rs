@@ -258,12 +258,12 @@ impl steadfast_store::EventStore for NeverCommits {
     fn head(&self) -> Result<Option<steadfast_store::Head>, steadfast_store::StoreError> {
         self.0.head()
     }
-    fn scan(
+    fn scan_borrowed(
         &self,
         after: u64,
-        visit: &mut dyn FnMut(steadfast_store::StoredEvent) -> std::ops::ControlFlow<()>,
+        visit: &mut dyn FnMut(&steadfast_store::StoredEventRef<'_>) -> std::ops::ControlFlow<()>,
     ) -> Result<(), steadfast_store::StoreError> {
-        self.0.scan(after, visit)
+        self.0.scan_borrowed(after, visit)
     }
     fn stream_version(&self, stream: &str) -> Result<Option<u64>, steadfast_store::StoreError> {
         self.0.stream_version(stream)

@@ -6,6 +6,7 @@ use std::fmt;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
+use crate::compact::ParsedText;
 use crate::reference;
 
 /// Why an identifier was refused.
@@ -96,21 +97,7 @@ impl Serialize for PartyId {
 
 impl<'de> Deserialize<'de> for PartyId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(IdVisitor("a party id", PartyId::parse))
-    }
-}
-
-/// Reads an id as the deserializer holds its text (no intermediate `String`), checked as
-/// `parse` checks it.
-struct IdVisitor<T>(&'static str, fn(&str) -> Result<T, IdError>);
-
-impl<T> serde::de::Visitor<'_> for IdVisitor<T> {
-    type Value = T;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.0)
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
-        (self.1)(v).map_err(E::custom)
+        d.deserialize_str(ParsedText("a party id", PartyId::parse))
     }
 }
 
@@ -177,7 +164,7 @@ macro_rules! token_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_str(IdVisitor(concat!("a ", $what), $name::parse))
+                d.deserialize_str(ParsedText(concat!("a ", $what), $name::parse))
             }
         }
 

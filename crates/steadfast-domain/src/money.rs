@@ -113,18 +113,11 @@ impl Serialize for Currency {
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // A visitor over the text as the deserializer holds it: no copy of the code.
-        struct Code;
-        impl serde::de::Visitor<'_> for Code {
-            type Value = Currency;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an ISO 4217 currency code")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Currency, E> {
-                Currency::parse(v).map_err(E::custom)
-            }
-        }
-        d.deserialize_str(Code)
+        // Over the text as the deserializer holds it: no copy of the code.
+        d.deserialize_str(crate::compact::ParsedText(
+            "an ISO 4217 currency code",
+            Currency::parse,
+        ))
     }
 }
 

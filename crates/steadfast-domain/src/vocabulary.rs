@@ -15,25 +15,6 @@ pub struct VocabularyError {
     pub expected: String,
 }
 
-/// What reading a vocabulary's identifier needs.
-trait Vocabulary: Sized {
-    const WHAT: &'static str;
-    fn parse(text: &str) -> Result<Self, VocabularyError>;
-}
-
-/// Reads an identifier as the deserializer holds it (no copy), refused as the vocabulary's `parse` refuses them.
-struct Identifier<T>(std::marker::PhantomData<T>);
-
-impl<T: Vocabulary> serde::de::Visitor<'_> for Identifier<T> {
-    type Value = T;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "a {} identifier", T::WHAT)
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
-        T::parse(v).map_err(E::custom)
-    }
-}
-
 macro_rules! vocabulary {
     (
         $(#[$doc:meta])*
@@ -64,20 +45,16 @@ macro_rules! vocabulary {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 use serde::de::Error as _;
                 if d.is_human_readable() {
-                    d.deserialize_str(Identifier(std::marker::PhantomData::<$name>))
+                    d.deserialize_str(crate::compact::ParsedText(
+                        concat!("a ", $what, " identifier"),
+                        $name::parse,
+                    ))
                 } else {
                     let n = u8::deserialize(d)?;
                     $name::ALL.get(usize::from(n)).copied().ok_or_else(|| {
                         D::Error::custom(format!("{n} is not the position of a {}", $what))
                     })
                 }
-            }
-        }
-
-        impl Vocabulary for $name {
-            const WHAT: &'static str = $what;
-            fn parse(text: &str) -> Result<Self, VocabularyError> {
-                $name::parse(text)
             }
         }
 

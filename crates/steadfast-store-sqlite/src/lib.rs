@@ -1010,14 +1010,6 @@ impl EventStore for SqliteStore {
         self.checked(head_of(&self.conn, &|e| self.fail(e)))
     }
 
-    fn scan(
-        &self,
-        after: u64,
-        visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
-    ) -> Result<(), StoreError> {
-        self.scan_borrowed(after, &mut |event| visit(event.to_stored()))
-    }
-
     fn scan_borrowed(
         &self,
         after: u64,

@@ -254,22 +254,21 @@ pub trait EventStore: Send + fmt::Debug {
     fn head(&self) -> Result<Option<Head>, StoreError>;
 
     /// Visits events with position greater than `after`, in log order, until the visitor
-    /// breaks.
-    fn scan(
-        &self,
-        after: u64,
-        visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
-    ) -> Result<(), StoreError>;
-
-    /// [`scan`](EventStore::scan), lending each event rather than handing over a copy: what
-    /// checking the chain of a large log needs (a backend reading from its own buffers
-    /// allocates nothing per event).
+    /// breaks, lending each rather than handing over a copy: what checking the chain of a large
+    /// log needs (a backend reading from its own buffers allocates nothing per event).
     fn scan_borrowed(
         &self,
         after: u64,
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), StoreError>;
+
+    /// [`scan_borrowed`](EventStore::scan_borrowed), handing over a copy of each event.
+    fn scan(
+        &self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        self.scan(after, &mut |event| visit(&event.borrowed()))
+        self.scan_borrowed(after, &mut |event| visit(event.to_stored()))
     }
 
     /// The version of a stream's last event, `None` if the stream has none.

@@ -80,14 +80,6 @@ impl EventStore for MemoryStore {
         Ok(self.events.last().map(StoredEvent::head))
     }
 
-    fn scan(
-        &self,
-        after: u64,
-        visit: &mut dyn FnMut(StoredEvent) -> ControlFlow<()>,
-    ) -> Result<(), StoreError> {
-        self.scan_borrowed(after, &mut |event| visit(event.to_stored()))
-    }
-
     fn scan_borrowed(
         &self,
         after: u64,
