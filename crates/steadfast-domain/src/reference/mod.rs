@@ -1,17 +1,50 @@
 //! Reference tables that are facts, not configuration: ISO 3166-1 country codes and ISO 4217
 //! currencies with their minor units, kept sorted by code; lookups go through an index by the
-//! code's letters.
+//! code's letters. Names lead back to codes too (`iso3_by_name`), for published tables that name
+//! their donors rather than code them.
 
 mod countries;
 mod currencies;
 
 use std::sync::OnceLock;
 
+use crate::ids::PartyId;
+
 /// The English short name of an ISO 3166-1 alpha-3 country code, if the code is assigned.
 pub fn country_name(alpha3: &str) -> Option<&'static str> {
     static INDEX: OnceLock<LetterIndex> = OnceLock::new();
     let index = INDEX.get_or_init(|| LetterIndex::new(countries::COUNTRIES.iter().map(|c| c.0)));
     index.find(alpha3).map(|i| countries::COUNTRIES[i].1)
+}
+
+/// Names that published tables use for a party but that are not its ISO short name: older or
+/// unaccented spellings, and the Kiel tracker's name for the EU institutions.
+const OTHER_NAMES: &[(&str, &str)] = &[
+    ("Czech Republic", "CZE"),
+    ("EU (Commission and Council)", "EU"),
+    ("European Union", "EU"),
+    ("Republic of Korea", "KOR"),
+    ("Russia", "RUS"),
+    ("Turkey", "TUR"),
+    ("Turkiye", "TUR"),
+    ("United States of America", "USA"),
+];
+
+/// The party a published table names: a state by its ISO 3166-1 English short name
+/// ("United States", "Czechia", "South Korea", "Türkiye") or a common other spelling
+/// ("Czech Republic", "Turkiye"), and the EU institutions ("EU (Commission and Council)",
+/// "European Union") as the organisation `EU`. Surrounding whitespace and ASCII case are ignored;
+/// an unknown name is `None`. A scan of the table: for the few names of a file's donors, not for
+/// a hot path.
+pub fn iso3_by_name(name: &str) -> Option<PartyId> {
+    let name = name.trim();
+    let code = countries::COUNTRIES
+        .iter()
+        .map(|(code, known)| (*known, *code))
+        .chain(OTHER_NAMES.iter().copied())
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))?
+        .1;
+    PartyId::parse(code).ok()
 }
 
 /// Minor units and name of an ISO 4217 code, if the code is known.
@@ -84,6 +117,50 @@ mod tests {
     fn tables_are_sorted_so_binary_search_is_valid() {
         assert!(countries::COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(currencies::CURRENCIES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn every_short_name_leads_back_to_its_code() {
+        for (code, name) in countries::COUNTRIES {
+            assert_eq!(
+                iso3_by_name(name).as_ref().map(PartyId::as_str),
+                Some(*code),
+                "{name}"
+            );
+        }
+        for (name, code) in OTHER_NAMES {
+            assert_eq!(
+                iso3_by_name(name).as_ref().map(PartyId::as_str),
+                Some(*code),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn given_the_kiel_trackers_spellings_when_looked_up_then_each_names_its_party() {
+        let code = |name: &str| iso3_by_name(name).map(|p| p.as_str().to_owned());
+        for (name, expected) in [
+            ("United States", "USA"),
+            ("United Kingdom", "GBR"),
+            ("South Korea", "KOR"),
+            ("Czech Republic", "CZE"),
+            ("Czechia", "CZE"),
+            ("Turkiye", "TUR"),
+            ("Türkiye", "TUR"),
+            ("Taiwan", "TWN"),
+            ("EU (Commission and Council)", "EU"),
+            (" germany ", "DEU"),
+        ] {
+            assert_eq!(code(name).as_deref(), Some(expected), "{name}");
+        }
+        assert_eq!(
+            iso3_by_name("EU (Commission and Council)").map(|p| p.kind()),
+            Some(crate::ids::PartyKind::Organisation)
+        );
+        for unknown in ["", "Atlantis", "NATO", "DEU", "United"] {
+            assert_eq!(code(unknown), None, "{unknown}");
+        }
     }
 
     #[test]
