@@ -74,14 +74,14 @@ pub fn parse_date(text: &str) -> Result<Date, String> {
     })
 }
 
-/// Why a text is not a plain positive decimal.
+/// Why a text is not a plain (positive) decimal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DecimalProblem {
     /// Not digits with an optional `.` and fraction (a sign, an exponent, a separator, a comma).
     Malformed,
     /// More fraction digits than allowed (how many were written).
     TooManyDecimals(usize),
-    /// Zero.
+    /// Zero (for a positive decimal).
     NotPositive,
     /// At or above the limit.
     TooLarge,
@@ -96,9 +96,31 @@ pub(crate) fn parse_positive_decimal(
     max_decimals: usize,
     max_integer_digits: usize,
 ) -> Result<Decimal, DecimalProblem> {
-    let (int_part, frac) = match text.split_once('.') {
+    if text.starts_with('-') {
+        return Err(DecimalProblem::Malformed);
+    }
+    let value = parse_plain_decimal(text, max_decimals, max_integer_digits)?;
+    if value.is_zero() {
+        return Err(DecimalProblem::NotPositive);
+    }
+    Ok(value)
+}
+
+/// Parses a plain decimal of any sign as published tables write them: an optional leading `-`,
+/// then what `parse_positive_decimal` reads; zero is accepted (and never negative, even when
+/// written `-0`). The caller decides which signs a column allows.
+pub(crate) fn parse_plain_decimal(
+    text: &str,
+    max_decimals: usize,
+    max_integer_digits: usize,
+) -> Result<Decimal, DecimalProblem> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac) = match unsigned.split_once('.') {
         Some((i, f)) => (i, Some(f)),
-        None => (text, None),
+        None => (unsigned, None),
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(int_part) || !frac.is_none_or(digits) {
@@ -119,12 +141,10 @@ pub(crate) fn parse_positive_decimal(
         (false, true) => significant.to_owned(),
         (false, false) => format!("{significant}.{frac}"),
     };
-    let value = canonical
+    let mut value = canonical
         .parse::<Decimal>()
         .map_err(|_| DecimalProblem::Malformed)?;
-    if value.is_zero() {
-        return Err(DecimalProblem::NotPositive);
-    }
+    value.set_sign_negative(negative && !value.is_zero());
     Ok(value)
 }
 
@@ -173,6 +193,30 @@ mod tests {
         assert_eq!(ok("1000000000"), Err(DecimalProblem::TooLarge));
         let zeros = format!("{}1.5", "0".repeat(100));
         assert_eq!(ok(&zeros).map(|d| d.to_string()), Ok("1.5".to_owned()));
+    }
+
+    #[test]
+    fn plain_decimals_take_a_minus_sign_and_zero() {
+        let plain = |t: &str| parse_plain_decimal(t, 4, 4).map(|d| d.to_string());
+        assert_eq!(plain("-0.25"), Ok("-0.25".to_owned()));
+        assert_eq!(plain("0.000"), Ok("0.000".to_owned()));
+        assert_eq!(plain("-0"), Ok("0".to_owned()), "zero is never negative");
+        assert_eq!(plain("-0012.5"), Ok("-12.5".to_owned()));
+        for bad in ["", "-", "--1", "+1", "- 1", "-.5", "1e-3", "1,5", "NA"] {
+            assert_eq!(
+                parse_plain_decimal(bad, 4, 4),
+                Err(DecimalProblem::Malformed),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_plain_decimal("-1.00001", 4, 4),
+            Err(DecimalProblem::TooManyDecimals(5))
+        );
+        assert_eq!(
+            parse_plain_decimal("-10000", 4, 4),
+            Err(DecimalProblem::TooLarge)
+        );
     }
 
     #[test]

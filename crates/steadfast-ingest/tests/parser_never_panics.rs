@@ -4,12 +4,14 @@
 //! Inputs: arbitrary bytes; arbitrary text over a CSV-heavy alphabet behind a valid header; and
 //! valid files (a generated one and the shipped scenario files) mutated at random positions by
 //! inserting, deleting or replacing bytes (`,` `"` `\n` `\r` `;` spaces, non-ASCII and arbitrary
-//! bytes). The published tables (ECB rates, GDP) and the frameworks TOML get the same treatment.
+//! bytes). The published tables (ECB rates, GDP, the Kiel tracker's files) and the frameworks
+//! TOML get the same treatment.
 
 use proptest::prelude::*;
 use steadfast_ingest::{
     CsvOptions, ErrorList, HEADER, ImportError, ParsedContributions, parse_contributions,
-    parse_ecb_rates, parse_frameworks, parse_gdp, parse_memberships, parse_parties,
+    parse_ecb_rates, parse_frameworks, parse_gdp, parse_memberships, parse_parties, parse_tracker,
+    parse_tracker_release, parse_tracker_weapons,
 };
 
 const PARTIES: &[u8] = include_bytes!("../../../data/parties.csv");
@@ -108,7 +110,7 @@ fn check_registry(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The ECB rates, the GDP table and the frameworks file: never a panic, an `Err` always says
+/// The ECB rates, the GDP table, the tracker's files and the frameworks file: never a panic, an `Err` always says
 /// something, every error is on a real line, and what parses is consistent.
 fn check_tables(bytes: &[u8]) -> Result<(), TestCaseError> {
     match parse_ecb_rates("r.csv", bytes) {
@@ -136,6 +138,20 @@ fn check_tables(bytes: &[u8]) -> Result<(), TestCaseError> {
         }
         Err(errors) => check_errors(&errors, "g.csv")?,
     }
+    match parse_tracker("t.csv", bytes) {
+        Ok(file) => {
+            prop_assert!(file.first_month <= file.last_month);
+            for row in &file.rows {
+                prop_assert!(row.line >= 2);
+                prop_assert_eq!(row.total, row.financial + row.humanitarian + row.military);
+            }
+        }
+        Err(errors) => check_errors(&errors, "t.csv")?,
+    }
+    if let Err(errors) = parse_tracker_release("ri.csv", bytes) {
+        check_errors(&errors, "ri.csv")?;
+    }
+    check_list(parse_tracker_weapons("w.csv", bytes), "w.csv", |r| r.line)?;
     match parse_frameworks("f.toml", bytes) {
         Ok(specs) => {
             prop_assert!(!specs.is_empty());
@@ -344,6 +360,9 @@ fn degenerate_inputs_are_located_on_line_one() {
             parse_ecb_rates("r.csv", bytes).map(|_| ()),
             parse_gdp("g.csv", bytes).map(|_| ()),
             parse_frameworks("f.toml", bytes).map(|_| ()),
+            parse_tracker("t.csv", bytes).map(|_| ()),
+            parse_tracker_release("ri.csv", bytes).map(|_| ()),
+            parse_tracker_weapons("w.csv", bytes).map(|_| ()),
         ] {
             if let Err(errors) = result {
                 for e in &errors.0 {
@@ -372,6 +391,8 @@ proptest! {
         check_registry(format!("party,organisation,joined,left\n{body}").as_bytes())?;
         check_tables(format!("Date,USD,JPY,ISK,\n{body}").as_bytes())?;
         check_tables(format!("iso3,name,nato_accession_year,gdp_2023_usd\n{body}").as_bytes())?;
+        check_tables(format!("country,iso,year,month,total,financial,humanitarian,military,commitments,to_be_allocated\n{body}").as_bytes())?;
+        check_tables(format!("donor,category,number_of_weapons,monetary_value_eur,weapons_list\n{body}").as_bytes())?;
     }
 
     #[test]
