@@ -28,7 +28,9 @@ use jiff::civil::date;
 use steadfast_app::synth::{SynthOptions, write_csv};
 use steadfast_app::{ImportOptions, Steadfast, import_contributions, scenario};
 use steadfast_domain::scoreboard::reference::fair_share_report_scan;
-use steadfast_domain::{FrameworkId, FxPolicy, ReportQuery, fair_share_report, gaps_report};
+use steadfast_domain::{
+    Counting, FrameworkId, FxPolicy, ReportQuery, fair_share_report, gaps_report,
+};
 use steadfast_ingest::{CsvOptions, parse_contributions};
 use steadfast_store::MemoryStore;
 
@@ -117,41 +119,71 @@ fn reports(c: &mut Criterion) {
     ] {
         let now = ReportQuery::new(policy);
         let views = [
-            ("now", now),
+            ("now", now.clone()),
             (
                 "as-of-2024-06-30",
                 ReportQuery {
                     as_of: Some(date(2024, 6, 30)),
-                    ..now
+                    ..now.clone()
                 },
             ),
             (
                 "as-known-before-import",
                 ReportQuery {
                     as_known_on: Some(fixture.before_import),
-                    ..now
+                    ..now.clone()
                 },
             ),
         ];
         for (view_name, query) in views {
             // The index must give the walk's report, to the byte, before either is timed.
-            let indexed = fair_share_report(ledger, &framework, None, query);
-            let scanned = fair_share_report_scan(ledger, &framework, None, query);
+            let indexed = fair_share_report(
+                ledger,
+                &framework,
+                None,
+                Some(Counting::Literal),
+                query.clone(),
+            );
+            let scanned = fair_share_report_scan(ledger, &framework, None, query.clone());
             assert!(
                 indexed == scanned,
                 "{policy_name}/{view_name}: the indexed scoreboard differs from the walk"
             );
             group.bench_function(format!("{policy_name}/{view_name}"), |b| {
                 b.iter(|| {
-                    fair_share_report(black_box(ledger), &framework, None, black_box(query))
-                        .expect("the framework is recorded")
+                    fair_share_report(
+                        black_box(ledger),
+                        &framework,
+                        None,
+                        Some(Counting::Literal),
+                        black_box(query.clone()),
+                    )
+                    .expect("the framework is recorded")
                 })
             });
             // Side by side: the same report by walking every contribution (the definition).
             group.bench_function(format!("{policy_name}/{view_name}/walk"), |b| {
                 b.iter(|| {
-                    fair_share_report_scan(black_box(ledger), &framework, None, black_box(query))
-                        .expect("the framework is recorded")
+                    fair_share_report_scan(
+                        black_box(ledger),
+                        &framework,
+                        None,
+                        black_box(query.clone()),
+                    )
+                    .expect("the framework is recorded")
+                })
+            });
+            // Counting by stage reached: a walk of every contribution (no index serves it).
+            group.bench_function(format!("{policy_name}/{view_name}/reached"), |b| {
+                b.iter(|| {
+                    fair_share_report(
+                        black_box(ledger),
+                        &framework,
+                        None,
+                        Some(Counting::Reached),
+                        black_box(query.clone()),
+                    )
+                    .expect("the framework is recorded")
                 })
             });
         }

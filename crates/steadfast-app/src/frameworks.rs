@@ -35,6 +35,7 @@ pub fn adopted_from(spec: &FrameworkSpec, basis: &BasisTable) -> FrameworkAdopte
         },
         valuation_preference: spec.valuation_preference.clone(),
         reporting_periods: spec.reporting_periods.clone(),
+        counting: steadfast_domain::Counting::Literal,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod reports;
 pub mod scenario;
 pub mod snapshot;
 pub mod synth;
+pub mod tracker;
 pub mod write;
 
 use std::ops::ControlFlow;
@@ -575,6 +576,15 @@ impl Steadfast {
         Ok(count)
     }
 
+    /// A framework's stream: its adoption, then its revisions.
+    fn framework_stream_version(&self, id: &steadfast_domain::FrameworkId) -> ExpectedVersion {
+        self.ledger
+            .framework(id)
+            .map_or(ExpectedVersion::NoStream, |f| {
+                ExpectedVersion::Exactly(1 + f.revisions.len() as u64)
+            })
+    }
+
     /// The version the projection believes a stream is at (the optimistic-concurrency check).
     fn stream_version_seen(&self, event: &DomainEvent) -> ExpectedVersion {
         match event {
@@ -587,10 +597,14 @@ impl Steadfast {
                 }),
             DomainEvent::PartyRegistered(e) => self.party_stream_version(&e.party),
             DomainEvent::MembershipRecorded(e) => self.party_stream_version(&e.party),
-            DomainEvent::FrameworkAdopted(e) => self
+            DomainEvent::FrameworkAdopted(e) => self.framework_stream_version(&e.framework),
+            DomainEvent::FrameworkRevised(e) => self.framework_stream_version(&e.framework),
+            DomainEvent::DatasetReleaseRecorded(e) => self
                 .ledger
-                .framework(&e.framework)
-                .map_or(ExpectedVersion::NoStream, |_| ExpectedVersion::Exactly(1)),
+                .dataset(&e.dataset)
+                .map_or(ExpectedVersion::NoStream, |d| {
+                    ExpectedVersion::Exactly(d.releases.len() as u64)
+                }),
             // Every rate event is on the publisher's one stream.
             DomainEvent::FxFixingsPublished(_) => match self.ledger.rates().events() {
                 0 => ExpectedVersion::NoStream,

@@ -7,8 +7,8 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use steadfast_domain::{
-    Anomaly, Category, Channel, ContributionId, ContributionState, Converted, Currency, FxPolicy,
-    Ledger, PartyId, RateBasis, SmallMap, Stage, StageTotals,
+    Anomaly, Category, Channel, ContributionId, ContributionState, Converted, Currency, DatasetId,
+    FxPolicy, Ledger, PartyId, RateBasis, SmallMap, Stage, StageTotals,
 };
 use steadfast_store::{ChainHash, Head};
 
@@ -140,12 +140,15 @@ pub struct ContributionFilter {
     pub from: Option<Date>,
     /// Has an event (of the stage, when given) effective on or before this date.
     pub to: Option<Date>,
+    /// Belongs to one of these datasets (any dataset when empty).
+    pub datasets: Vec<DatasetId>,
 }
 
 impl ContributionFilter {
     fn matches(&self, c: &ContributionState) -> bool {
         let info = &c.info;
-        self.donor.as_ref().is_none_or(|d| *d == info.donor)
+        (self.datasets.is_empty() || self.datasets.contains(&info.dataset))
+            && self.donor.as_ref().is_none_or(|d| *d == info.donor)
             && self.recipient.as_ref().is_none_or(|r| *r == info.recipient)
             && self.category.is_none_or(|x| x == info.category)
             && self.channel.is_none_or(|x| x == info.channel)
@@ -166,6 +169,7 @@ pub struct ContributionLine {
     pub recipient: PartyId,
     pub category: Category,
     pub channel: Channel,
+    pub dataset: DatasetId,
     pub status: Option<Stage>,
     pub first_date: Option<Date>,
     pub last_date: Option<Date>,
@@ -223,6 +227,7 @@ pub fn list(ledger: &Ledger, head: Option<Head>, filter: &ContributionFilter) ->
                 recipient: c.info.recipient.clone(),
                 category: c.info.category,
                 channel: c.info.channel,
+                dataset: c.info.dataset.clone(),
                 status: c.status(),
                 first_date,
                 last_date,

@@ -10,11 +10,14 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
-use steadfast_domain::scoreboard::{EarlierFixing, NotCounted, UnconvertedValue};
+use steadfast_domain::scoreboard::reconcile::{Granularity, ReconcileRow, reconcile_report};
+use steadfast_domain::scoreboard::{
+    CountedLiterally, DatasetOverlap, EarlierFixing, NotCounted, UnconvertedValue,
+};
 use steadfast_domain::{
-    AnomaliesReport, ContributionId, Coverage, EventId, FairShareReport, FrameworkId, FxPolicy,
-    GapsReport, HalfYear, Ledger, PartyId, ReportQuery, Stage, anomalies_report, fair_share_report,
-    gaps_report,
+    AnomaliesReport, ContributionId, Counting, Coverage, DatasetId, EventId, FairShareReport,
+    FrameworkId, FxPolicy, GapsReport, HalfYear, Ledger, PartyId, ReportQuery, Stage,
+    anomalies_report, fair_share_report, gaps_report,
 };
 
 use crate::queries::LogHead;
@@ -116,7 +119,7 @@ impl CoverageNote {
             n => format!(" on {n} site(s): {}", top.join(", ")),
         };
         let caveat = format!(
-            "Coverage: {} {what} in {} contributions by {} donors, citing {} distinct sources{sites} ({} events without a source). Compiled from public announcements recorded in this ledger; not official figures.",
+            "Coverage: {} {what} in {} contributions by {} donors, citing {} distinct sources{sites} ({} events without a source). Compiled from public sources recorded in this ledger (announcements, or a tracker's published figures); not official figures.",
             counts.events,
             counts.contributions,
             counts.donors,
@@ -124,6 +127,58 @@ impl CoverageNote {
             counts.unsourced_events
         );
         CoverageNote { counts, caveat }
+    }
+}
+
+/// The datasets a report reads, briefly: `dataset kiel-ust-r29 (release 29)`.
+pub fn dataset_label(ledger: &Ledger, options: &ReportQuery) -> String {
+    let one = |d: &DatasetId| match ledger
+        .dataset(d)
+        .and_then(|s| s.latest(options.as_known_on))
+    {
+        Some(r) => format!("{d} (release {})", r.release),
+        None => d.to_string(),
+    };
+    let known: Vec<&DatasetId> = ledger.datasets_known_on(options.as_known_on).collect();
+    match options.datasets.as_slice() {
+        [] => match known.as_slice() {
+            [] => "no dataset".to_owned(),
+            [d] => format!("dataset {}", one(d)),
+            _ => "every dataset".to_owned(),
+        },
+        [d] => format!("dataset {}", one(d)),
+        many => format!(
+            "datasets {}",
+            many.iter().map(one).collect::<Vec<_>>().join(" + ")
+        ),
+    }
+}
+
+/// The datasets a report reads, in words, with the release of each as the query knows it.
+pub fn datasets_line(ledger: &Ledger, options: &ReportQuery) -> String {
+    let describe = |d: &DatasetId| match ledger
+        .dataset(d)
+        .and_then(|s| s.latest(options.as_known_on))
+    {
+        Some(r) => format!("{d} ({}, release {})", r.title, r.release),
+        None => d.to_string(),
+    };
+    if options.datasets.is_empty() {
+        let all: Vec<String> = ledger
+            .datasets_known_on(options.as_known_on)
+            .map(describe)
+            .collect();
+        match all.len() {
+            0 => "Datasets: every dataset (none holds a contribution yet).".to_owned(),
+            1 => format!("Datasets: every dataset: {}.", all[0]),
+            _ => format!(
+                "Datasets: every dataset, added together: {} (name one with --dataset to read it alone).",
+                all.join("; ")
+            ),
+        }
+    } else {
+        let named: Vec<String> = options.datasets.iter().map(describe).collect();
+        format!("Datasets: {}.", named.join("; "))
     }
 }
 
@@ -185,6 +240,7 @@ pub struct FairShareTotalsView {
     pub met: u64,
     pub short: u64,
     pub no_records: u64,
+    pub not_covered: u64,
     pub exempt: u64,
 }
 
@@ -194,6 +250,15 @@ pub struct FairShareView {
     pub framework: FrameworkId,
     pub framework_name: String,
     pub stage: Stage,
+    /// The counting rule used (`reached` or `literal`).
+    pub counting: Counting,
+    /// The datasets read (every dataset when empty).
+    pub datasets: Vec<DatasetId>,
+    /// The datasets read in a few words, with their releases (for a title).
+    pub dataset_label: String,
+    /// Donors whose figures come from more than one of the datasets read: possible double
+    /// counts, said above the table.
+    pub possible_double_counts: Vec<DatasetOverlap>,
     pub fx_policy: FxPolicy,
     pub as_of: Option<Date>,
     pub as_known_on: Option<Timestamp>,
@@ -206,10 +271,13 @@ pub struct FairShareView {
     /// Values converted with the fixing of an earlier day (weekends, holidays).
     pub earlier_fixings: Vec<EarlierFixing>,
     pub not_counted: Vec<NotCounted>,
+    /// Contributions counted literally under `reached` (stages in several currencies).
+    pub counted_literally: Vec<CountedLiterally>,
     pub coverage: CoverageNote,
 }
 
 fn fair_share_method(
+    ledger: &Ledger,
     report: &FairShareReport,
     options: &ReportQuery,
     head: &LogHead,
@@ -258,7 +326,11 @@ fn fair_share_method(
             basis.dataset,
         ),
         format!(
-            "Counted: increments recorded at stage {}{}, effective in the period, in categories {}, for recipients in the framework, each corrected by its amendments (at its own date and rate); in-kind values only on an accepted valuation basis ({}); a withdrawn contribution counts no more than it delivered.",
+            "Counted: {} at stage {}{}, in the period, in categories {}, for recipients in the framework; in-kind values only on an accepted valuation basis ({}); a withdrawn contribution counts no more than it delivered.",
+            match report.counting {
+                Counting::Reached => "by stage reached (the framework's rule counts the value that has reached at least the stage: per contribution, the running maximum of the cumulative values at the stage and every later one, each change dated when reached and converted at its date, so a delivery without a recorded commitment counts as committed from its date and nothing counts twice; amendments apply at the date of the event they correct)".to_owned(),
+                Counting::Literal => "literally (only increments recorded at the stage itself, each corrected by its amendments at its own date and rate)".to_owned(),
+            },
             report.stage,
             if report.stage == f.counting_stage {
                 " (the framework's counting stage)".to_owned()
@@ -283,7 +355,17 @@ fn fair_share_method(
             },
         ),
         format!(
-            "Status: met when counted ≥ fair share; short when less; no-records when the participant has no record at the stage in the period in an eligible category (records that cannot be counted are listed below the table); ratio = counted / fair share; gap = what is missing to the fair share."
+            "Counting rule: {}{}.",
+            report.counting,
+            if report.counting == f.counting {
+                " (the framework's rule)".to_owned()
+            } else {
+                format!(" (asked for; the framework's rule is {})", f.counting)
+            }
+        ),
+        datasets_line(ledger, options),
+        format!(
+            "Status: met when counted ≥ fair share; short when less; no-records when the participant has no record at the stage in the period in an eligible category (records that cannot be counted are listed below the table); not-covered when none of the datasets read has figures for the participant (no figure, which is not zero); ratio = counted / fair share; gap = what is missing to the fair share."
         ),
     ];
     lines.extend(view_lines(options, head));
@@ -295,18 +377,23 @@ pub fn fair_share(
     app: &Steadfast,
     framework: &FrameworkId,
     stage: Option<Stage>,
+    counting: Option<Counting>,
     options: &ReportQuery,
 ) -> Result<FairShareView, AppError> {
     let ledger = app.ledger();
-    let report = fair_share_report(ledger, framework, stage, *options)
+    let report = fair_share_report(ledger, framework, stage, counting, options.clone())
         .map_err(|e| AppError::Invalid(e.to_string()))?;
     let head = head_for(app, options);
-    let method = fair_share_method(&report, options, &head);
+    let method = fair_share_method(ledger, &report, options, &head);
     let t = &report.totals;
     Ok(FairShareView {
         framework: report.framework.framework.clone(),
         framework_name: report.framework.name.clone(),
         stage: report.stage,
+        counting: report.counting,
+        datasets: options.datasets.clone(),
+        dataset_label: dataset_label(ledger, options),
+        possible_double_counts: report.overlaps.clone(),
         fx_policy: options.fx_policy,
         as_of: options.as_of,
         as_known_on: options.as_known_on,
@@ -347,12 +434,14 @@ pub fn fair_share(
             met: t.met,
             short: t.short,
             no_records: t.no_records,
+            not_covered: t.not_covered,
             exempt: t.exempt,
         },
         coverage: CoverageNote::of(report.coverage.clone(), "counted stage events"),
         unconverted: report.unconverted,
         earlier_fixings: report.earlier_fixings,
         not_counted: report.not_counted,
+        counted_literally: report.counted_literally,
         log_head: head,
     })
 }
@@ -443,7 +532,7 @@ pub struct GapsView {
 /// Computes the gaps report over every contribution.
 pub fn gaps(app: &Steadfast, options: &ReportQuery) -> GapsView {
     let ledger = app.ledger();
-    let report: GapsReport = gaps_report(ledger, *options);
+    let report: GapsReport = gaps_report(ledger, options.clone());
     let head = head_for(app, options);
     let mut method = vec![
         "Per donor, every recipient and category: the euro value of the increments recorded at each stage, each corrected by its amendments; withdrawn = what withdrawals cancelled (pledged minus delivered); — means no value recorded, which is not zero.".to_owned(),
@@ -517,7 +606,7 @@ pub struct AnomaliesView {
 
 /// Lists every anomaly, contribution by contribution.
 pub fn anomalies(app: &Steadfast, options: &ReportQuery) -> AnomaliesView {
-    let report: AnomaliesReport = anomalies_report(app.ledger(), *options);
+    let report: AnomaliesReport = anomalies_report(app.ledger(), options.clone());
     let head = head_for(app, options);
     let mut method = vec![
         "Flagged, never rejected: stages skipped, first dates out of stage order, delivered above committed, confirmed different from delivered, in-kind values without a valuation basis, receipts without a condition, and values with no exchange rate under the FX policy (unconverted).".to_owned(),
@@ -550,4 +639,115 @@ pub fn framework_ids(ledger: &Ledger) -> Vec<FrameworkId> {
         .frameworks()
         .map(|f| f.rules.framework.clone())
         .collect()
+}
+
+/// The reconciliation of two datasets as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileView {
+    pub framework: FrameworkId,
+    pub stage: Stage,
+    pub counting: Counting,
+    pub a: DatasetId,
+    pub b: DatasetId,
+    pub by: Granularity,
+    /// As a fraction (0.1 for 10 %).
+    pub tolerance: Decimal,
+    pub fx_policy: FxPolicy,
+    pub as_of: Option<Date>,
+    pub as_known_on: Option<Timestamp>,
+    pub log_head: LogHead,
+    pub method: Vec<String>,
+    pub rows: Vec<ReconcileRow>,
+    /// Per donor over the framework's whole period.
+    pub totals: Vec<ReconcileRow>,
+}
+
+/// Reconciles dataset `a` against dataset `b` under a framework's rules.
+#[allow(clippy::too_many_arguments)]
+pub fn reconcile(
+    app: &Steadfast,
+    framework: &FrameworkId,
+    counting: Option<Counting>,
+    a: &DatasetId,
+    b: &DatasetId,
+    by: Granularity,
+    tolerance: Decimal,
+    options: &ReportQuery,
+) -> Result<ReconcileView, AppError> {
+    let ledger = app.ledger();
+    for d in [a, b] {
+        if ledger.dataset(d).is_none() && !ledger.dataset_sizes().any(|(x, _)| x == d) {
+            let known: Vec<String> = ledger.dataset_sizes().map(|(d, _)| d.to_string()).collect();
+            return Err(AppError::Invalid(format!(
+                "no dataset `{d}` is recorded in this ledger; datasets: {}",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    let report = reconcile_report(ledger, framework, counting, a, b, by, tolerance, options)
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let head = head_for(app, options);
+    let f = &report.framework;
+    let mut method = vec![
+        format!(
+            "Framework {} ({}): what it counts in each dataset, at stage {} counted {}, in categories {}, effective {} to {}; per donor and {}.",
+            f.framework,
+            f.name,
+            report.stage,
+            match report.counting {
+                Counting::Reached => "by stage reached",
+                Counting::Literal => "literally",
+            },
+            f.eligible_categories
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            f.period_start,
+            f.period_end,
+            report.by.as_str(),
+        ),
+        format!(
+            "A = {}; B = {}. Difference = A - B; ratio = A / B. Flagged where they differ by more than {} of the larger: a-below (likely missing records in A), a-above (likely double counting or overstatement in A); a-not-covered / b-not-covered where a dataset has no figures for the donor (no figure, which is not zero). Donor-periods with nothing in either are left out.",
+            describe_dataset(ledger, a, options),
+            describe_dataset(ledger, b, options),
+            percent(report.tolerance),
+        ),
+    ];
+    method.extend(view_lines(options, &head));
+    Ok(ReconcileView {
+        framework: f.framework.clone(),
+        stage: report.stage,
+        counting: report.counting,
+        a: report.a,
+        b: report.b,
+        by: report.by,
+        tolerance: report.tolerance,
+        fx_policy: options.fx_policy,
+        as_of: options.as_of,
+        as_known_on: options.as_known_on,
+        log_head: head,
+        method,
+        rows: report.rows,
+        totals: report.totals,
+    })
+}
+
+fn describe_dataset(ledger: &Ledger, d: &DatasetId, options: &ReportQuery) -> String {
+    match ledger
+        .dataset(d)
+        .and_then(|s| s.latest(options.as_known_on))
+    {
+        Some(r) => format!("{d} ({}, release {})", r.title, r.release),
+        None => d.to_string(),
+    }
+}
+
+/// A fraction as a percentage (`0.1` → `10 %`).
+pub fn percent(fraction: Decimal) -> String {
+    format!("{} %", (fraction * Decimal::ONE_HUNDRED).normalize())
 }

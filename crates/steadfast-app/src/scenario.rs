@@ -6,21 +6,31 @@
 
 use jiff::civil::Date;
 use serde::Serialize;
-use steadfast_domain::{Draft, Ledger, MembershipRecorded, PartyRegistered};
+use steadfast_domain::{
+    Category, Counting, DatasetId, DatasetReleaseRecorded, Draft, FrameworkId, FrameworkRevised,
+    Ledger, MembershipRecorded, PartyRegistered,
+};
 use steadfast_ingest::{
     CsvOptions, parse_contributions, parse_ecb_rates, parse_frameworks, parse_gdp,
-    parse_memberships, parse_parties,
+    parse_memberships, parse_parties, parse_tracker, parse_tracker_release,
 };
 
 use crate::frameworks::decide_frameworks;
 use crate::fx::{FxImportOutcome, decide_rates};
 use crate::import::{ImportOutcome, Rows, record_into_draft};
 use crate::queries::LogHead;
+use crate::tracker::{TrackerImport, TrackerOutcome, TrackerRelease, decide_tracker, sha256_hex};
 use crate::write::{DecidedBy, Recorded, decide_and_append};
 use crate::{AppError, Steadfast};
 
 /// The scenario's version, recorded as the actor of its events (`scenario:<version>`).
-pub const VERSION: &str = "2024.2";
+pub const VERSION: &str = "2024.3";
+/// The hand-compiled dataset's id.
+pub const SCENARIO_DATASET: &str = "scenario-2024";
+/// The tracker release the demo loads beside it.
+pub const TRACKER_DATASET: &str = "kiel-ust-r29";
+/// The day the scenario's dataset release and the framework's revision take effect.
+const REVISED_ON: Date = Date::constant(2026, 12, 3);
 /// The date the registry entries hold from.
 const REGISTERED_ON: Date = Date::constant(2024, 1, 1);
 
@@ -30,6 +40,62 @@ const CONTRIBUTIONS: &[u8] = include_bytes!("../../../data/contributions-2024.cs
 const RATES: &[u8] = include_bytes!("../../../data/ecb-eurofxref-hist.csv");
 const FRAMEWORKS: &[u8] = include_bytes!("../../../data/frameworks.toml");
 const GDP: &[u8] = include_bytes!("../../../data/gdp-worldbank.csv");
+const TRACKER: &[u8] = include_bytes!("../../../data/kiel-ust-r29/data_explorer.csv");
+const TRACKER_RELEASE: &[u8] = include_bytes!("../../../data/kiel-ust-r29/release_info.csv");
+const TRACKER_FILE: &str = "data/kiel-ust-r29/data_explorer.csv";
+
+/// The revision that makes `washington-2024` count by stage reached and count the tracker's
+/// monthly military allocations, whose cost category the tracker does not break down. A dated
+/// event: a report as known before it counts as the adoption did.
+fn washington_revision() -> FrameworkRevised {
+    FrameworkRevised {
+        framework: FrameworkId::parse("washington-2024").expect("a valid id"),
+        revision: "2026-12-reached".to_owned(),
+        revised_on: REVISED_ON,
+        counting: Some(Counting::Reached),
+        add_eligible_categories: vec![Category::MilitaryUnspecified],
+        reason: "Count the value that has reached at least the counting stage (a delivery without a recorded commitment was committed), and count military support whose cost category the source does not break down, such as a tracker's monthly military allocations.".to_owned(),
+    }
+}
+
+/// The scenario's own dataset: a hand-compiled sample with no declared coverage.
+fn scenario_release() -> DatasetReleaseRecorded {
+    DatasetReleaseRecorded {
+        dataset: DatasetId::parse(SCENARIO_DATASET).expect("a valid id"),
+        release: VERSION.to_owned(),
+        title: "Steadfast's hand-compiled 2024 scenario".to_owned(),
+        published_on: None,
+        recorded_on: REVISED_ON,
+        citation:
+            "Steadfast, data/contributions-2024.csv (sources per row; method in data/NOTES.md)"
+                .to_owned(),
+        file_sha256: Some(sha256_hex(CONTRIBUTIONS)),
+        coverage: None,
+        stages: Vec::new(),
+    }
+}
+
+/// The tracker's Release 29, shipped in `data/kiel-ust-r29/`.
+pub fn tracker_import() -> Result<TrackerImport, AppError> {
+    let invalid = |e: steadfast_ingest::ErrorList| {
+        AppError::Corrupt(format!("the built-in tracker release is unreadable:\n{e}"))
+    };
+    let parsed = parse_tracker(TRACKER_FILE, TRACKER).map_err(invalid)?;
+    let info = parse_tracker_release("data/kiel-ust-r29/release_info.csv", TRACKER_RELEASE)
+        .map_err(invalid)?;
+    Ok(TrackerImport {
+        file: TRACKER_FILE.to_owned(),
+        dataset: DatasetId::parse(TRACKER_DATASET).expect("a valid id"),
+        release: TrackerRelease {
+            release: info.release,
+            title: info.label,
+            published_on: Some(info.date),
+        },
+        sha256: sha256_hex(TRACKER),
+        parsed,
+        today: info.date,
+    })
+}
 
 /// What loading the scenario did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,14 +105,17 @@ pub struct ScenarioLoad {
     pub memberships_recorded: u64,
     pub rate_days_recorded: u64,
     pub frameworks_adopted: u64,
+    pub frameworks_revised: u64,
     pub contributions: ImportOutcome,
+    pub tracker: TrackerOutcome,
     pub events_appended: u64,
 }
 
 impl Recorded for ScenarioLoad {
     fn recorded(&mut self, events_appended: u64, head: LogHead) {
         self.events_appended = events_appended;
-        self.contributions.log_head = head;
+        self.contributions.log_head = head.clone();
+        self.tracker.log_head = head;
     }
 }
 
@@ -71,7 +140,9 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
         CONTRIBUTIONS,
         CsvOptions::default(),
         &mut |_| {},
-    );
+    )
+    .in_dataset(&DatasetId::parse(SCENARIO_DATASET).expect("a valid id"));
+    let tracker = tracker_import()?;
     let clash = |file: &str, line: u64, v: steadfast_domain::Violation| {
         AppError::Invalid(format!(
             "cannot load the founding scenario into this ledger: {file}:{line}: {}",
@@ -87,7 +158,9 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             memberships_recorded: 0,
             rate_days_recorded: 0,
             frameworks_adopted: 0,
+            frameworks_revised: 0,
             contributions: ImportOutcome::new(contributions.parsed(), false),
+            tracker: TrackerOutcome::empty(&tracker),
             events_appended: 0,
         };
         for p in &parties {
@@ -139,11 +212,26 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
             )
             .0,
         );
+        match draft.revise_framework(washington_revision()) {
+            Ok(new) => load.frameworks_revised = u64::from(new),
+            Err(problems) => errors.0.extend(problems.into_iter().map(|p| {
+                steadfast_ingest::ImportError::new("data/frameworks.toml", 1, None, None, p)
+            })),
+        }
+        if let Err(problems) = draft.record_dataset_release(scenario_release()) {
+            errors.0.extend(problems.into_iter().map(|p| {
+                steadfast_ingest::ImportError::new("data/contributions-2024.csv", 1, None, None, p)
+            }));
+        }
         errors.0.extend(
             contributions
                 .decide_into(&mut draft, &mut load.contributions, record_into_draft)
                 .0,
         );
+        match decide_tracker(&mut draft, ledger, &tracker, false) {
+            Ok(outcome) => load.tracker = outcome,
+            Err(e) => errors.0.extend(e.0),
+        }
         if !errors.0.is_empty() {
             // The scenario is valid on an empty ledger (a test says so); a refusal here means
             // this ledger already holds different events under the scenario's ids.

@@ -396,6 +396,7 @@ fn purpose(category: Category) -> &'static str {
         Category::NatoTrustFund => "contribution to a NATO trust fund",
         Category::FinancialAid => "budget support",
         Category::HumanitarianAid => "humanitarian assistance, winter supplies",
+        Category::MilitaryUnspecified => "military support, items not itemised",
     }
 }
 

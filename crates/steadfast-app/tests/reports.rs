@@ -25,7 +25,7 @@ fn all_reports(app: &Steadfast, as_known_on: Option<Timestamp>) -> String {
             as_known_on,
             ..ReportQuery::new(policy)
         };
-        let fair = reports::fair_share(app, &washington(), None, &options).unwrap();
+        let fair = reports::fair_share(app, &washington(), None, None, &options).unwrap();
         out += &serde_json::to_string_pretty(&fair).unwrap();
         out += &serde_json::to_string_pretty(&reports::gaps(app, &options)).unwrap();
         out += &serde_json::to_string_pretty(&reports::anomalies(app, &options)).unwrap();
@@ -93,7 +93,7 @@ fn reports_replay_identically_and_stay_fixed_as_known_on_a_moment() {
         as_known_on: Some(start - SignedDuration::from_secs(1)),
         ..ReportQuery::new(FxPolicy::EventDate)
     };
-    assert!(reports::fair_share(&reopened, &washington(), None, &before).is_err());
+    assert!(reports::fair_share(&reopened, &washington(), None, None, &before).is_err());
     assert_eq!(
         reports::gaps(&reopened, &before).log_head,
         LogHead::of(None)

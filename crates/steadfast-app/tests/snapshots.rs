@@ -78,9 +78,9 @@ fn a_writer_saves_a_snapshot_and_a_reader_restores_exactly_the_replayed_projecti
     let path = scenario_ledger(dir.path());
     assert_eq!(snapshot_rows(&path), 1);
     let app = open(&path, Access::Read).expect("open");
-    assert_eq!(app.snapshot_use(), &SnapshotUse::Loaded { position: 7355 });
+    assert_eq!(app.snapshot_use(), &SnapshotUse::Loaded { position: 8556 });
     assert_eq!(app.ledger(), &replayed(&path));
-    assert_eq!(app.head().map(|h| h.position), Some(7355));
+    assert_eq!(app.head().map(|h| h.position), Some(8556));
 }
 
 #[test]
@@ -96,8 +96,8 @@ fn events_after_the_snapshot_are_replayed_on_top_of_it() {
     import_contributions(&mut app, &parsed, "test", ImportOptions::default()).expect("import");
     drop(app);
     let app = open(&path, Access::Read).expect("reopen");
-    assert_eq!(app.snapshot_use(), &SnapshotUse::Loaded { position: 7355 });
-    assert_eq!(app.head().map(|h| h.position), Some(7357));
+    assert_eq!(app.snapshot_use(), &SnapshotUse::Loaded { position: 8556 });
+    assert_eq!(app.head().map(|h| h.position), Some(8558));
     assert_eq!(app.ledger(), &replayed(&path));
 }
 
@@ -131,7 +131,7 @@ fn a_damaged_snapshot_is_discarded_rebuilt_and_never_trusted() {
     let reader = open(&path, Access::Read).expect("open");
     assert_eq!(
         reader.snapshot_use(),
-        &SnapshotUse::Loaded { position: 7355 }
+        &SnapshotUse::Loaded { position: 8556 }
     );
     assert_eq!(reader.ledger(), &expected);
 }
@@ -165,7 +165,7 @@ fn a_snapshot_that_does_not_match_the_log_is_discarded() {
     let junk = b"not a projection".to_vec();
     sql(
         &path,
-        "UPDATE snapshots SET position = 7355, body = ?1, digest = ?2",
+        "UPDATE snapshots SET position = 8556, body = ?1, digest = ?2",
         rusqlite::params![junk, payload_digest(&junk).0.as_slice()],
     );
     assert_a_reader_rebuilds(&path, "cannot be read", &expected);

@@ -32,7 +32,10 @@ use steadfast_app::queries::{self, ContributionFilter, LogHead};
 use steadfast_app::{
     Access, AppError, Database, ImportOptions, Steadfast, import_file_keeping, scenario,
 };
-use steadfast_domain::{Category, Channel, ContributionId, FxPolicy, PartyId, ReportQuery, Stage};
+use steadfast_domain::scoreboard::reconcile::Granularity;
+use steadfast_domain::{
+    Category, Channel, ContributionId, DatasetId, FxPolicy, PartyId, ReportQuery, Stage,
+};
 use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
 use steadfast_store::ChainHash;
 
@@ -112,6 +115,32 @@ struct FormatArg {
 enum ImportCommand {
     /// Import stage events from a CSV file (one row per event; layout in the README).
     Contributions(ImportArgs),
+    /// Import a release of the Kiel Ukraine Support Tracker (its per-country monthly file,
+    /// `data_explorer.csv`) as a dataset: each donor-month's military allocations become one
+    /// `allocated` record in EUR; a later release into the same dataset records only the
+    /// differences, as amendments.
+    Tracker(TrackerArgs),
+}
+
+#[derive(Debug, Args)]
+struct TrackerArgs {
+    /// The tracker's `data_explorer.csv` (`-` for standard input).
+    file: PathBuf,
+    /// The dataset the release goes into (e.g. kiel-ust; at most 32 characters).
+    #[arg(long, value_parser = reports::dataset_id)]
+    dataset: DatasetId,
+    /// The release's label; by default read from `release_info.csv` beside the file, else the
+    /// file's SHA-256.
+    #[arg(long)]
+    release: Option<String>,
+    /// Validate and report without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print at most this many errors, then a count of the rest.
+    #[arg(long, default_value_t = 100)]
+    max_errors: usize,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +156,9 @@ struct ImportArgs {
     /// Print at most this many errors, then a count of the rest.
     #[arg(long, default_value_t = 100)]
     max_errors: usize,
+    /// The dataset the file's contributions belong to (default: ledger, the coalition's own).
+    #[arg(long, value_parser = reports::dataset_id)]
+    dataset: Option<DatasetId>,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -162,6 +194,9 @@ struct ListArgs {
     /// Only contributions with an event (of --stage) effective on or before this date (YYYY-MM-DD).
     #[arg(long, value_parser = parse_date)]
     to: Option<Date>,
+    /// Only contributions of this dataset (repeatable; default: every dataset).
+    #[arg(long = "dataset", value_name = "ID", value_parser = reports::dataset_id)]
+    datasets: Vec<DatasetId>,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -244,6 +279,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => demo(&database, args.format),
         Command::Import(ImportCommand::Contributions(args)) => import(&database, &args),
+        Command::Import(ImportCommand::Tracker(args)) => import_tracker(&database, &args),
         Command::Contributions(ContributionsCommand::List(args)) => list(&database, &args),
         Command::Contributions(ContributionsCommand::Show(args)) => show(&database, &args),
         Command::Parties(PartiesCommand::List(args)) => parties(&database, &args),
@@ -292,20 +328,33 @@ fn head_line(head: &LogHead) -> String {
 fn demo(database: &Database, format: Format) -> Result<()> {
     let mut app = open(database, Access::Create)?;
     let load = scenario::load(&mut app).context("loading the founding scenario")?;
-    let options = ReportQuery::new(FxPolicy::EventDate);
-    let scoreboard = reports::fair_share_view(&app, None, Some(Stage::Committed), &options)?;
-    let gaps = steadfast_app::reports::gaps(&app, &options);
+    let tracker = DatasetId::parse(scenario::TRACKER_DATASET)?;
+    let scenario_set = DatasetId::parse(scenario::SCENARIO_DATASET)?;
+    // The headline: the tracker's figures alone, under the framework's own rules.
+    let headline = ReportQuery::new(FxPolicy::EventDate).in_datasets(vec![tracker.clone()]);
+    let scoreboard = reports::fair_share_view(&app, None, None, None, &headline)?;
+    let framework = scoreboard.framework.clone();
+    let reconcile = steadfast_app::reports::reconcile(
+        &app,
+        &framework,
+        None,
+        &scenario_set,
+        &tracker,
+        Granularity::Year,
+        DEMO_TOLERANCE,
+        &ReportQuery::new(FxPolicy::EventDate),
+    )?;
     if format == Format::Json {
         #[derive(serde::Serialize)]
         struct DemoJson<'a> {
             scenario: &'a scenario::ScenarioLoad,
             fair_share: &'a steadfast_app::reports::FairShareView,
-            gaps: &'a steadfast_app::reports::GapsView,
+            reconcile: &'a steadfast_app::reports::ReconcileView,
         }
         let json = DemoJson {
             scenario: &load,
             fair_share: &scoreboard,
-            gaps: &gaps,
+            reconcile: &reconcile,
         };
         outln!("{}", serde_json::to_string_pretty(&json)?)?;
         return Ok(());
@@ -319,15 +368,20 @@ fn demo(database: &Database, format: Format) -> Result<()> {
             )
         } else {
             format!(
-                "Loaded founding scenario {} into {}: {} parties, {} memberships, {} days of ECB rates, {} framework(s), {} stage events in {} contributions ({} log events).",
+                "Loaded founding scenario {} into {}: {} parties, {} memberships, {} days of ECB rates, {} framework(s) and {} revision(s), {} stage events in {} contributions of dataset {}, and {} donor-months of {} (release {}) ({} log events).",
                 load.version,
                 app.location(),
                 load.parties_registered,
                 load.memberships_recorded,
                 load.rate_days_recorded,
                 load.frameworks_adopted,
+                load.frameworks_revised,
                 load.contributions.new_stage_events,
                 load.contributions.new_contributions,
+                scenario::SCENARIO_DATASET,
+                load.tracker.new_records,
+                load.tracker.dataset,
+                load.tracker.release,
                 load.events_appended
             )
         };
@@ -335,13 +389,21 @@ fn demo(database: &Database, format: Format) -> Result<()> {
     }
     reports::print_fair_share(&scoreboard, format)?;
     if format == Format::Csv {
-        // One CSV document per run: the gaps have their own command.
-        eprintln!("The gaps between stages: steadfast report gaps --format csv");
+        // One CSV document per run: the reconciliation has its own command.
+        eprintln!(
+            "The scenario against the tracker: steadfast report reconcile --dataset {} --against {} --format csv",
+            scenario::SCENARIO_DATASET,
+            scenario::TRACKER_DATASET
+        );
         return Ok(());
     }
     outln!()?;
-    reports::print_gaps(&gaps, format)
+    reports::print_reconcile(&reconcile, format)
 }
+
+/// The tolerance of the demo's reconciliation: a hand-compiled sample of announcements is
+/// expected to differ from the tracker's allocations by much more than rounding.
+const DEMO_TOLERANCE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(50, 0, 0, false, 2);
 
 fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     let name = args.file.display().to_string();
@@ -355,6 +417,10 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
         },
         &mut |rows| bar.set_message(format!("reading {name}: {rows} rows")),
     );
+    let parsed = match &args.dataset {
+        Some(d) => parsed.in_dataset(d),
+        None => parsed,
+    };
     drop(bytes);
     let options = ImportOptions {
         dry_run: args.dry_run,
@@ -409,6 +475,124 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
                 _ => Err(Reported.into()),
             }
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn import_tracker(database: &Database, args: &TrackerArgs) -> Result<()> {
+    use steadfast_app::tracker::{TrackerImport, TrackerRelease, import_tracker, sha256_hex};
+    let name = args.file.display().to_string();
+    let bytes = read_input(&args.file, &name)?;
+    let refused = |errors: &steadfast_ingest::ErrorList| -> Result<()> {
+        match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
+            Err(e) if !is_broken_pipe(&e) => Err(e),
+            _ => Err(Reported.into()),
+        }
+    };
+    let parsed = match steadfast_ingest::parse_tracker(&name, &bytes) {
+        Ok(p) => p,
+        Err(errors) => return refused(&errors),
+    };
+    let sha256 = sha256_hex(&bytes);
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    // The release: named on the command line, else read from release_info.csv beside the
+    // file, else the file's SHA-256.
+    let beside = args
+        .file
+        .parent()
+        .map(|dir| dir.join("release_info.csv"))
+        .filter(|p| args.file.as_os_str() != "-" && p.is_file());
+    let info = match &beside {
+        Some(path) => {
+            let info_name = path.display().to_string();
+            let info_bytes = read_input(path, &info_name)?;
+            match steadfast_ingest::parse_tracker_release(&info_name, &info_bytes) {
+                Ok(info) => Some(info),
+                Err(errors) => return refused(&errors),
+            }
+        }
+        None => None,
+    };
+    let release = match (&args.release, info) {
+        (Some(label), info) => TrackerRelease {
+            release: label.clone(),
+            title: info.filter(|i| &i.release == label).map_or_else(
+                || format!("Ukraine Support Tracker, release {label}"),
+                |i| i.label,
+            ),
+            published_on: None,
+        },
+        (None, Some(info)) => TrackerRelease {
+            release: info.release,
+            title: info.label,
+            published_on: Some(info.date),
+        },
+        (None, None) => TrackerRelease {
+            release: sha256.clone(),
+            title: format!("Ukraine Support Tracker, file {}", &sha256[..12]),
+            published_on: None,
+        },
+    };
+    let import = TrackerImport {
+        file: name.clone(),
+        dataset: args.dataset.clone(),
+        release,
+        sha256,
+        parsed,
+        today,
+    };
+    let bar = spinner(format!("checking {name} against the ledger"));
+    let result = import_tracker(database, &import, &actor(), args.dry_run, &mut |n| {
+        bar.set_message(format!("replaying the log: {n} events"))
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            let mut grid = Grid::new(&[("measure", false), ("value", true)]);
+            for (k, v) in [
+                ("rows (donor-months)", outcome.rows.to_string()),
+                ("donors", outcome.donors.to_string()),
+                (
+                    "months",
+                    format!("{} to {}", outcome.first_month, outcome.last_month),
+                ),
+                ("new records", outcome.new_records.to_string()),
+                ("revised (amendments)", outcome.revised.to_string()),
+                (
+                    "no longer in the release (amended to zero)",
+                    outcome.removed.to_string(),
+                ),
+                ("unchanged", outcome.unchanged.to_string()),
+                ("log events appended", outcome.events_appended.to_string()),
+            ] {
+                grid.push(vec![k.to_owned(), v]);
+            }
+            let verdict = if outcome.dry_run {
+                format!(
+                    "dry run: {name} is valid; nothing was written (it would record release {} of dataset {})",
+                    outcome.release, outcome.dataset
+                )
+            } else if !outcome.changes_anything() {
+                format!(
+                    "nothing new: release {} of dataset {} is already recorded with these figures",
+                    outcome.release, outcome.dataset
+                )
+            } else {
+                format!(
+                    "imported {name} as release {} of dataset {}",
+                    outcome.release, outcome.dataset
+                )
+            };
+            emit(
+                args.format.format,
+                &outcome,
+                &grid,
+                &[verdict, head_line(&outcome.log_head)],
+            )
+        }
+        Err(AppError::Rejected(errors)) => refused(&errors),
         Err(e) => Err(e.into()),
     }
 }
@@ -476,6 +660,7 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         stage: args.stage,
         from: args.from,
         to: args.to,
+        datasets: args.datasets.clone(),
     };
     let report = queries::list(app.ledger(), app.head(), &filter);
     let mut grid = Grid::new(&[
@@ -484,6 +669,7 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         ("recipient", false),
         ("category", false),
         ("channel", false),
+        ("dataset", false),
         ("status", false),
         ("first", false),
         ("last", false),
@@ -503,6 +689,7 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
             r.recipient.to_string(),
             r.category.to_string(),
             r.channel.to_string(),
+            r.dataset.to_string(),
             text(r.status),
             text(r.first_date),
             text(r.last_date),

@@ -9,9 +9,12 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
-use steadfast_app::reports::{self, AnomaliesView, FairShareView, GapsFigures, GapsView};
+use steadfast_app::reports::{
+    self, AnomaliesView, FairShareView, GapsFigures, GapsView, ReconcileView,
+};
 use steadfast_app::{Access, AppError, Database, Steadfast};
-use steadfast_domain::{FrameworkId, FxPolicy, HalfYear, ReportQuery, Stage};
+use steadfast_domain::scoreboard::reconcile::Granularity;
+use steadfast_domain::{Counting, DatasetId, FrameworkId, FxPolicy, HalfYear, ReportQuery, Stage};
 use steadfast_ingest::{parse_date, parse_ecb_rates};
 
 use crate::output::{Format, Grid, amount_cell, emit, grouped};
@@ -32,6 +35,52 @@ pub enum ReportCommand {
     /// Skipped stages, out-of-order dates, delivered above committed, confirmed different from
     /// delivered, and values with no exchange rate — each with its contribution and reason.
     Anomalies(ViewArgs),
+    /// What a framework counts in one dataset against another, per donor and period, with
+    /// differences beyond a tolerance flagged.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The dataset to compare (A); give --dataset once.
+    #[command(flatten)]
+    view: ViewArgs,
+    /// The dataset to compare it against (B).
+    #[arg(long, value_name = "ID", value_parser = dataset_id)]
+    against: DatasetId,
+    /// The framework whose rules say what counts (default: the only one, or washington-2024).
+    #[arg(long, value_parser = |s: &str| FrameworkId::parse(s).map_err(|e| e.to_string()))]
+    framework: Option<FrameworkId>,
+    /// The periods compared.
+    #[arg(long, default_value = "year", value_parser = choices(&Granularity::ALL, |g| g.as_str(), |s| Granularity::parse(s).ok_or_else(|| steadfast_domain::VocabularyError { what: "period", value: s.to_owned(), expected: "month, half-year, year".to_owned() })))]
+    by: Granularity,
+    /// The relative difference tolerated, of the larger figure: `10%` or `0.1`.
+    #[arg(long, default_value = "10%", value_parser = tolerance)]
+    tolerance: Decimal,
+    /// How to count (default: the framework's rule).
+    #[arg(long, value_parser = choices(Counting::ALL, |c| c.as_str(), Counting::parse))]
+    counting: Option<Counting>,
+}
+
+/// Reads a tolerance: a percentage (`10%`) or a fraction (`0.1`), from 0 to 100 %.
+pub fn tolerance(text: &str) -> Result<Decimal, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(pct) => pct
+            .trim()
+            .parse::<Decimal>()
+            .map(|p| p / Decimal::ONE_HUNDRED),
+        None => t.parse::<Decimal>(),
+    }
+    .map_err(|_| {
+        format!(
+            "`{text}` is not a tolerance; write a percentage such as 10% or a fraction such as 0.1"
+        )
+    })?;
+    if value.is_sign_negative() || value > Decimal::ONE {
+        return Err(format!("`{text}` is not a tolerance between 0% and 100%"));
+    }
+    Ok(value.normalize())
 }
 
 /// The view every report takes of the ledger.
@@ -47,18 +96,28 @@ pub struct ViewArgs {
     /// How amounts are converted to euros.
     #[arg(long, default_value = "event-date", value_parser = fx_policy)]
     fx_policy: FxPolicy,
+    /// Only contributions of this dataset (repeatable; default: every dataset, and figures of
+    /// one donor from several datasets are flagged as possible double counts).
+    #[arg(long = "dataset", value_name = "ID", value_parser = dataset_id)]
+    datasets: Vec<DatasetId>,
     #[command(flatten)]
     format: FormatArg,
 }
 
 impl ViewArgs {
-    fn options(&self) -> ReportQuery {
+    pub fn options(&self) -> ReportQuery {
         ReportQuery {
             fx_policy: self.fx_policy,
             as_of: self.as_of,
             as_known_on: self.as_known_on,
+            datasets: Vec::new(),
         }
+        .in_datasets(self.datasets.clone())
     }
+}
+
+pub fn dataset_id(text: &str) -> Result<DatasetId, String> {
+    DatasetId::parse(text).map_err(|e| e.to_string())
 }
 
 pub fn fx_policy(text: &str) -> Result<FxPolicy, String> {
@@ -74,6 +133,10 @@ pub struct FairShareArgs {
     /// The stage to count (default: the framework's counting stage).
     #[arg(long, value_parser = choices(&Stage::FLOW, |c| c.as_str(), Stage::parse))]
     stage: Option<Stage>,
+    /// How to count (default: the framework's rule): `reached` counts the value that has
+    /// reached at least the stage, `literal` only increments recorded at the stage itself.
+    #[arg(long, value_parser = choices(Counting::ALL, |c| c.as_str(), Counting::parse))]
+    counting: Option<Counting>,
     #[command(flatten)]
     view: ViewArgs,
 }
@@ -105,6 +168,7 @@ pub fn run(database: &Database, command: &ReportCommand) -> Result<()> {
             &app,
             args.framework.as_ref(),
             args.stage,
+            args.counting,
             &args.view.options(),
         )
         .and_then(|view| print_fair_share(&view, args.view.format.format)),
@@ -115,6 +179,8 @@ pub fn run(database: &Database, command: &ReportCommand) -> Result<()> {
             &reports::anomalies(&app, &args.options()),
             args.format.format,
         ),
+        ReportCommand::Reconcile(args) => reconcile_view(&app, args)
+            .and_then(|view| print_reconcile(&view, args.view.format.format)),
     };
     // The ledger was opened read-only and the process ends here: leave the projection to the
     // operating system instead of freeing it piece by piece (about a second for 1,000,000
@@ -123,11 +189,124 @@ pub fn run(database: &Database, command: &ReportCommand) -> Result<()> {
     printed
 }
 
+/// The framework a report names, else the only one recorded, else the headline one.
+fn framework_or_default(app: &Steadfast, framework: Option<&FrameworkId>) -> Result<FrameworkId> {
+    let ids = reports::framework_ids(app.ledger());
+    match (framework, ids.as_slice()) {
+        (Some(id), _) => Ok(id.clone()),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => match ids.iter().find(|i| i.as_str() == HEADLINE) {
+            Some(id) => Ok(id.clone()),
+            None => anyhow::bail!(
+                "name a framework with --framework; recorded frameworks: {}",
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    }
+}
+
+/// The headline framework, reported when none is named.
+const HEADLINE: &str = "washington-2024";
+
+pub fn reconcile_view(app: &Steadfast, args: &ReconcileArgs) -> Result<ReconcileView> {
+    let options = args.view.options();
+    let [a] = options.datasets.as_slice() else {
+        anyhow::bail!(
+            "name the dataset to compare with one --dataset ID (and the other with --against ID)"
+        );
+    };
+    if *a == args.against {
+        anyhow::bail!("--dataset and --against name the same dataset `{a}`");
+    }
+    let framework = framework_or_default(app, args.framework.as_ref())?;
+    Ok(reports::reconcile(
+        app,
+        &framework,
+        args.counting,
+        a,
+        &args.against,
+        args.by,
+        args.tolerance,
+        &options,
+    )?)
+}
+
+fn optional_amount(value: Option<Decimal>, format: Format, none: &str) -> String {
+    match (value, format) {
+        (Some(v), _) => amount_cell(Some(v), format),
+        (None, Format::Table) => none.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+pub fn print_reconcile(view: &ReconcileView, format: Format) -> Result<()> {
+    let mut grid = Grid::new(&[
+        ("donor", false),
+        ("period", false),
+        ("A EUR", true),
+        ("B EUR", true),
+        ("difference EUR", true),
+        ("ratio", true),
+        ("flag", false),
+    ]);
+    let cells = |r: &steadfast_domain::scoreboard::reconcile::ReconcileRow| {
+        vec![
+            r.donor.to_string(),
+            r.period.clone(),
+            optional_amount(r.a_eur, format, "not covered"),
+            optional_amount(r.b_eur, format, "not covered"),
+            optional_amount(r.difference_eur, format, "—"),
+            match (r.ratio, format) {
+                (Some(x), Format::Table) => format!("{}x", x.round_dp(2)),
+                (Some(x), _) => x.to_string(),
+                (None, Format::Table) => "—".to_owned(),
+                (None, _) => String::new(),
+            },
+            r.flag.as_str().to_owned(),
+        ]
+    };
+    for r in &view.rows {
+        grid.push(cells(r));
+    }
+    if format == Format::Table {
+        outln!(
+            "Reconciliation of {} (A) against {} (B) under {}, by {}, tolerance {}:",
+            view.a,
+            view.b,
+            view.framework,
+            view.by.as_str(),
+            reports::percent(view.tolerance)
+        )?;
+    }
+    let flagged = view
+        .totals
+        .iter()
+        .filter(|r| r.flag != steadfast_domain::scoreboard::reconcile::Flag::Agree)
+        .count();
+    let mut footer = vec![format!(
+        "{} donors over the whole period: {} agree within the tolerance, {flagged} flagged.",
+        view.totals.len(),
+        view.totals.len() - flagged,
+    )];
+    footer.extend(method_footer(
+        &view.method,
+        &format!(
+            "Log head: position {}, hash {}.",
+            view.log_head.position, view.log_head.hash
+        ),
+    ));
+    emit(format, view, &grid, &footer)
+}
+
 /// The scoreboard of the named framework, or of the only one recorded.
 pub fn fair_share_view(
     app: &Steadfast,
     framework: Option<&FrameworkId>,
     stage: Option<Stage>,
+    counting: Option<Counting>,
     options: &ReportQuery,
 ) -> Result<FairShareView> {
     let ids = reports::framework_ids(app.ledger());
@@ -150,7 +329,7 @@ pub fn fair_share_view(
         (None, [only]) => only.clone(),
         (None, _) => anyhow::bail!("name a framework with --framework; {}", listed()),
     };
-    match reports::fair_share(app, &id, stage, options) {
+    match reports::fair_share(app, &id, stage, counting, options) {
         Ok(view) => Ok(view),
         Err(AppError::Invalid(message)) if !ids.contains(&id) => {
             anyhow::bail!("{message}; {}", listed())
@@ -318,16 +497,19 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             .map(|t| format!(", as known on {t}"))
             .unwrap_or_default();
         outln!(
-            "Fair shares of {} (target EUR {}) — counting {}, FX {}{as_of}{known}:",
+            "Fair shares of {} (target EUR {}) — {}; counting {} by stage {}, FX {}{as_of}{known}:",
             view.framework,
             grouped(view.target_eur),
+            view.dataset_label,
             view.stage,
+            view.counting,
             view.fx_policy
         )?;
     }
+    double_count_warning(view, format)?;
     let mut footer = vec![format!(
-        "{} participants: {} met, {} short, {} with no records, {} exempt.",
-        t.participants, t.met, t.short, t.no_records, t.exempt
+        "{} participants: {} met, {} short, {} with no records, {} not covered by the datasets read, {} exempt.",
+        t.participants, t.met, t.short, t.no_records, t.not_covered, t.exempt
     )];
     if !t.unallocated_eur.is_zero() {
         footer.push(format!(
@@ -347,8 +529,53 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             .map(|n| format!("{} ({}): {}", n.event, n.donor, n.reason))
             .collect(),
     ));
+    footer.extend(details(
+        format!(
+            "{} contribution(s) are counted literally (their stages are in more than one currency):",
+            view.counted_literally.len()
+        ),
+        view.counted_literally
+            .iter()
+            .map(|c| format!("{} ({}): {}", c.contribution, c.donor, c.reason))
+            .collect(),
+    ));
     footer.extend(method_footer(&view.method, &view.coverage.caveat));
     emit(format, view, &grid, &footer)
+}
+
+/// Says, above a table (on standard error for CSV, whose rows stay clean; in JSON the
+/// `possible_double_counts` field says it), which donors' figures come from more than one
+/// dataset.
+fn double_count_warning(view: &FairShareView, format: Format) -> Result<()> {
+    if view.possible_double_counts.is_empty() || format == Format::Json {
+        return Ok(());
+    }
+    let list: Vec<String> = view
+        .possible_double_counts
+        .iter()
+        .map(|o| {
+            format!(
+                "{} ({})",
+                o.donor,
+                o.datasets
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            )
+        })
+        .collect();
+    let text = format!(
+        "Warning: possible double counts: {} donor(s) have figures in more than one dataset, and this report adds them together: {}. Read one dataset with --dataset, or compare them with `steadfast report reconcile`.",
+        list.len(),
+        list.join(", ")
+    );
+    if format == Format::Table {
+        outln!("{text}")?;
+    } else {
+        eprintln!("{text}");
+    }
+    Ok(())
 }
 
 fn median(value: Option<Decimal>, format: Format, none: &str) -> String {

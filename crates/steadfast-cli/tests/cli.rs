@@ -1046,6 +1046,7 @@ fn given_the_demo_when_listing_as_json_and_csv_then_both_parse_and_agree() {
             "recipient",
             "category",
             "channel",
+            "dataset",
             "status",
             "first",
             "last",

@@ -257,7 +257,14 @@ fn demo_report(args: &[&str]) -> String {
 fn given_the_demo_when_reporting_fair_shares_as_a_table_then_it_matches_the_snapshot() {
     insta::assert_snapshot!(
         "fair_share_table",
-        demo_report(&["report", "fair-share", "--framework", "washington-2024"])
+        demo_report(&[
+            "report",
+            "fair-share",
+            "--framework",
+            "washington-2024",
+            "--dataset",
+            "kiel-ust-r29",
+        ])
     );
 }
 
@@ -270,6 +277,8 @@ fn given_the_demo_when_reporting_fair_shares_as_json_then_it_matches_the_snapsho
             "fair-share",
             "--framework",
             "washington-2024",
+            "--dataset",
+            "scenario-2024",
             "--format",
             "json",
         ])
@@ -278,12 +287,18 @@ fn given_the_demo_when_reporting_fair_shares_as_json_then_it_matches_the_snapsho
 
 #[test]
 fn given_the_demo_when_reporting_gaps_then_it_matches_the_snapshot() {
-    insta::assert_snapshot!("gaps_table", demo_report(&["report", "gaps"]));
+    insta::assert_snapshot!(
+        "gaps_table",
+        demo_report(&["report", "gaps", "--dataset", "scenario-2024"])
+    );
 }
 
 #[test]
 fn given_the_demo_when_reporting_anomalies_then_it_matches_the_snapshot() {
-    insta::assert_snapshot!("anomalies_table", demo_report(&["report", "anomalies"]));
+    insta::assert_snapshot!(
+        "anomalies_table",
+        demo_report(&["report", "anomalies", "--dataset", "scenario-2024"])
+    );
 }
 
 #[test]
@@ -597,6 +612,8 @@ fn given_a_moment_when_more_is_recorded_later_then_reports_as_known_on_it_are_by
             .iter()
             .map(|args| {
                 let mut args = args.to_vec();
+                // The scenario and what this test records into the ledger, without the tracker.
+                args.extend(["--dataset", "scenario-2024", "--dataset", "ledger"]);
                 if let Some(t) = known_on {
                     args.extend(["--as-known-on", t]);
                 }
@@ -1168,9 +1185,16 @@ fn given_csv_format_when_reporting_then_stdout_is_clean_csv_and_the_method_goes_
     }
     assert!(!out.stdout.contains("Method"), "{}", out.stdout);
 
-    for (report, rows) in [("gaps", 25), ("anomalies", 45)] {
+    for (report, rows) in [("gaps", 25), ("anomalies", 51)] {
         let out = ledger
-            .run(&["report", report, "--format", "csv"])
+            .run(&[
+                "report",
+                report,
+                "--dataset",
+                "scenario-2024",
+                "--format",
+                "csv",
+            ])
             .ok(report);
         let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
         assert!(reader.headers().is_ok());
@@ -1192,44 +1216,83 @@ fn given_csv_format_when_reporting_then_stdout_is_clean_csv_and_the_method_goes_
 }
 
 #[test]
-fn given_a_fresh_ledger_when_the_demo_runs_then_it_prints_the_scoreboard_and_the_gaps_once() {
+fn given_a_fresh_ledger_when_the_demo_runs_then_it_prints_the_tracker_headline_and_the_reconciliation_once()
+ {
     let ledger = Ledger::new();
     let first = ledger.run(&["demo"]).ok("demo");
     assert!(
         first.stdout.contains("Loaded founding scenario")
             && first.stdout.contains("7126 days of ECB rates")
-            && first.stdout.contains("1 framework(s)"),
+            && first.stdout.contains("1 framework(s) and 1 revision(s)")
+            && first
+                .stdout
+                .contains("591 donor-months of kiel-ust-r29 (release 29)"),
         "{}",
         first.stdout
     );
     assert!(
         first.stdout.contains(
-            "Fair shares of washington-2024 (target EUR 40,000,000,000.00) — counting committed, FX event-date:"
+            "Fair shares of washington-2024 (target EUR 40,000,000,000.00) — dataset kiel-ust-r29 (release 29); counting committed by stage reached, FX event-date:"
         ),
         "{}",
         first.stdout
     );
+    // The Allies the tracker does not cover are said to be not covered, never zero.
+    let mkd = first
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(" MKD "))
+        .expect("MKD row");
+    assert!(mkd.contains("not-covered"), "{mkd}");
     assert!(
-        first
-            .stdout
-            .contains("Gaps between stages, per donor (EUR, FX event-date):"),
+        first.stdout.contains(
+            "Reconciliation of scenario-2024 (A) against kiel-ust-r29 (B) under washington-2024, by year, tolerance 50 %:"
+        ),
         "{}",
         first.stdout
     );
     let head = ledger.head();
 
-    // The demo's scoreboard is `report fair-share` and its gaps are `report gaps`.
+    // The demo's scoreboard is `report fair-share --dataset kiel-ust-r29`, its reconciliation
+    // `report reconcile`.
     let demo = ledger
         .run(&["demo", "--format", "json"])
         .ok("demo json")
         .json();
     assert_eq!(demo["scenario"]["events_appended"], 0);
-    assert_eq!(demo["fair_share"], ledger.fair_share(&[]));
-    let gaps = ledger
-        .run(&["report", "gaps", "--format", "json"])
-        .ok("gaps")
+    assert_eq!(
+        demo["fair_share"],
+        ledger.fair_share(&["--dataset", "kiel-ust-r29"])
+    );
+    let reconcile = ledger
+        .run(&[
+            "report",
+            "reconcile",
+            "--dataset",
+            "scenario-2024",
+            "--against",
+            "kiel-ust-r29",
+            "--tolerance",
+            "50%",
+            "--format",
+            "json",
+        ])
+        .ok("reconcile")
         .json();
-    assert_eq!(demo["gaps"], gaps);
+    assert_eq!(demo["reconcile"], reconcile);
+    for row in reconcile["rows"].as_array().expect("rows") {
+        for key in [
+            "donor",
+            "period",
+            "a_eur",
+            "b_eur",
+            "difference_eur",
+            "ratio",
+            "flag",
+        ] {
+            assert!(row.get(key).is_some(), "{key} missing from {row}");
+        }
+    }
     assert_eq!(ledger.head(), head, "a second demo changed the log");
 }
 
@@ -1666,11 +1729,12 @@ fn given_a_withdrawal_when_reporting_gaps_then_what_it_cancelled_is_shown_and_me
 fn given_a_quantity_only_commitment_when_reporting_fair_shares_then_its_record_is_shown_as_not_counted()
  {
     let ledger = Ledger::with_demo();
-    // ROU's only committed record (ROU-2024-01-b) is a quantity with no value.
-    let v = ledger.fair_share(&[]);
+    // ROU's committed and delivered records (ROU-2024-01-b, -c) are quantities with no value:
+    // counted by stage reached, both are records at the stage or later, and neither counts.
+    let v = ledger.fair_share(&["--dataset", "scenario-2024"]);
     let rou = row(&v, "ROU");
     assert_eq!(rou["events"], 0);
-    assert_eq!(rou["records"], 1);
+    assert_eq!(rou["records"], 2);
     assert_eq!(rou["status"], "short", "a record, so not no-records");
     for r in v["rows"].as_array().expect("rows") {
         let (events, records) = (
@@ -1684,12 +1748,15 @@ fn given_a_quantity_only_commitment_when_reporting_fair_shares_then_its_record_i
     }
     assert_eq!(row(&v, "ALB")["records"], 0);
 
-    let table = ledger.run(&["report", "fair-share"]).ok("table").stdout;
+    let table = ledger
+        .run(&["report", "fair-share", "--dataset", "scenario-2024"])
+        .ok("table")
+        .stdout;
     let line = table
         .lines()
         .find(|l| l.trim_start().starts_with("ROU "))
         .expect("ROU row");
-    assert!(line.contains(" 0 of 1 "), "{line}");
+    assert!(line.contains(" 0 of 2 "), "{line}");
     let alb = table
         .lines()
         .find(|l| l.trim_start().starts_with("ALB "))
@@ -1697,7 +1764,14 @@ fn given_a_quantity_only_commitment_when_reporting_fair_shares_then_its_record_i
     assert!(!alb.contains(" of "), "{alb}");
     // CSV keeps the events column a plain number.
     let csv_out = ledger
-        .run(&["report", "fair-share", "--format", "csv"])
+        .run(&[
+            "report",
+            "fair-share",
+            "--dataset",
+            "scenario-2024",
+            "--format",
+            "csv",
+        ])
         .ok("csv")
         .stdout;
     let mut reader = csv::Reader::from_reader(csv_out.as_bytes());

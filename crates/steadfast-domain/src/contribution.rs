@@ -509,6 +509,8 @@ mod tests {
             condition: None,
             source_url: None,
             description: None,
+            citation: None,
+            source_kind: None,
         }
     }
 
@@ -523,6 +525,7 @@ mod tests {
             visibility: Visibility::Public,
             description: String::new(),
             opened_on: Date::constant(2024, 3, 1),
+            dataset: Default::default(),
         };
         let mut state = ContributionState::new(info, EventMeta::PENDING);
         state.apply_owned(

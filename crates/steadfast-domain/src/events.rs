@@ -7,11 +7,15 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use crate::dataset::DatasetReleaseRecorded;
 pub use crate::framework::FrameworkAdopted;
+pub use crate::framework::FrameworkRevised;
 pub use crate::fx::FxFixingsPublished;
-use crate::ids::{ContributionId, EventId, PartyId, PartyKind};
+use crate::ids::{ContributionId, DatasetId, EventId, PartyId, PartyKind};
 use crate::money::Money;
-use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
+use crate::vocabulary::{
+    Category, Channel, Condition, SourceKind, Stage, ValuationBasis, Visibility,
+};
 
 /// A quantity of items with its unit ("6 F-16 aircraft", "14000 155mm rounds").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,6 +57,9 @@ pub struct ContributionRegistered {
     /// The effective date of the contribution's first stage event.
     #[serde(with = "crate::compact::date")]
     pub opened_on: Date,
+    /// Its provenance (version 2 of the event; version 1 events belong to `ledger`).
+    #[serde(default)]
+    pub dataset: DatasetId,
 }
 
 /// One stage event of a contribution, carrying its increment. For `amended`, `money` and
@@ -72,6 +79,20 @@ pub struct StageRecorded {
     pub condition: Option<Condition>,
     pub source_url: Option<String>,
     pub description: Option<String>,
+    /// Who published the source (version 2 of the event; absent in version 1).
+    #[serde(default)]
+    pub source_kind: Option<SourceKind>,
+    /// The source named in words, for one with no address (a dataset's release) or to say
+    /// which document at the address (version 2; absent in version 1).
+    #[serde(default)]
+    pub citation: Option<String>,
+}
+
+impl StageRecorded {
+    /// The source the event cites: its address, else its citation in words.
+    pub fn source(&self) -> Option<&str> {
+        self.source_url.as_deref().or(self.citation.as_deref())
+    }
 }
 
 /// Every event the domain knows.
@@ -85,6 +106,10 @@ pub enum DomainEvent {
     /// its size.
     FrameworkAdopted(Box<FrameworkAdopted>),
     FxFixingsPublished(FxFixingsPublished),
+    /// A dated change of a framework's counting rules.
+    FrameworkRevised(FrameworkRevised),
+    /// A dataset's release was recorded (its coverage, its citation).
+    DatasetReleaseRecorded(DatasetReleaseRecorded),
 }
 
 impl DomainEvent {
@@ -97,6 +122,8 @@ impl DomainEvent {
             DomainEvent::StageRecorded(e) => format!("contribution:{}", e.contribution),
             DomainEvent::FrameworkAdopted(e) => format!("framework:{}", e.framework),
             DomainEvent::FxFixingsPublished(e) => format!("fx:{}", e.source),
+            DomainEvent::FrameworkRevised(e) => format!("framework:{}", e.framework),
+            DomainEvent::DatasetReleaseRecorded(e) => format!("dataset:{}", e.dataset),
         }
     }
 
@@ -109,6 +136,8 @@ impl DomainEvent {
             DomainEvent::StageRecorded(e) => e.effective_date,
             DomainEvent::FrameworkAdopted(e) => e.adopted_on,
             DomainEvent::FxFixingsPublished(e) => e.date,
+            DomainEvent::FrameworkRevised(e) => e.revised_on,
+            DomainEvent::DatasetReleaseRecorded(e) => e.recorded_on,
         }
     }
 
@@ -134,6 +163,12 @@ impl DomainEvent {
                     .collect::<Vec<_>>()
                     .join("-")
             )),
+            DomainEvent::FrameworkRevised(e) => {
+                Some(format!("framework:{}:revision:{}", e.framework, e.revision))
+            }
+            DomainEvent::DatasetReleaseRecorded(e) => {
+                Some(format!("dataset:{}:release:{}", e.dataset, e.release))
+            }
             DomainEvent::ContributionRegistered(_) => None,
         }
     }

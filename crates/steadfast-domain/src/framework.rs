@@ -16,7 +16,7 @@ use crate::fx::cents;
 use crate::ids::{FrameworkId, PartyId};
 use crate::money::Money;
 use crate::period::HalfYear;
-use crate::vocabulary::{Category, Stage, ValuationBasis};
+use crate::vocabulary::{Category, Counting, Stage, ValuationBasis};
 
 /// The only share basis supported so far: GDP in current US dollars.
 pub const GDP_CURRENT_USD: &str = "gdp-current-usd";
@@ -65,9 +65,74 @@ pub struct FrameworkAdopted {
     /// Valuation bases accepted for in-kind items, most preferred first.
     pub valuation_preference: Vec<ValuationBasis>,
     pub reporting_periods: Vec<HalfYear>,
+    /// How value at the counting stage is counted. Frameworks adopted before the rule was
+    /// data counted literally, and keep doing so until a revision says otherwise.
+    #[serde(default = "literal")]
+    pub counting: Counting,
+}
+
+fn literal() -> Counting {
+    Counting::Literal
+}
+
+/// A dated change of an adopted framework's counting rules. The adoption is never edited: a
+/// report as known before the revision counts by the rules as they stood then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameworkRevised {
+    pub framework: FrameworkId,
+    /// A label unique within the framework (`2026-12-reached`): what makes a retry harmless.
+    pub revision: String,
+    pub revised_on: Date,
+    /// The new counting rule, if it changes.
+    pub counting: Option<Counting>,
+    /// Categories that count from now on, in addition to the eligible ones.
+    pub add_eligible_categories: Vec<Category>,
+    pub reason: String,
+}
+
+impl FrameworkRevised {
+    /// The problems of a revision against the rules it revises; empty when it may be recorded.
+    pub fn problems(&self, rules: &FrameworkAdopted) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.revision.trim().is_empty() || self.revision.len() > 64 {
+            out.push("revision: a label of 1 to 64 characters is required".to_owned());
+        }
+        if self.reason.trim().is_empty() {
+            out.push("reason: say why the rules change".to_owned());
+        }
+        if self.revised_on < rules.adopted_on {
+            out.push(format!(
+                "revised_on: {} is before the adoption on {}",
+                self.revised_on, rules.adopted_on
+            ));
+        }
+        for c in &self.add_eligible_categories {
+            if rules.eligible_categories.contains(c) {
+                out.push(format!("add_eligible_categories: {c} is already eligible"));
+            }
+        }
+        if self.counting.is_none() && self.add_eligible_categories.is_empty() {
+            out.push("the revision changes nothing".to_owned());
+        }
+        out
+    }
 }
 
 impl FrameworkAdopted {
+    /// The rules after a revision.
+    pub fn revised(&self, revision: &FrameworkRevised) -> FrameworkAdopted {
+        let mut rules = self.clone();
+        if let Some(counting) = revision.counting {
+            rules.counting = counting;
+        }
+        for c in &revision.add_eligible_categories {
+            if !rules.eligible_categories.contains(c) {
+                rules.eligible_categories.push(*c);
+            }
+        }
+        rules
+    }
+
     pub fn exemption(&self, party: &PartyId) -> Option<&Exemption> {
         self.exemptions.iter().find(|e| &e.party == party)
     }

@@ -198,6 +198,26 @@ token_id!(
     FrameworkId,
     "framework id"
 );
+token_id!(
+    /// A dataset: the provenance of contributions (`ledger`, `scenario-2024`, `kiel-ust-r29`).
+    DatasetId,
+    "dataset id"
+);
+
+impl DatasetId {
+    /// Where records written or imported without a dataset go: the coalition's own ledger.
+    pub const LEDGER: &'static str = "ledger";
+
+    pub fn ledger() -> Self {
+        DatasetId(CompactString::const_new(Self::LEDGER))
+    }
+}
+
+impl Default for DatasetId {
+    fn default() -> Self {
+        DatasetId::ledger()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -273,9 +273,12 @@ pub(crate) fn text_hash(text: &str) -> u64 {
     h
 }
 
-/// The site of a source URL: its host without `www.` (the whole text when it has no scheme).
+/// The site of a source: a URL's host without `www.`, or for a citation in words its
+/// publisher (the text before the first comma).
 pub(crate) fn site(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let Some((_, rest)) = url.split_once("://") else {
+        return url.split(',').next().unwrap_or(url).trim();
+    };
     let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     let host = host.split(':').next().unwrap_or(host);
@@ -404,7 +407,7 @@ impl ReportIndex {
             }
             stage => {
                 let Some(s) = stage_index(stage) else { return };
-                let (source, site) = match &event.source_url {
+                let (source, site) = match event.source() {
                     Some(url) => (text_hash(url), self.site_id(url)),
                     None => (0, NONE),
                 };

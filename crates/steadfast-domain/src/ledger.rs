@@ -14,16 +14,19 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::contribution::ContributionState;
+use crate::dataset::{DatasetReleaseRecorded, DatasetState};
 use crate::events::{
     ContributionRegistered, DomainEvent, EventMeta, MembershipRecorded, PartyRegistered, Quantity,
     StageRecorded,
 };
-use crate::framework::FrameworkAdopted;
+use crate::framework::{FrameworkAdopted, FrameworkRevised};
 use crate::fx::{ECB, FxFixingsPublished, MIN_RATE, RateTable, euro_changeover};
-use crate::ids::{ContributionId, EventId, FrameworkId, PartyId, PartyKind};
+use crate::ids::{ContributionId, DatasetId, EventId, FrameworkId, PartyId, PartyKind};
 use crate::index::{ReportIndex, text_hash};
 use crate::money::{Currency, Money};
-use crate::vocabulary::{Category, Channel, Condition, Stage, ValuationBasis, Visibility};
+use crate::vocabulary::{
+    Category, Channel, Condition, SourceKind, Stage, ValuationBasis, Visibility,
+};
 
 /// A registered party with its memberships.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,9 @@ pub struct Ledger {
     /// What the fair-share scoreboard reads (see [`crate::index`]).
     pub(crate) index: ReportIndex,
     frameworks: BTreeMap<FrameworkId, AdoptedFramework>,
+    datasets: BTreeMap<DatasetId, DatasetState>,
+    /// How many contributions each dataset holds, and when its first was recorded.
+    dataset_sizes: BTreeMap<DatasetId, (u64, jiff::Timestamp)>,
     rates: RateTable,
     events_applied: u64,
 }
@@ -71,8 +77,22 @@ pub struct Ledger {
 /// A framework as adopted, with where it sits in the log (for "as known on").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdoptedFramework {
+    /// The rules as adopted (revisions are kept apart: the adoption is never edited).
     pub rules: FrameworkAdopted,
     pub meta: EventMeta,
+    /// Its revisions, in log order.
+    pub revisions: Vec<(EventMeta, FrameworkRevised)>,
+}
+
+impl AdoptedFramework {
+    /// The rules as known on a moment (every revision when `None`): the adoption with the
+    /// revisions recorded by then applied in log order.
+    pub fn rules_known_on(&self, known_on: Option<jiff::Timestamp>) -> FrameworkAdopted {
+        self.revisions
+            .iter()
+            .filter(|(meta, _)| known_on.is_none_or(|t| meta.recorded_at <= t))
+            .fold(self.rules.clone(), |rules, (_, r)| rules.revised(r))
+    }
 }
 
 impl Ledger {
@@ -112,6 +132,10 @@ impl Ledger {
                 if !self.slots.contains_key(&e.contribution) {
                     let slot = self.contributions.len() as u32;
                     self.slots.insert(e.contribution.clone(), slot);
+                    self.dataset_sizes
+                        .entry(e.dataset.clone())
+                        .or_insert((0, meta.recorded_at))
+                        .0 += 1;
                     let state = ContributionState::new(e, meta);
                     self.index.add_contribution(&state);
                     self.contributions.push(state);
@@ -134,9 +158,26 @@ impl Ledger {
             }
             DomainEvent::FrameworkAdopted(e) => {
                 let key = e.framework.clone();
-                self.frameworks
-                    .entry(key)
-                    .or_insert(AdoptedFramework { rules: *e, meta });
+                self.frameworks.entry(key).or_insert(AdoptedFramework {
+                    rules: *e,
+                    meta,
+                    revisions: Vec::new(),
+                });
+            }
+            DomainEvent::FrameworkRevised(e) => {
+                if let Some(f) = self.frameworks.get_mut(&e.framework) {
+                    f.revisions.push((meta, e));
+                }
+            }
+            DomainEvent::DatasetReleaseRecorded(e) => {
+                self.datasets
+                    .entry(e.dataset.clone())
+                    .or_insert_with(|| DatasetState {
+                        id: e.dataset.clone(),
+                        releases: Vec::new(),
+                    })
+                    .releases
+                    .push((meta, e));
             }
             DomainEvent::FxFixingsPublished(e) => {
                 self.rates.apply(meta, &e);
@@ -169,6 +210,36 @@ impl Ledger {
     }
 
     /// The exchange rates recorded.
+    pub fn dataset(&self, id: &DatasetId) -> Option<&DatasetState> {
+        self.datasets.get(id)
+    }
+
+    /// How many datasets hold contributions.
+    pub fn dataset_count(&self) -> usize {
+        self.dataset_sizes.len()
+    }
+
+    /// Each dataset holding contributions, with how many, in id order.
+    pub fn dataset_sizes(&self) -> impl Iterator<Item = (&DatasetId, u64)> {
+        self.dataset_sizes.iter().map(|(d, (n, _))| (d, *n))
+    }
+
+    /// The datasets that held a contribution at a moment (now when `None`), in id order.
+    pub fn datasets_known_on(
+        &self,
+        known_on: Option<jiff::Timestamp>,
+    ) -> impl Iterator<Item = &DatasetId> {
+        self.dataset_sizes
+            .iter()
+            .filter(move |(_, (_, first))| known_on.is_none_or(|t| *first <= t))
+            .map(|(d, _)| d)
+    }
+
+    /// The datasets with a recorded release, in id order.
+    pub fn datasets(&self) -> impl Iterator<Item = &DatasetState> {
+        self.datasets.values()
+    }
+
     pub fn rates(&self) -> &RateTable {
         &self.rates
     }
@@ -281,6 +352,8 @@ pub enum Field {
     Reason,
     SourceUrl,
     Description,
+    SourceKind,
+    Dataset,
 }
 
 impl Field {
@@ -305,6 +378,8 @@ impl Field {
             Field::Reason => "reason",
             Field::SourceUrl => "source_url",
             Field::Description => "description",
+            Field::SourceKind => "source_kind",
+            Field::Dataset => "dataset",
         }
     }
 }
@@ -361,6 +436,11 @@ pub struct RecordStage {
     pub condition: Option<Condition>,
     pub source_url: Option<String>,
     pub description: Option<String>,
+    pub source_kind: Option<SourceKind>,
+    pub citation: Option<String>,
+    /// The contribution's dataset (its provenance). `None`: the dataset of the contribution
+    /// when it is already recorded, else `ledger`; a dataset given must be the contribution's.
+    pub dataset: Option<DatasetId>,
 }
 
 impl RecordStage {
@@ -379,6 +459,8 @@ impl RecordStage {
             condition: self.condition,
             source_url: self.source_url.clone(),
             description: self.description.clone(),
+            source_kind: self.source_kind,
+            citation: self.citation.clone(),
         }
     }
 
@@ -397,6 +479,8 @@ impl RecordStage {
             condition: self.condition,
             source_url: self.source_url,
             description: self.description,
+            source_kind: self.source_kind,
+            citation: self.citation,
         }
     }
 
@@ -412,6 +496,7 @@ impl RecordStage {
             visibility: self.visibility,
             description: self.description.clone().unwrap_or_default(),
             opened_on: self.effective_date,
+            dataset: self.dataset.clone().unwrap_or_default(),
         }
     }
 
@@ -450,6 +535,13 @@ impl RecordStage {
             self.visibility.to_string(),
             info.visibility.to_string(),
         );
+        if let Some(dataset) = &self.dataset {
+            check(
+                Field::Dataset,
+                dataset.to_string(),
+                info.dataset.to_string(),
+            );
+        }
         out
     }
 }
@@ -558,6 +650,98 @@ impl<'a> Draft<'a> {
             .insert(cmd.framework.clone(), self.events.len());
         self.events
             .push(DomainEvent::FrameworkAdopted(Box::new(cmd)));
+        Ok(true)
+    }
+
+    /// Revises an adopted framework's counting rules; the same revision again is a no-op.
+    pub fn revise_framework(&mut self, cmd: FrameworkRevised) -> Result<bool, Vec<String>> {
+        let adopted = self
+            .base
+            .framework(&cmd.framework)
+            .map(|f| f.rules_known_on(None))
+            .or_else(
+                || match self.events.get(*self.new_frameworks.get(&cmd.framework)?) {
+                    Some(DomainEvent::FrameworkAdopted(f)) => Some((**f).clone()),
+                    _ => None,
+                },
+            );
+        let Some(mut rules) = adopted else {
+            return Err(vec![format!(
+                "framework: {} is not adopted; a revision needs an adopted framework",
+                cmd.framework
+            )]);
+        };
+        let earlier = self
+            .base
+            .framework(&cmd.framework)
+            .into_iter()
+            .flat_map(|f| f.revisions.iter().map(|(_, r)| r))
+            .chain(self.events.iter().filter_map(|e| match e {
+                DomainEvent::FrameworkRevised(r) if r.framework == cmd.framework => Some(r),
+                _ => None,
+            }));
+        for r in earlier {
+            if r.revision == cmd.revision {
+                return if *r == cmd {
+                    Ok(false)
+                } else {
+                    Err(vec![format!(
+                        "revision: {} of framework {} is already recorded with different content",
+                        cmd.revision, cmd.framework
+                    )])
+                };
+            }
+        }
+        for r in self.events.iter().filter_map(|e| match e {
+            DomainEvent::FrameworkRevised(r) if r.framework == cmd.framework => Some(r),
+            _ => None,
+        }) {
+            rules = rules.revised(r);
+        }
+        let problems = cmd.problems(&rules);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.events.push(DomainEvent::FrameworkRevised(cmd));
+        Ok(true)
+    }
+
+    /// Records a dataset's release; the same release again is a no-op, a different one under
+    /// the same label is refused.
+    pub fn record_dataset_release(
+        &mut self,
+        cmd: DatasetReleaseRecorded,
+    ) -> Result<bool, Vec<String>> {
+        let recorded = self
+            .base
+            .dataset(&cmd.dataset)
+            .into_iter()
+            .flat_map(|d| d.releases.iter().map(|(_, r)| r))
+            .chain(self.events.iter().filter_map(|e| match e {
+                DomainEvent::DatasetReleaseRecorded(r) if r.dataset == cmd.dataset => Some(r),
+                _ => None,
+            }))
+            .find(|r| r.release == cmd.release);
+        if let Some(r) = recorded {
+            return if *r == cmd {
+                Ok(false)
+            } else if r.file_sha256 == cmd.file_sha256 {
+                // The same file recorded again on another day: nothing new.
+                Ok(false)
+            } else {
+                Err(vec![format!(
+                    "release: {} of dataset {} is already recorded from another file ({}); name this one with --release",
+                    cmd.release,
+                    cmd.dataset,
+                    r.file_sha256.as_deref().unwrap_or("no file")
+                )])
+            };
+        }
+        let problems = cmd.problems();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.events.push(DomainEvent::DatasetReleaseRecorded(cmd));
         Ok(true)
     }
 
@@ -864,6 +1048,8 @@ impl<'a> Draft<'a> {
                 condition: cmd.condition,
                 source_url: None,
                 description: None,
+                source_kind: None,
+                citation: None,
             },
         );
         self.touched.insert(cmd.contribution.clone(), state);
@@ -1169,6 +1355,7 @@ mod tests {
                 visibility: Visibility::Public,
                 description: String::new(),
                 opened_on: Date::constant(2024, 3, 1),
+                dataset: Default::default(),
             }),
         );
     }
@@ -1199,6 +1386,8 @@ mod tests {
                 condition: None,
                 source_url: None,
                 description: None,
+                citation: None,
+                source_kind: None,
             }),
         );
     }

@@ -7,6 +7,8 @@
 
 pub mod compact;
 pub mod contribution;
+pub mod counting;
+pub mod dataset;
 pub mod events;
 pub mod framework;
 pub mod fx;
@@ -21,13 +23,14 @@ pub mod small_map;
 pub mod vocabulary;
 
 pub use contribution::{Anomaly, AnomalyKind, ContributionState, HistoryEntry, StageTotals};
+pub use dataset::{Covered, DatasetCoverage, DatasetReleaseRecorded, DatasetState};
 pub use events::{
     ContributionRegistered, DomainEvent, EventMeta, FrameworkAdopted, FxFixingsPublished,
     MembershipRecorded, PartyRegistered, Quantity, StageRecorded,
 };
-pub use framework::{Allocation, Exemption, FairShares, ShareBasis, fair_shares};
+pub use framework::{Allocation, Exemption, FairShares, FrameworkRevised, ShareBasis, fair_shares};
 pub use fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable};
-pub use ids::{ContributionId, EventId, FrameworkId, IdError, PartyId, PartyKind};
+pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
 pub use ledger::{
     AdoptedFramework, Decision, Draft, Field, FixingRefusal, Ledger, Party, RecordStage, Staged,
     Violation,
@@ -41,5 +44,6 @@ pub use scoreboard::{
 };
 pub use small_map::SmallMap;
 pub use vocabulary::{
-    Category, Channel, Condition, Stage, ValuationBasis, Visibility, VocabularyError,
+    Category, Channel, Condition, Counting, SourceKind, Stage, ValuationBasis, Visibility,
+    VocabularyError,
 };

@@ -27,23 +27,27 @@ use serde::Serialize;
 use crate::contribution::{AnomalyKind, ContributionState, HistoryEntry};
 use crate::framework::{FrameworkAdopted, fair_shares};
 use crate::fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable, cents};
-use crate::ids::{ContributionId, EventId, FrameworkId, PartyId};
+use crate::ids::{ContributionId, DatasetId, EventId, FrameworkId, PartyId};
 use crate::index::site;
 use crate::ledger::Ledger;
 use crate::money::Currency;
 use crate::period::HalfYear;
-use crate::vocabulary::{Category, Stage, ValuationBasis};
+use crate::vocabulary::{Category, Counting, Stage, ValuationBasis};
 
 mod indexed;
+pub mod reconcile;
+mod walk;
 
 /// Which events a report sees and how it converts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportQuery {
     pub fx_policy: FxPolicy,
     /// Keep events effective on or before this date.
     pub as_of: Option<Date>,
     /// Keep events recorded at or before this moment.
     pub as_known_on: Option<Timestamp>,
+    /// Keep contributions of these datasets (every dataset when empty), sorted, each once.
+    pub datasets: Vec<DatasetId>,
 }
 
 impl ReportQuery {
@@ -52,7 +56,21 @@ impl ReportQuery {
             fx_policy,
             as_of: None,
             as_known_on: None,
+            datasets: Vec::new(),
         }
+    }
+
+    /// The query limited to `datasets` (every dataset when empty).
+    pub fn in_datasets(mut self, mut datasets: Vec<DatasetId>) -> Self {
+        datasets.sort();
+        datasets.dedup();
+        self.datasets = datasets;
+        self
+    }
+
+    /// Whether the query reads a contribution of `dataset`.
+    pub fn reads(&self, dataset: &DatasetId) -> bool {
+        self.datasets.is_empty() || self.datasets.binary_search(dataset).is_ok()
     }
 
     pub fn known(&self, recorded_at: Timestamp) -> bool {
@@ -145,7 +163,7 @@ impl<'a> CoverageCounter<'a> {
         self.events += 1;
         self.contributions.insert(&state.info.contribution);
         self.donors.insert(&state.info.donor);
-        match &entry.event.source_url {
+        match entry.event.source() {
             Some(url) => {
                 self.sources.insert(url);
                 *self.sites.entry(site(url)).or_default() += 1;
@@ -184,6 +202,8 @@ pub enum ShareStatus {
     Short,
     /// No record at the stage in the period, in an eligible category.
     NoRecords,
+    /// The datasets read do not cover the party: it has no figure there, which is not a zero.
+    NotCovered,
 }
 
 impl ShareStatus {
@@ -193,6 +213,7 @@ impl ShareStatus {
             ShareStatus::Met => "met",
             ShareStatus::Short => "short",
             ShareStatus::NoRecords => "no-records",
+            ShareStatus::NotCovered => "not-covered",
         }
     }
 }
@@ -231,14 +252,34 @@ pub struct FairShareTotals {
     pub met: u64,
     pub short: u64,
     pub no_records: u64,
+    pub not_covered: u64,
     pub exempt: u64,
+}
+
+/// A contribution that counting by stage reached could not count (its stages are in more than
+/// one currency): it is counted literally, and listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountedLiterally {
+    pub contribution: ContributionId,
+    pub donor: PartyId,
+    pub reason: String,
+}
+
+/// A donor whose counted figures come from more than one dataset: a possible double count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatasetOverlap {
+    pub donor: PartyId,
+    pub datasets: Vec<DatasetId>,
 }
 
 /// The fair-share scoreboard of one framework.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FairShareReport {
+    /// The framework's rules as the query knows them (its revisions applied).
     pub framework: FrameworkAdopted,
     pub stage: Stage,
+    /// The counting rule used: the framework's, unless the report asked for another.
+    pub counting: Counting,
     pub query: ReportQuery,
     pub rows: Vec<FairShareRow>,
     pub totals: FairShareTotals,
@@ -246,6 +287,10 @@ pub struct FairShareReport {
     pub earlier_fixings: Vec<EarlierFixing>,
     pub not_counted: Vec<NotCounted>,
     pub coverage: Coverage,
+    /// Contributions counted literally under `reached` (stages in several currencies).
+    pub counted_literally: Vec<CountedLiterally>,
+    /// Donors whose figures come from more than one dataset (possible double counts).
+    pub overlaps: Vec<DatasetOverlap>,
 }
 
 /// Why a scoreboard cannot be computed.
@@ -376,24 +421,35 @@ fn earlier(state: &ContributionState, v: &Valued<'_>, c: &Converted) -> Option<E
 ///
 /// It reads the ledger's report index (see the `index` module): only the rows of `stage`, and a
 /// contribution's history only where a cached value cannot serve the query.
+///
+/// `counting` overrides the framework's counting rule. Literal counting reads the ledger's
+/// report index (see the `index` module): only the rows of `stage`, and a contribution's
+/// history only where a cached value cannot serve the query. Counting by stage reached walks
+/// the contributions (see [`crate::counting`]).
 pub fn fair_share_report(
     ledger: &Ledger,
     framework: &FrameworkId,
     stage: Option<Stage>,
+    counting: Option<Counting>,
     query: ReportQuery,
 ) -> Result<FairShareReport, ReportError> {
     let (rules, stage) = framework_at(ledger, framework, stage, &query)?;
-    let tally = indexed::tally(ledger, rules, stage, &query);
-    Ok(assemble(rules, stage, query, tally))
+    let counting = counting.unwrap_or(rules.counting);
+    let tally = match counting {
+        Counting::Literal => indexed::tally(ledger, &rules, stage, &query),
+        Counting::Reached => walk::tally(ledger, &rules, stage, counting, &query),
+    };
+    Ok(assemble(ledger, &rules, stage, counting, query, tally))
 }
 
-/// The framework as the query knows it, and the stage to count.
-fn framework_at<'a>(
-    ledger: &'a Ledger,
+/// The framework as the query knows it (its revisions known by then applied), and the stage
+/// to count.
+fn framework_at(
+    ledger: &Ledger,
     framework: &FrameworkId,
     stage: Option<Stage>,
     query: &ReportQuery,
-) -> Result<(&'a FrameworkAdopted, Stage), ReportError> {
+) -> Result<(FrameworkAdopted, Stage), ReportError> {
     let adopted = ledger
         .framework(framework)
         .filter(|f| query.known(f.meta.recorded_at))
@@ -404,7 +460,7 @@ fn framework_at<'a>(
                 .unwrap_or_default();
             ReportError::UnknownFramework(framework.clone(), when)
         })?;
-    let rules = &adopted.rules;
+    let rules = adopted.rules_known_on(query.as_known_on);
     let stage = stage.unwrap_or(rules.counting_stage);
     if !stage.is_flow() {
         return Err(ReportError::NotAFlowStage(stage));
@@ -429,6 +485,10 @@ struct Tally<'a> {
     earlier_fixings: Vec<EarlierFixing>,
     not_counted: Vec<NotCounted>,
     coverage: Coverage,
+    counted_literally: Vec<CountedLiterally>,
+    /// The datasets each donor's counted records come from (filled when the ledger holds
+    /// contributions of more than one dataset).
+    datasets: BTreeMap<&'a PartyId, BTreeSet<&'a DatasetId>>,
 }
 
 /// The reason an event of an ineligible category is not counted.
@@ -442,10 +502,36 @@ fn refused_basis(basis: ValuationBasis) -> String {
     format!("valued at {basis}, which the framework does not accept")
 }
 
+/// Whether the datasets a query reads cover `party` over the framework's period: not when the
+/// query names its datasets and every one of them declares a coverage without the party.
+fn covered(
+    ledger: &Ledger,
+    rules: &FrameworkAdopted,
+    query: &ReportQuery,
+    party: &PartyId,
+) -> bool {
+    if query.datasets.is_empty() {
+        return true;
+    }
+    query.datasets.iter().any(|d| match ledger.dataset(d) {
+        None => true,
+        Some(state) => {
+            state.covers(
+                party,
+                rules.period_start,
+                rules.period_end,
+                query.as_known_on,
+            ) != crate::dataset::Covered::No
+        }
+    })
+}
+
 /// Sets the tally against the framework's fair shares.
 fn assemble(
+    ledger: &Ledger,
     rules: &FrameworkAdopted,
     stage: Stage,
+    counting: Counting,
     query: ReportQuery,
     mut tally: Tally<'_>,
 ) -> FairShareReport {
@@ -472,6 +558,8 @@ fn assemble(
                 .collect();
             let status = if a.exempt {
                 ShareStatus::Exempt
+            } else if slot.records == 0 && !covered(ledger, rules, &query, &a.party) {
+                ShareStatus::NotCovered
             } else if slot.records == 0 {
                 ShareStatus::NoRecords
             } else if sum >= a.fair_share {
@@ -494,6 +582,7 @@ fn assemble(
                 ShareStatus::Met => totals.met += 1,
                 ShareStatus::Short => totals.short += 1,
                 ShareStatus::NoRecords => totals.no_records += 1,
+                ShareStatus::NotCovered => totals.not_covered += 1,
             }
             FairShareRow {
                 party: a.party,
@@ -512,9 +601,19 @@ fn assemble(
     totals.fair_share = cents(totals.fair_share);
     totals.counted = cents(totals.counted);
     totals.gap = cents(totals.gap);
+    let overlaps = tally
+        .datasets
+        .iter()
+        .filter(|(_, d)| d.len() > 1)
+        .map(|(donor, d)| DatasetOverlap {
+            donor: (*donor).clone(),
+            datasets: d.iter().map(|d| (*d).clone()).collect(),
+        })
+        .collect();
     FairShareReport {
         framework: rules.clone(),
         stage,
+        counting,
         query,
         rows,
         totals,
@@ -522,6 +621,8 @@ fn assemble(
         earlier_fixings: tally.earlier_fixings,
         not_counted: tally.not_counted,
         coverage: tally.coverage,
+        counted_literally: tally.counted_literally,
+        overlaps,
     }
 }
 
@@ -533,6 +634,8 @@ struct Counted {
     /// Records at the stage in the period, counted or not (no rate, no value, refused basis).
     records: u64,
     by_period: BTreeMap<HalfYear, Decimal>,
+    /// By the month each value counts from (first day of the month); filled by the walk only.
+    by_month: BTreeMap<Date, Decimal>,
 }
 
 fn accepted(rules: &FrameworkAdopted, basis: ValuationBasis) -> bool {
@@ -645,7 +748,10 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
     let mut earlier_fixings = Vec::new();
     let mut coverage = CoverageCounter::default();
     let mut converter = query.converter(ledger.rates());
-    for state in ledger.contributions() {
+    for state in ledger
+        .contributions()
+        .filter(|s| query.reads(&s.info.dataset))
+    {
         let mut kept = false;
         for entry in state.history.iter().filter(|e| query.keeps(e)) {
             kept = true;
@@ -769,7 +875,10 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
     let mut rows = Vec::new();
     let mut coverage = CoverageCounter::default();
     let mut converter = query.converter(ledger.rates());
-    for state in ledger.contributions() {
+    for state in ledger
+        .contributions()
+        .filter(|s| query.reads(&s.info.dataset))
+    {
         // The contribution as the query sees it; rebuilt only when the query filters.
         let seen: Cow<'_, ContributionState> = if query.is_filtered() {
             Cow::Owned(state.filtered(|e| query.keeps(e)))
@@ -783,7 +892,15 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
             coverage.add(state, entry);
         }
         let info = &state.info;
+        // A dataset that records only some stages by design (a tracker's allocations) skips
+        // the others by design too: that is not an irregularity of its records.
+        let by_design = ledger
+            .dataset(&info.dataset)
+            .is_some_and(|d| d.records_some_stages_only(query.as_known_on));
         for a in seen.anomalies() {
+            if by_design && a.kind == AnomalyKind::SkippedStage {
+                continue;
+            }
             rows.push(AnomalyRow {
                 contribution: info.contribution.clone(),
                 donor: info.donor.clone(),
@@ -812,15 +929,12 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
 }
 
 /// The scoreboard computed by walking every contribution's history, event by event: the
-/// definition the indexed [`fair_share_report`] must agree with to the byte. It is slow (it
-/// converts every value it meets) and is kept as the oracle of the index's tests and
-/// benchmarks; no command uses it.
+/// definition of both counting rules. Literal counting is also served, faster, by the report
+/// index; a property test holds the two equal to the byte.
 pub mod reference {
-    use std::collections::HashSet;
-
     use super::*;
 
-    /// [`fair_share_report`], by walking every contribution.
+    /// [`fair_share_report`] under literal counting, by walking every contribution.
     pub fn fair_share_report_scan(
         ledger: &Ledger,
         framework: &FrameworkId,
@@ -828,150 +942,15 @@ pub mod reference {
         query: ReportQuery,
     ) -> Result<FairShareReport, ReportError> {
         let (rules, stage) = framework_at(ledger, framework, stage, &query)?;
+        let tally = walk::tally(ledger, &rules, stage, Counting::Literal, &query);
         Ok(assemble(
-            rules,
+            ledger,
+            &rules,
             stage,
+            Counting::Literal,
             query,
-            tally(ledger, rules, stage, query),
+            tally,
         ))
-    }
-
-    fn tally<'a>(
-        ledger: &'a Ledger,
-        rules: &'a FrameworkAdopted,
-        stage: Stage,
-        query: ReportQuery,
-    ) -> Tally<'a> {
-        let participants: HashSet<&PartyId> = rules.participants.iter().collect();
-        let eligible: HashSet<Category> = rules.eligible_categories.iter().copied().collect();
-        let before_delivery = before_delivery(stage);
-
-        let mut counted: BTreeMap<&PartyId, Counted> = BTreeMap::new();
-        let mut unconverted_values = Vec::new();
-        let mut earlier_fixings = Vec::new();
-        let mut not_counted = Vec::new();
-        let mut coverage = CoverageCounter::default();
-        let mut converter = query.converter(ledger.rates());
-        for state in ledger.contributions() {
-            let info = &state.info;
-            if !participants.contains(&info.donor) || !rules.recipients.contains(&info.recipient) {
-                continue;
-            }
-            if !eligible.contains(&info.category) {
-                // Listed, so a reader sees what the rules leave out: the participant's events at
-                // the stage in the period, in a category the framework does not count.
-                not_counted.extend(
-                    state
-                        .history
-                        .iter()
-                        .filter(|e| {
-                            e.event.stage == stage
-                                && query.keeps(e)
-                                && rules.in_period(e.event.effective_date)
-                        })
-                        .map(|e| NotCounted {
-                            contribution: info.contribution.clone(),
-                            event: e.event.event.clone(),
-                            donor: info.donor.clone(),
-                            reason: format!(
-                                "category {} is not eligible under the framework",
-                                info.category
-                            ),
-                        }),
-                );
-                continue;
-            }
-            let mut sum = Decimal::ZERO;
-            // Everything delivered, in or after the period: what a withdrawal leaves standing.
-            let mut delivered = Decimal::ZERO;
-            let mut events = 0u64;
-            // Every record at the stage in the period, valued or not.
-            let mut records = 0u64;
-            let mut by_period: BTreeMap<HalfYear, Decimal> = BTreeMap::new();
-            // Only what this scoreboard can use is converted: values at the stage in the period,
-            // and deliveries when a withdrawal caps what counts.
-            let capped = before_delivery && withdrawn(state, &query);
-            let wanted = |s: Stage, d: Date| {
-                (s == stage && rules.in_period(d)) || (capped && s == Stage::Delivered)
-            };
-            for v in valued_where(state, &mut converter, &query, &wanted) {
-                if v.stage == Stage::Delivered
-                    && let Some(Ok(c)) = &v.value
-                {
-                    delivered = delivered.saturating_add(c.eur);
-                }
-                if v.stage != stage || !rules.in_period(v.counts_from) {
-                    continue;
-                }
-                records += 1;
-                let Some(value) = &v.value else {
-                    not_counted.push(NotCounted {
-                        contribution: info.contribution.clone(),
-                        event: v.entry.event.event.clone(),
-                        donor: info.donor.clone(),
-                        reason: "recorded without a value (a quantity only)".to_owned(),
-                    });
-                    continue;
-                };
-                // Its amendments are judged with it, by its valuation basis.
-                if let Some(basis) = v.entry.event.valuation_basis
-                    && !accepted(rules, basis)
-                {
-                    not_counted.push(NotCounted {
-                        contribution: info.contribution.clone(),
-                        event: v.entry.event.event.clone(),
-                        donor: info.donor.clone(),
-                        reason: format!("valued at {basis}, which the framework does not accept"),
-                    });
-                    continue;
-                }
-                match value {
-                    Ok(c) => {
-                        sum = sum.saturating_add(c.eur);
-                        events += 1;
-                        coverage.add(state, v.entry);
-                        earlier_fixings.extend(earlier(state, &v, c));
-                        let period = HalfYear::of(v.counts_from);
-                        if rules.reporting_periods.contains(&period) {
-                            let slot = by_period.entry(period).or_default();
-                            *slot = slot.saturating_add(c.eur);
-                        }
-                    }
-                    Err(reason) => {
-                        unconverted_values.extend(unconverted(state, &v, reason));
-                    }
-                }
-            }
-            if capped {
-                // Cancelled: only what was delivered stands, taken off the latest periods first.
-                let capped = sum.min(delivered.max(Decimal::ZERO));
-                let mut excess = sum - capped;
-                for value in by_period.values_mut().rev() {
-                    let cut = excess.min(*value).max(Decimal::ZERO);
-                    *value -= cut;
-                    excess -= cut;
-                }
-                sum = capped;
-            }
-            if records > 0 {
-                let slot = counted.entry(&info.donor).or_default();
-                slot.sum = slot.sum.saturating_add(sum);
-                slot.events += events;
-                slot.records += records;
-                for (period, value) in by_period {
-                    let p = slot.by_period.entry(period).or_default();
-                    *p = p.saturating_add(value);
-                }
-            }
-        }
-
-        Tally {
-            counted,
-            unconverted: unconverted_values,
-            earlier_fixings,
-            not_counted,
-            coverage: coverage.finish(),
-        }
     }
 }
 
@@ -984,7 +963,11 @@ mod tests {
         assert_eq!(site("https://www.gov.uk/government/news/x"), "gov.uk");
         assert_eq!(site("https://uamission.com/a?b#c"), "uamission.com");
         assert_eq!(site("http://user@host.example:8080/x"), "host.example");
-        assert_eq!(site("no scheme/path"), "no scheme");
+        assert_eq!(site("no scheme/path"), "no scheme/path");
+        assert_eq!(
+            site("Kiel Institute for the World Economy, Ukraine Support Tracker, Release 29"),
+            "Kiel Institute for the World Economy"
+        );
         assert_eq!(site(""), "");
     }
 }

@@ -143,13 +143,19 @@ vocabulary!(
         NatoTrustFund = "nato-trust-fund",
         FinancialAid = "financial-aid",
         HumanitarianAid = "humanitarian-aid",
+        /// Military support whose cost category the source does not break down (a tracker's
+        /// monthly military allocations). Last, so the snapshot positions of the others stay.
+        MilitaryUnspecified = "military-unspecified",
     }
 );
 
 impl Category {
     /// The seven cost categories eligible under the Washington pledge.
     pub fn is_pledge_eligible(self) -> bool {
-        !matches!(self, Category::FinancialAid | Category::HumanitarianAid)
+        !matches!(
+            self,
+            Category::FinancialAid | Category::HumanitarianAid | Category::MilitaryUnspecified
+        )
     }
 }
 
@@ -191,6 +197,33 @@ vocabulary!(
         AsDescribed = "as-described",
         NeedsRepair = "needs-repair",
         Unserviceable = "unserviceable",
+    }
+);
+
+vocabulary!(
+    /// Who published the source a record cites, from most to least authoritative.
+    SourceKind, "source kind" {
+        /// The donor's or the recipient's government (a ministry, a head of state or
+        /// government, an official gazette).
+        Government = "government",
+        /// NATO or the EU institutions.
+        NatoEu = "nato-eu",
+        /// A wire service (Reuters, AP, AFP) or a major outlet.
+        WireOrMajorOutlet = "wire-or-major-outlet",
+        /// Anything else: aggregators, other outlets, compiled datasets.
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// How a framework counts a contribution's value at its counting stage.
+    Counting, "counting rule" {
+        /// Value counts once it has reached at least the counting stage: per contribution, the
+        /// running maximum of the cumulative values at that stage and every later one, dated
+        /// when reached (a delivery without a recorded commitment counts as committed).
+        Reached = "reached",
+        /// Only increments recorded at the counting stage itself.
+        Literal = "literal",
     }
 );
 

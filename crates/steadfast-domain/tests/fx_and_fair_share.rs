@@ -813,6 +813,7 @@ fn framework(
         },
         valuation_preference: vec![ValuationBasis::ReplacementCost],
         reporting_periods: vec![half("2024-H1"), half("2024-H2")],
+        counting: steadfast_domain::Counting::Literal,
     }
 }
 

@@ -247,6 +247,9 @@ fn command(op: &Op, n: usize, ids: &[EventId], draft: &Draft<'_>) -> RecordStage
         condition: (stage == Stage::Confirmed && op.condition).then_some(Condition::AsDescribed),
         source_url: None,
         description: None,
+        citation: None,
+        dataset: Default::default(),
+        source_kind: None,
     }
 }
 
@@ -484,7 +487,7 @@ proptest! {
                         condition: s.condition,
                         source_url: s.source_url.clone(),
                         description: s.description.clone(),
-                    };
+                    citation: None, dataset: Default::default(), source_kind: None,};
                     prop_assert_eq!(check.record_stage(&cmd), Ok(Decision::AlreadyRecorded));
                 }
             }

@@ -66,6 +66,7 @@ fn framework() -> FrameworkAdopted {
             HalfYear::parse("2024-H1").expect("h1"),
             HalfYear::parse("2024-H2").expect("h2"),
         ],
+        counting: steadfast_domain::Counting::Literal,
     }
 }
 
@@ -160,6 +161,8 @@ fn stage_event(
         condition: None,
         source_url: None,
         description: None,
+        citation: None,
+        source_kind: None,
     }
 }
 
@@ -250,6 +253,7 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
                         visibility: Visibility::Public,
                         description: String::new(),
                         opened_on: day(0),
+                        dataset: Default::default(),
                     }),
                 );
             }
@@ -373,6 +377,7 @@ fn query(
         fx_policy: policy,
         as_of: as_of.map(day),
         as_known_on: known.and_then(|k| moments.get(k % moments.len().max(1)).copied()),
+        datasets: Vec::new(),
     }
 }
 
@@ -398,8 +403,8 @@ proptest! {
         for (policy, as_of, known, stage) in views {
             let q = query(policy, as_of, known, &built.moments);
             let stage = Some(Stage::FLOW[stage]);
-            let indexed = fair_share_report(&built.ledger, &id, stage, q);
-            let scanned = fair_share_report_scan(&built.ledger, &id, stage, q);
+            let indexed = fair_share_report(&built.ledger, &id, stage, None, q.clone());
+            let scanned = fair_share_report_scan(&built.ledger, &id, stage, q.clone());
             prop_assert_eq!(indexed, scanned, "view {:?} at {:?}", q, stage);
         }
     }
@@ -434,14 +439,14 @@ fn revaluing_serves_the_same_figures_from_the_cache() {
     let id = FrameworkId::parse("test-pledge").expect("id");
     let q = ReportQuery::new(FxPolicy::EventDate);
     let mut built = build(&ops, false);
-    let before = fair_share_report(&built.ledger, &id, None, q).expect("report");
+    let before = fair_share_report(&built.ledger, &id, None, None, q.clone()).expect("report");
     assert_eq!(built.ledger.revalue(), 1);
     assert_eq!(built.ledger.revalue(), 0, "nothing left stale");
-    let after = fair_share_report(&built.ledger, &id, None, q).expect("report");
+    let after = fair_share_report(&built.ledger, &id, None, None, q.clone()).expect("report");
     assert_eq!(before, after);
     assert_eq!(
         after,
-        fair_share_report_scan(&built.ledger, &id, None, q).expect("scan")
+        fair_share_report_scan(&built.ledger, &id, None, q.clone()).expect("scan")
     );
     let deu = after
         .rows
@@ -487,10 +492,10 @@ fn a_late_fixing_reaches_cached_values_up_to_a_week_later_across_the_half_year()
     let id = FrameworkId::parse("test-pledge").expect("id");
     let q = ReportQuery::new(FxPolicy::EventDate);
     let built = build(&ops, false);
-    let report = fair_share_report(&built.ledger, &id, None, q).expect("report");
+    let report = fair_share_report(&built.ledger, &id, None, None, q.clone()).expect("report");
     assert_eq!(
         report,
-        fair_share_report_scan(&built.ledger, &id, None, q).expect("scan")
+        fair_share_report_scan(&built.ledger, &id, None, q.clone()).expect("scan")
     );
     let deu = report
         .rows

@@ -62,6 +62,9 @@ fn stage(event: &str, contribution: &str, stage: Stage, on: &str) -> RecordStage
         condition: None,
         source_url: None,
         description: None,
+        citation: None,
+        dataset: Default::default(),
+        source_kind: None,
     }
 }
 
@@ -267,6 +270,7 @@ fn a_new_contribution_produces_its_registration_then_the_stage_event() {
                 visibility: Visibility::Public,
                 description: "Howitzers".to_owned(),
                 opened_on: date("2024-03-01"),
+                dataset: Default::default(),
             }),
             DomainEvent::StageRecorded(StageRecorded {
                 event: cmd.event.clone(),
@@ -281,6 +285,8 @@ fn a_new_contribution_produces_its_registration_then_the_stage_event() {
                 condition: None,
                 source_url: None,
                 description: Some("Howitzers".to_owned()),
+                citation: None,
+                source_kind: None,
             }),
         ]
     );

@@ -2,17 +2,18 @@
 //!
 //! Layout (documented in the README): the header names exactly these columns, in any order:
 //! `event_id,contribution_id,donor,recipient,stage,effective_date,amount,currency,category,
-//! channel,visibility,quantity,unit,valuation_basis,amends,reason,source_url,description`.
+//! channel,visibility,quantity,unit,valuation_basis,amends,reason,source_url,description`,
+//! and optionally `source_kind`.
 
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 use steadfast_domain::{
-    Category, Channel, Condition, ContributionId, Currency, EventId, Field, Money, PartyId,
-    Quantity, RecordStage, Stage, ValuationBasis, Visibility,
+    Category, Channel, Condition, ContributionId, Currency, DatasetId, EventId, Field, Money,
+    PartyId, Quantity, RecordStage, SourceKind, Stage, ValuationBasis, Visibility,
 };
 
-use crate::header::check_header;
+use crate::header::check_header_with;
 use crate::location::{ErrorList, ImportError};
 use crate::text::{LineCounter, decode_utf8, parse_date};
 
@@ -37,6 +38,9 @@ pub const HEADER: [&str; 18] = [
     "source_url",
     "description",
 ];
+
+/// Columns a file may leave out.
+pub const OPTIONAL_COLUMNS: [&str; 1] = ["source_kind"];
 
 /// Options of a CSV import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,6 +70,15 @@ pub struct ParsedContributions {
 }
 
 impl ParsedContributions {
+    /// Puts every row's contribution in `dataset` (rows are parsed without one: a row of a
+    /// recorded contribution goes to its dataset, a new contribution to `ledger`).
+    pub fn in_dataset(mut self, dataset: &DatasetId) -> Self {
+        for row in &mut self.rows {
+            row.command.dataset = Some(dataset.clone());
+        }
+        self
+    }
+
     /// An error about a field of a row, located at that field's column.
     pub fn error_at(&self, line: u64, field: Field, message: impl Into<String>) -> ImportError {
         ImportError::new(
@@ -129,7 +142,13 @@ pub fn parse_contributions(
             return out;
         }
     };
-    out.columns = match check_header(file, &header, &HEADER, options.ignore_extra) {
+    out.columns = match check_header_with(
+        file,
+        &header,
+        &HEADER,
+        &OPTIONAL_COLUMNS,
+        options.ignore_extra,
+    ) {
         Ok(c) => c,
         Err(errors) => {
             out.errors.0.extend(errors);
@@ -382,6 +401,7 @@ fn parse_row(
     };
     let source_url = c.parse(Field::SourceUrl, false, parse_url);
     let description = c.optional(Field::Description);
+    let source_kind = c.parse(Field::SourceKind, false, SourceKind::parse);
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
@@ -424,6 +444,9 @@ fn parse_row(
             condition,
             source_url,
             description,
+            source_kind,
+            citation: None,
+            dataset: None,
         }),
         _ => Err(vec![ImportError::new(
             &parsed.file,

@@ -12,6 +12,18 @@ pub(crate) fn check_header(
     expected: &[&'static str],
     ignore_extra: bool,
 ) -> Result<HashMap<&'static str, usize>, Vec<ImportError>> {
+    check_header_with(file, header, expected, &[], ignore_extra)
+}
+
+/// [`check_header`] for a layout with `optional` columns too: each may be present once or
+/// not at all.
+pub(crate) fn check_header_with(
+    file: &str,
+    header: &csv::StringRecord,
+    expected: &[&'static str],
+    optional: &[&'static str],
+    ignore_extra: bool,
+) -> Result<HashMap<&'static str, usize>, Vec<ImportError>> {
     let mut errors = Vec::new();
     let names: Vec<&str> = header.iter().map(str::trim).collect();
     if names.len() == 1 && names[0].contains(';') {
@@ -25,7 +37,7 @@ pub(crate) fn check_header(
     }
     let mut columns = HashMap::new();
     for (i, name) in names.iter().enumerate() {
-        match expected.iter().find(|e| *e == name) {
+        match expected.iter().chain(optional).find(|e| *e == name) {
             Some(known) => {
                 if columns.insert(*known, i + 1).is_some() {
                     errors.push(ImportError::new(
@@ -41,6 +53,7 @@ pub(crate) fn check_header(
             None => {
                 let closest = expected
                     .iter()
+                    .chain(optional)
                     .filter(|e| !names.contains(e))
                     .map(|e| (strsim::levenshtein(e, name), *e))
                     .min()

@@ -61,6 +61,10 @@ pub struct TrackerFile {
     /// The earliest and the latest month of any row (first days of months).
     pub first_month: Date,
     pub last_month: Date,
+    /// The file's name, for the errors a later check locates in it.
+    pub file: String,
+    /// The 1-based column of each column the file has, by name.
+    pub columns: HashMap<&'static str, usize>,
 }
 
 /// `release_info.csv`: which release a set of tracker files is.
@@ -238,6 +242,8 @@ pub fn parse_tracker(file: &str, bytes: &[u8]) -> Result<TrackerFile, ErrorList>
         rows: out,
         first_month,
         last_month,
+        file: file.to_owned(),
+        columns: columns.iter().map(|(k, i)| (*k, i + 1)).collect(),
     })
 }
 

@@ -3,7 +3,7 @@
 //! the cache cannot serve (a view that hides a rate or an amendment, an unconverted value, a
 //! withdrawal's cap) and for the lines the report lists.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
@@ -14,7 +14,7 @@ use super::{
 use crate::contribution::ContributionState;
 use crate::framework::FrameworkAdopted;
 use crate::fx::{Converted, Converter, FxPolicy, RateBasis};
-use crate::ids::PartyId;
+use crate::ids::{DatasetId, PartyId};
 use crate::index::{NONE, ReportIndex, Row, UNCACHED, cents_of, convert_row, policy_index};
 use crate::ledger::Ledger;
 use crate::money::Currency;
@@ -133,12 +133,8 @@ impl CoverageTally {
             return;
         }
         self.sites[row.site as usize] += 1;
-        let url = |(slot, entry): (u32, u32)| {
-            ledger.at_slot(slot).history[entry as usize]
-                .event
-                .source_url
-                .as_deref()
-        };
+        let url =
+            |(slot, entry): (u32, u32)| ledger.at_slot(slot).history[entry as usize].event.source();
         let here = (row.slot, row.entry);
         match self.sources.get(&row.source) {
             None => {
@@ -220,6 +216,10 @@ pub(super) fn tally<'a>(
     let mut not_counted = Vec::new();
     let mut coverage = CoverageTally::new(index, in_years);
     let mut reasons: [Option<String>; Category::ALL.len()] = Default::default();
+    // A contribution's dataset is read only where it matters: a query limited to some
+    // datasets, or a ledger holding more than one (to name the donors they overlap on).
+    let by_dataset = !query.datasets.is_empty() || ledger.dataset_count() > 1;
+    let mut datasets: BTreeMap<&PartyId, BTreeSet<&DatasetId>> = BTreeMap::new();
 
     let not_counted_item = |row: &Row, reason: String| {
         let state = ledger.at_slot(row.slot);
@@ -245,6 +245,18 @@ pub(super) fn tally<'a>(
         let slot = index.slots[row.slot as usize];
         if !participant[slot.donor as usize] || !recipient[slot.recipient as usize] {
             continue;
+        }
+        if by_dataset {
+            let info = &ledger.at_slot(row.slot).info;
+            if !query.reads(&info.dataset) {
+                continue;
+            }
+            if eligible[slot.category as usize] {
+                datasets
+                    .entry(&info.donor)
+                    .or_default()
+                    .insert(&info.dataset);
+            }
         }
         if !eligible[slot.category as usize] {
             let reason = reasons[slot.category as usize]
@@ -383,6 +395,7 @@ pub(super) fn tally<'a>(
                 events: acc.events,
                 records: acc.records,
                 by_period,
+                by_month: BTreeMap::new(),
             },
         );
     }
@@ -392,6 +405,8 @@ pub(super) fn tally<'a>(
         earlier_fixings: sorted(ledger, earlier),
         not_counted: sorted(ledger, not_counted),
         coverage: coverage.finish(index),
+        counted_literally: Vec::new(),
+        datasets,
     }
 }
 
