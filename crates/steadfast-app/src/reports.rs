@@ -16,7 +16,7 @@ use steadfast_domain::scoreboard::{
 };
 use steadfast_domain::{
     AnomaliesReport, ContributionId, Counting, Coverage, DatasetId, EventId, FairShareReport,
-    FrameworkId, FxPolicy, GapsReport, HalfYear, Ledger, PartyId, ReportQuery, Stage,
+    FrameworkId, FxPolicy, GapsReport, HalfYear, Ledger, PartyId, ReportQuery, ShareStatus, Stage,
     anomalies_report, fair_share_report, gaps_report,
 };
 
@@ -216,10 +216,12 @@ pub struct FairShareRowView {
     /// Fraction of the share basis.
     pub share: Decimal,
     pub fair_share_eur: Decimal,
-    pub counted_eur: Decimal,
-    /// `counted / fair share` as a fraction; `null` when there is no fair share.
+    /// `null` when the datasets read do not cover the party (no figure, which is not zero).
+    pub counted_eur: Option<Decimal>,
+    /// `counted / fair share` as a fraction; `null` when there is no fair share or no figure.
     pub ratio: Option<Decimal>,
-    pub gap_eur: Decimal,
+    /// `null` when the datasets read do not cover the party.
+    pub gap_eur: Option<Decimal>,
     pub status: &'static str,
     /// Stage events counted.
     pub events: u64,
@@ -407,9 +409,9 @@ pub fn fair_share(
                 name: ledger.party_name(&r.party),
                 share: fraction(r.share, SHARE_DIGITS),
                 fair_share_eur: r.fair_share,
-                counted_eur: r.counted,
+                counted_eur: (r.status != ShareStatus::NotCovered).then_some(r.counted),
                 ratio: r.ratio.map(|x| fraction(x, RATIO_DIGITS)),
-                gap_eur: r.gap,
+                gap_eur: (r.status != ShareStatus::NotCovered).then_some(r.gap),
                 status: r.status.as_str(),
                 events: r.events,
                 records: r.records,

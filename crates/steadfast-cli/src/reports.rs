@@ -458,13 +458,17 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             r.name.clone(),
             fraction(Some(r.share), 2, format),
             amount_cell(Some(r.fair_share_eur), format),
-            amount_cell(Some(r.counted_eur), format),
+            optional_amount(r.counted_eur, format, "no figure"),
             fraction(r.ratio, 1, format),
-            amount_cell(Some(r.gap_eur), format),
+            optional_amount(r.gap_eur, format, "—"),
             r.status.to_owned(),
             events_cell(r.events, r.records, format),
         ];
-        row.extend(by_period(&r.counted_by_period));
+        if r.counted_eur.is_some() {
+            row.extend(by_period(&r.counted_by_period));
+        } else {
+            row.extend(periods.iter().map(|_| optional_amount(None, format, "—")));
+        }
         grid.push(row);
     }
     let t = &view.totals;

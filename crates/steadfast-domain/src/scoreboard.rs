@@ -567,12 +567,15 @@ fn assemble(
             } else {
                 ShareStatus::Short
             };
-            let gap = if a.exempt {
+            // No figure is not a zero: a party the datasets do not cover has no gap either,
+            // and its fair share is left out of the total gap.
+            let gap = if a.exempt || status == ShareStatus::NotCovered {
                 cents(Decimal::ZERO)
             } else {
                 cents((a.fair_share - sum).max(Decimal::ZERO))
             };
-            let ratio = (!a.fair_share.is_zero()).then(|| sum / a.fair_share);
+            let ratio = (!a.fair_share.is_zero() && status != ShareStatus::NotCovered)
+                .then(|| sum / a.fair_share);
             totals.participants += 1;
             totals.fair_share = totals.fair_share.saturating_add(a.fair_share);
             totals.counted = totals.counted.saturating_add(sum);
