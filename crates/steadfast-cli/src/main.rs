@@ -2,7 +2,7 @@
 //!
 //! Parsing (clap) is kept apart from the use cases (steadfast-app); this file maps commands to
 //! use cases and results to output. Exit codes: 0 success, 1 a refused input or a broken chain,
-//! 2 a usage error.
+//! 2 a usage error, 130 an import interrupted (Ctrl-C) before it recorded anything.
 
 mod output;
 
@@ -30,7 +30,7 @@ use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
 
 use steadfast_app::{
-    Access, AppError, Database, ImportOptions, Steadfast, import_file_keeping, scenario,
+    Access, AppError, Cancel, Database, ImportOptions, Steadfast, import_file_keeping, scenario,
 };
 use steadfast_domain::{Category, Channel, ContributionId, FxPolicy, PartyId, ReportQuery, Stage};
 use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
@@ -214,11 +214,44 @@ impl std::fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
+/// An import stopped by Ctrl-C before its batch was committed: nothing of `file` was recorded.
+#[derive(Debug)]
+struct Interrupted {
+    file: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted: nothing from {} was recorded; the ledger is as it was",
+            self.file
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The exit status of a command stopped by SIGINT, as shells report it (128 + 2).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Makes Ctrl-C request `cancel` instead of killing the process, so an import stops before its
+/// commit and says that nothing was recorded, or — once committed — finishes and prints what it
+/// recorded. A process gets one handler; a second call keeps the first.
+fn stop_on_ctrl_c(cancel: &Cancel) {
+    let cancel = cancel.clone();
+    let _ = ctrlc::set_handler(move || cancel.request());
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
+        Err(e) if e.is::<Interrupted>() => {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         // The reader of our output went away (`steadfast ... | head`): nothing to report.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -345,6 +378,9 @@ fn demo(database: &Database, format: Format) -> Result<()> {
 
 fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     let name = args.file.display().to_string();
+    let cancel = Cancel::new();
+    stop_on_ctrl_c(&cancel);
+    let interrupted = || Interrupted { file: name.clone() };
     let bytes = read_input(&args.file, &name)?;
     let bar = spinner(format!("reading {name}"));
     let parsed = parse_contributions(
@@ -356,8 +392,13 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
         &mut |rows| bar.set_message(format!("reading {name}: {rows} rows")),
     );
     drop(bytes);
+    if cancel.is_requested() {
+        bar.finish_and_clear();
+        return Err(interrupted().into());
+    }
     let options = ImportOptions {
         dry_run: args.dry_run,
+        cancel,
     };
     // Rules are checked even when some rows failed to parse, so one run reports everything;
     // a ledger that does not exist yet is created only once the whole file is known good.
@@ -409,6 +450,7 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
                 _ => Err(Reported.into()),
             }
         }
+        Err(AppError::Cancelled) => Err(interrupted().into()),
         Err(e) => Err(e.into()),
     }
 }
