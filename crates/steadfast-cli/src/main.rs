@@ -20,7 +20,7 @@ macro_rules! outln {
 mod reports;
 mod synth_cmd;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -116,7 +116,7 @@ enum ImportCommand {
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// The CSV file.
+    /// The CSV file (`-` for standard input).
     file: PathBuf,
     /// Validate and report without writing anything.
     #[arg(long)]
@@ -377,7 +377,7 @@ fn demo(database: &Database, format: Format) -> Result<()> {
 }
 
 fn import(database: &Database, args: &ImportArgs) -> Result<()> {
-    let name = args.file.display().to_string();
+    let name = input_name(&args.file);
     let cancel = Cancel::new();
     stop_on_ctrl_c(&cancel);
     let interrupted = || Interrupted { file: name.clone() };
@@ -455,8 +455,26 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     }
 }
 
-/// Reads an input file, refusing an unreadable or empty one with a clear message.
+/// How an input is named in messages: its path, or `<stdin>` for `-`.
+fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads an input file, or standard input when the path is `-` (`curl ... | steadfast fx import
+/// -`), refusing an unreadable one with a clear message.
 fn read_input(path: &Path, name: &str) -> Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        return Ok(bytes);
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
     Ok(bytes)
 }

@@ -16,7 +16,8 @@ use steadfast_ingest::{parse_date, parse_ecb_rates};
 
 use crate::output::{Format, Grid, amount_cell, emit, grouped};
 use crate::{
-    FormatArg, Reported, actor, choices, is_broken_pipe, open, read_input, report_errors, spinner,
+    FormatArg, Reported, actor, choices, input_name, is_broken_pipe, open, read_input,
+    report_errors, spinner,
 };
 
 /// How many detail lines (unconverted values, earlier fixings) a table lists before pointing
@@ -80,13 +81,14 @@ pub struct FairShareArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FxCommand {
-    /// Import exchange rates: the ECB reference-rate history (eurofxref-hist.csv layout).
+    /// Import exchange rates: the ECB's reference-rate history (eurofxref-hist.csv) or its
+    /// daily file (eurofxref.csv).
     Import(FxImportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct FxImportArgs {
-    /// The CSV file, in the ECB's published layout.
+    /// The CSV file, in the ECB's published layout (`-` for standard input).
     file: PathBuf,
     /// Validate and report without writing anything.
     #[arg(long)]
@@ -444,7 +446,7 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
 }
 
 pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
-    let name = args.file.display().to_string();
+    let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
     let bar = spinner(format!("reading {name}"));
     let parsed = parse_ecb_rates(&name, &bytes);

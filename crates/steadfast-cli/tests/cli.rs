@@ -6,7 +6,7 @@
 //! listings, output formats and the hash chain.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -104,6 +104,25 @@ impl Ledger {
         let out = self.run(&args);
         assert_eq!(out.code, 0, "list failed:\n{}", out.stderr);
         out.json()["rows"].as_array().expect("rows").clone()
+    }
+
+    /// Runs with `input` on standard input.
+    fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Out {
+        use std::io::Write as _;
+        let mut child = self
+            .command()
+            .arg("--database")
+            .arg(&self.db)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn steadfast");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("write stdin");
+        drop(stdin);
+        child.wait_with_output().expect("wait").into()
     }
 
     fn ids(&self, filters: &[&str]) -> Vec<String> {
@@ -1698,4 +1717,85 @@ fn given_a_large_file_when_imported_then_it_is_recorded_with_a_snapshot_and_the_
     assert_eq!(u64::try_from(position).ok(), Some(events));
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, head);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ECB's daily file and standard input
+// ---------------------------------------------------------------------------------------------
+
+/// `examples/eurofxref.csv`: the ECB's daily file, with the figures of the history's last day.
+fn daily_rates() -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/eurofxref.csv");
+    std::fs::read(path).expect("read examples/eurofxref.csv")
+}
+
+#[test]
+fn given_the_ecb_daily_file_when_fx_imported_then_its_day_is_recorded() {
+    let ledger = Ledger::new();
+    let file = ledger.write("eurofxref.csv", daily_rates());
+    let out = ledger
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import of the daily file");
+    let v = out.json();
+    assert_eq!(v["days"], 1, "{v}");
+    assert_eq!(v["new_days"], 1, "{v}");
+    assert_eq!(v["first_date"], "2026-10-30", "{v}");
+    assert_eq!(v["currencies"].as_array().map(Vec::len), Some(29), "{v}");
+
+    // The demo loads the history, whose last day has the same figures: nothing new, no conflict.
+    let demo = Ledger::with_demo();
+    let file = demo.write("eurofxref.csv", daily_rates());
+    let v = demo
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import over the history")
+        .json();
+    assert_eq!(v["already_recorded"], 1, "{v}");
+    assert_eq!(v["events_appended"], 0, "{v}");
+}
+
+#[test]
+fn given_a_dash_when_importing_then_standard_input_is_read() {
+    let ledger = Ledger::new();
+    let v = ledger
+        .run_with_stdin(&["fx", "import", "-", "--format", "json"], &daily_rates())
+        .ok("fx import -")
+        .json();
+    assert_eq!(v["new_days"], 1, "{v}");
+    assert_eq!(v["file"], "<stdin>", "{v}");
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-valid.csv");
+    let csv = std::fs::read(fixture).expect("fixture");
+    let v = ledger
+        .run_with_stdin(&["import", "contributions", "-", "--format", "json"], &csv)
+        .ok("import contributions -")
+        .json();
+    assert_eq!(v["new_stage_events"], 4, "{v}");
+
+    // Errors in what came on standard input are located there.
+    let bad = ledger.run_with_stdin(&["import", "contributions", "-"], b"event_id\n");
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("<stdin>:1"), "{}", bad.stderr);
+}
+
+#[test]
+fn given_an_ecb_rate_file_when_imported_as_contributions_then_fx_import_is_suggested() {
+    let ledger = Ledger::new();
+    for (name, bytes) in [
+        ("eurofxref.csv", daily_rates()),
+        (
+            "hist.csv",
+            b"Date,USD,JPY,GBP,\n2026-10-30,1.1172,175.68,0.8338,\n".to_vec(),
+        ),
+    ] {
+        let file = ledger.write(name, bytes);
+        let out = ledger.import(&file, &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("steadfast fx import"),
+            "points to the rate import:\n{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
+        assert!(!ledger.db.exists(), "nothing was recorded");
+    }
 }
