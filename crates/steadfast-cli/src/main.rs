@@ -53,6 +53,12 @@ struct Cli {
     )]
     database: String,
 
+    /// Print every column of a table. On a terminal, tables otherwise leave out their least
+    /// important columns to fit its width (or `COLUMNS`) and say which; piped output always has
+    /// every column.
+    #[arg(long, global = true)]
+    wide: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -245,6 +251,7 @@ fn stop_on_ctrl_c(cancel: &Cancel) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_table_width(cli.wide);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
@@ -555,6 +562,18 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         ("confirmed", true),
         ("items", false),
         ("anomalies", true),
+    ])
+    .optional(&[
+        "items",
+        "channel",
+        "category",
+        "first",
+        "allocated",
+        "announced",
+        "confirmed",
+        "last",
+        "status",
+        "recipient",
     ]);
     for r in &report.rows {
         let mut row = vec![
@@ -614,6 +633,17 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
         ("basis", false),
         ("condition / reason", false),
         ("source", true),
+    ])
+    .optional(&[
+        "unit",
+        "quantity",
+        "basis",
+        "recorded at (UTC)",
+        "rate",
+        "source",
+        "condition / reason",
+        "event",
+        "running total",
     ]);
     let source_number = |url: &Option<String>| {
         url.as_ref()
@@ -718,7 +748,8 @@ fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
         ("name", false),
         ("kind", false),
         ("memberships", false),
-    ]);
+    ])
+    .optional(&["kind", "name"]);
     for p in &report.rows {
         let memberships: Vec<String> = p
             .memberships

@@ -269,6 +269,10 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
     for p in &periods {
         grid.add_column(format!("{p} EUR"), true);
     }
+    // The split by half-year goes first (earliest first), then what the other columns imply.
+    let mut optional: Vec<String> = periods.iter().map(|p| format!("{p} EUR")).collect();
+    optional.extend(["events", "name", "share", "status"].map(String::from));
+    let mut grid = grid.optional(&optional);
     let by_period = |values: &std::collections::BTreeMap<HalfYear, Decimal>| {
         periods
             .iter()
@@ -393,6 +397,15 @@ pub fn print_gaps(view: &GapsView, format: Format) -> Result<()> {
         ("withdrawn EUR", true),
         ("days to delivered", true),
         ("days to confirmed", true),
+    ])
+    .optional(&[
+        "withdrawn EUR",
+        "allocated EUR",
+        "name",
+        "days to confirmed",
+        "announced EUR",
+        "confirmed EUR",
+        "days to delivered",
     ]);
     for r in &view.rows {
         let mut row = vec![r.donor.to_string(), r.name.clone()];
@@ -421,7 +434,8 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
         ("kind", false),
         ("event", false),
         ("reason", false),
-    ]);
+    ])
+    .optional(&["event", "donor"]);
     for r in &view.rows {
         grid.push(vec![
             r.contribution.to_string(),

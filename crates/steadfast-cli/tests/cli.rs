@@ -1799,3 +1799,91 @@ fn given_an_ecb_rate_file_when_imported_as_contributions_then_fx_import_is_sugge
         assert!(!ledger.db.exists(), "nothing was recorded");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tables fit the terminal
+// ---------------------------------------------------------------------------------------------
+
+/// The widest line of a table (the lines before the first blank or note line), in characters.
+fn widest_table_line(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .take_while(|l| !l.is_empty() && !l.starts_with('('))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn given_an_80_column_terminal_when_reporting_then_tables_fit_and_say_what_was_left_out() {
+    let ledger = Ledger::with_demo();
+    let at_width = |columns: Option<&str>, args: &[&str]| -> Out {
+        let mut cmd = ledger.command();
+        cmd.arg("--database").arg(&ledger.db).args(args);
+        if let Some(c) = columns {
+            cmd.env("COLUMNS", c);
+        }
+        output(&mut cmd).ok("report")
+    };
+    for args in [
+        &["contributions", "list"][..],
+        &["report", "gaps"],
+        &["report", "fair-share"],
+        &["contributions", "show", "ROU-2024-01"],
+    ] {
+        // The table proper starts after any title line: skip lines until the header rule.
+        let table = |out: &Out| {
+            let lines: Vec<&str> = out.stdout.lines().collect();
+            let rule = lines
+                .iter()
+                .position(|l| l.starts_with('─'))
+                .expect("a header rule");
+            lines[rule - 1..].join("\n")
+        };
+        let piped = at_width(None, args);
+        let narrow = at_width(Some("80"), args);
+        let wide = at_width(Some("80"), &[args, &["--wide"]].concat());
+        assert!(
+            widest_table_line(&table(&piped)) > 80,
+            "{args:?} is wide when piped"
+        );
+        assert!(!piped.stdout.contains("--wide shows"), "{args:?}");
+        let fitted = table(&narrow);
+        assert!(
+            widest_table_line(&fitted) <= 80,
+            "{args:?} at 80 columns:\n{fitted}"
+        );
+        let note = narrow
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("(left out to fit 80 columns: "))
+            .unwrap_or_else(|| panic!("{args:?} names what it left out:\n{}", narrow.stdout));
+        assert!(note.ends_with("; --wide shows every column)"), "{note}");
+        assert_eq!(
+            wide.stdout, piped.stdout,
+            "{args:?}: --wide prints every column"
+        );
+    }
+    // The columns go in the stated order: the least important first, only as many as needed.
+    let list = at_width(Some("150"), &["contributions", "list"]);
+    let note = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("(left out"))
+        .expect("a note");
+    assert!(
+        note.starts_with("(left out to fit 150 columns: items"),
+        "{note}"
+    );
+    assert!(!note.contains("recipient"), "{note}");
+    let header = list.stdout.lines().next().expect("header");
+    for kept in [
+        "contribution",
+        "donor",
+        "recipient",
+        "currency",
+        "delivered",
+    ] {
+        assert!(header.contains(kept), "{kept} kept: {header}");
+    }
+}
