@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
 
@@ -87,6 +87,19 @@ enum Command {
     Log(LogCommand),
     /// Write a synthetic ledger: a reproducible, realistic contributions CSV (opens no ledger).
     Synth(synth_cmd::SynthArgs),
+    /// Print a shell completion script, e.g. `steadfast completions bash >
+    /// ~/.local/share/bash-completion/completions/steadfast` (opens no ledger).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `steadfast man > steadfast.1; man ./steadfast.1`
+    /// (opens no ledger).
+    Man,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +304,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fx(reports::FxCommand::Import(args)) => reports::fx_import(&database, &args),
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
         Command::Synth(args) => synth_cmd::run(&args),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "steadfast", &mut out);
+            Ok(std::io::stdout().write_all(&out)?)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Ok(std::io::stdout().write_all(&out)?)
+        }
     }
 }
 

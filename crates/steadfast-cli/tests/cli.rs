@@ -1887,3 +1887,56 @@ fn given_an_80_column_terminal_when_reporting_then_tables_fit_and_say_what_was_l
         assert!(header.contains(kept), "{kept} kept: {header}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Completions and the man page
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_shell_when_asking_for_completions_then_the_script_covers_the_commands_and_flags() {
+    let ledger = Ledger::new();
+    let bash = output(ledger.command().args(["completions", "bash"])).ok("completions bash");
+    assert!(bash.stdout.contains("_steadfast()"), "{}", bash.stdout);
+    for word in [
+        "contributions",
+        "fair-share",
+        "--fx-policy",
+        "--wide",
+        "--database",
+    ] {
+        assert!(bash.stdout.contains(word), "bash completes {word}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = output(ledger.command().args(["completions", shell])).ok(shell);
+        assert!(
+            out.stdout.contains("fair-share"),
+            "{shell}:\n{}",
+            out.stdout
+        );
+    }
+    let unknown = output(ledger.command().args(["completions", "tcsh"]));
+    assert_eq!(unknown.code, 2, "a usage error");
+    assert!(unknown.stderr.contains("bash"), "{}", unknown.stderr);
+    assert!(!ledger.db.exists() && !ledger.path("steadfast.sqlite").exists());
+}
+
+#[test]
+fn given_the_man_command_then_a_roff_page_describes_the_commands() {
+    let ledger = Ledger::new();
+    let man = output(ledger.command().arg("man")).ok("man");
+    assert!(man.stdout.contains(".TH steadfast 1"), "{}", man.stdout);
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(man.stdout.contains(section), "{section}");
+    }
+    // From the same definitions as --help: the global flags and every command.
+    for word in [
+        "\\-\\-wide",
+        "\\-\\-database",
+        "steadfast\\-import",
+        "steadfast\\-completions",
+        "steadfast\\-man",
+    ] {
+        assert!(man.stdout.contains(word), "{word}:\n{}", man.stdout);
+    }
+    assert!(!ledger.path("steadfast.sqlite").exists(), "opens no ledger");
+}
