@@ -393,8 +393,25 @@ fn given_zero_and_negative_increments_outside_amended_when_imported_then_both_ar
             row(2, &[("stage", "delivered"), ("amount", "-5")]),
         ],
         &[
-            (at(2, "amount"), "needs a positive increment, not zero"),
-            (at(3, "amount"), "negative increment"),
+            (
+                at(2, "amount"),
+                "a committed event needs a positive increment, not zero",
+            ),
+            (at(3, "amount"), "on a delivered event"),
+        ],
+    );
+    // "an" before a vowel: the article agrees with the stage named.
+    assert_rows_refused(
+        &[
+            row(1, &[("stage", "announced"), ("amount", "0")]),
+            row(2, &[("stage", "allocated"), ("amount", "-5")]),
+        ],
+        &[
+            (
+                at(2, "amount"),
+                "an announced event needs a positive increment",
+            ),
+            (at(3, "amount"), "on an allocated event"),
         ],
     );
 }
