@@ -190,7 +190,7 @@ struct ShowArgs {
     /// The contribution id.
     id: String,
     /// How amounts are shown in euros.
-    #[arg(long, default_value = "event-date", value_parser = reports::fx_policy)]
+    #[arg(long, default_value = "event-date", value_parser = reports::fx_policy())]
     fx_policy: FxPolicy,
     #[command(flatten)]
     format: FormatArg,

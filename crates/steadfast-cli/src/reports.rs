@@ -46,7 +46,7 @@ pub struct ViewArgs {
     #[arg(long, value_parser = |s: &str| reports::parse_moment(s).map_err(|e| e.to_string()))]
     as_known_on: Option<Timestamp>,
     /// How amounts are converted to euros.
-    #[arg(long, default_value = "event-date", value_parser = fx_policy)]
+    #[arg(long, default_value = "event-date", value_parser = fx_policy())]
     fx_policy: FxPolicy,
     #[command(flatten)]
     format: FormatArg,
@@ -62,9 +62,14 @@ impl ViewArgs {
     }
 }
 
-pub fn fx_policy(text: &str) -> Result<FxPolicy, String> {
-    FxPolicy::parse(text)
-        .ok_or_else(|| format!("`{text}` is not an FX policy; use event-date or period-average"))
+/// The `--fx-policy` parser: its values, each with what it means, are listed by `--help` and in
+/// the error for any other value.
+pub fn fx_policy() -> impl clap::builder::TypedValueParser<Value = FxPolicy> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        FxPolicy::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.describe())),
+    )
+    .try_map(|text| FxPolicy::parse(&text).ok_or_else(|| format!("`{text}` is not an FX policy")))
 }
 
 #[derive(Debug, Args)]

@@ -1957,3 +1957,33 @@ fn given_the_man_command_then_a_roff_page_describes_the_commands() {
     }
     assert!(!ledger.path("steadfast.sqlite").exists(), "opens no ledger");
 }
+
+#[test]
+fn given_help_when_asked_then_the_fx_policy_values_are_listed() {
+    let ledger = Ledger::new();
+    for command in [
+        &["report", "gaps", "--help"][..],
+        &["report", "fair-share", "--help"],
+        &["contributions", "show", "--help"],
+    ] {
+        let help = output(ledger.command().args(command)).ok("help");
+        for value in ["event-date", "period-average"] {
+            assert!(
+                help.stdout.contains(value),
+                "{command:?} lists {value}:\n{}",
+                help.stdout
+            );
+        }
+    }
+    let wrong = output(
+        ledger
+            .command()
+            .args(["report", "gaps", "--fx-policy", "monthly"]),
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("event-date") && wrong.stderr.contains("period-average"),
+        "{}",
+        wrong.stderr
+    );
+}
