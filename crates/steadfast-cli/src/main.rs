@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
 
@@ -93,6 +93,18 @@ enum Command {
     /// Print the manual page (roff), e.g. `steadfast man > steadfast.1; man ./steadfast.1`
     /// (opens no ledger).
     Man,
+}
+
+impl Command {
+    /// The name of a command that opens no ledger; `None` for those that do.
+    fn opens_no_ledger(&self) -> Option<&'static str> {
+        match self {
+            Command::Synth(_) => Some("synth"),
+            Command::Completions(_) => Some("completions"),
+            Command::Man => Some("man"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -263,7 +275,20 @@ fn stop_on_ctrl_c(cancel: &Cancel) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // `--database` is global so that it can go anywhere on the line, but a command that opens
+    // no ledger must not seem to use one (`STEADFAST_DATABASE` in the environment is fine).
+    if let Some(command) = cli.command.opens_no_ledger()
+        && matches.value_source("database") == Some(clap::parser::ValueSource::CommandLine)
+    {
+        usage_error(format!(
+            "`steadfast {command}` opens no ledger; leave out --database/--db"
+        ));
+    }
     output::set_table_width(cli.wide);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -279,6 +304,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reports a usage error the way clap does (with the usage line) and exits with 2.
+fn usage_error(message: String) -> ! {
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -455,6 +487,11 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
             }
             let verdict = if outcome.dry_run {
                 format!("dry run: {name} is valid; nothing was written")
+            } else if outcome.events_appended == 0 {
+                format!(
+                    "nothing new in {name}: {} row(s) already recorded",
+                    outcome.already_recorded
+                )
             } else {
                 format!("imported {name}")
             };
@@ -557,6 +594,14 @@ fn text(value: Option<impl ToString>) -> String {
 }
 
 fn list(database: &Database, args: &ListArgs) -> Result<()> {
+    // An empty range is a mistake, not a question whose answer is "nothing".
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        usage_error(format!(
+            "--from {from} is after --to {to}: no date is in that range (swap them?)"
+        ));
+    }
     let app = open(database, Access::Read)?;
     let filter = ContributionFilter {
         donor: args.donor.clone(),

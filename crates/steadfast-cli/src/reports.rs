@@ -508,6 +508,11 @@ pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
             }
             let verdict = if outcome.dry_run {
                 format!("dry run: {name} is valid; nothing was written")
+            } else if outcome.events_appended == 0 {
+                format!(
+                    "nothing new in {name}: {} day(s) already recorded",
+                    outcome.already_recorded
+                )
             } else {
                 format!("imported {} reference rates from {name}", outcome.source)
             };

@@ -1702,9 +1702,10 @@ fn given_a_large_file_when_imported_then_it_is_recorded_with_a_snapshot_and_the_
  {
     let ledger = Ledger::with_demo();
     let (before, _) = ledger.snapshot();
-    let synth = ledger.run(&[
+    // synth opens no ledger (and refuses --database).
+    let synth = output(ledger.command().args([
         "synth", "--events", "60000", "--seed", "5", "--out", "big.csv",
-    ]);
+    ]));
     assert_eq!(synth.code, 0, "{}", synth.stderr);
     let out = ledger.import("big.csv", &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -1985,5 +1986,103 @@ fn given_help_when_asked_then_the_fx_policy_values_are_listed() {
         wrong.stderr.contains("event-date") && wrong.stderr.contains("period-average"),
         "{}",
         wrong.stderr
+    );
+}
+
+#[test]
+fn given_a_command_that_opens_no_ledger_when_database_is_given_then_it_is_refused() {
+    let ledger = Ledger::new();
+    let out_csv = ledger.path("s.csv");
+    let out_csv = out_csv.to_str().expect("utf-8");
+    let synth = ["synth", "--events", "3", "--seed", "1", "--out", out_csv];
+    for (args, command) in [
+        (&synth[..], "synth"),
+        (&["completions", "bash"][..], "completions"),
+        (&["man"][..], "man"),
+    ] {
+        for flag in ["--database", "--db"] {
+            let out = output(ledger.command().args([flag, "x.sqlite"]).args(args));
+            assert_eq!(out.code, 2, "{args:?} {flag}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(&format!(
+                    "`steadfast {command}` opens no ledger; leave out --database"
+                )),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    assert!(!ledger.path("s.csv").exists(), "nothing written");
+    // The environment's ledger is not a flag given to this command: synth still runs.
+    output(
+        ledger
+            .command()
+            .env("STEADFAST_DATABASE", "x.sqlite")
+            .args(synth),
+    )
+    .ok("synth");
+    assert!(!ledger.path("x.sqlite").exists());
+}
+
+#[test]
+fn given_from_after_to_when_listing_then_it_is_an_error_naming_both() {
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(&[
+        "contributions",
+        "list",
+        "--from",
+        "2024-05-01",
+        "--to",
+        "2024-01-01",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--from 2024-05-01 is after --to 2024-01-01"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    // The same day at both ends is a range.
+    let same = ledger.run(&[
+        "contributions",
+        "list",
+        "--from",
+        "2024-05-01",
+        "--to",
+        "2024-05-01",
+    ]);
+    assert_eq!(same.code, 0, "{}", same.stderr);
+}
+
+#[test]
+fn given_a_file_already_recorded_when_imported_again_then_it_says_nothing_new() {
+    let ledger = Ledger::new();
+    let file = ledger.fixture("small-valid.csv");
+    let first = ledger.import(&file, &[]).ok("first import");
+    assert!(
+        first.stdout.contains("imported small-valid.csv"),
+        "{}",
+        first.stdout
+    );
+    let again = ledger.import(&file, &[]).ok("second import");
+    assert!(
+        again
+            .stdout
+            .contains("nothing new in small-valid.csv: 4 row(s) already recorded"),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stdout.contains("imported"), "{}", again.stdout);
+
+    let rates = ledger.write("eurofxref.csv", daily_rates());
+    ledger.run(&["fx", "import", &rates]).ok("rates");
+    let again = ledger.run(&["fx", "import", &rates]).ok("rates again");
+    assert!(
+        again
+            .stdout
+            .contains("nothing new in eurofxref.csv: 1 day(s) already recorded"),
+        "{}",
+        again.stdout
     );
 }
