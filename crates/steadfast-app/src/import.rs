@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use crate::queries::LogHead;
 use crate::write::{Batch, Decide, Recorded, decide_and_append, write_to, write_to_keeping};
-use crate::{AppError, Database, Steadfast};
+use crate::{AppError, Cancel, Database, Steadfast};
 use serde::Serialize;
 use steadfast_domain::{
     ContributionId, Decision, DomainEvent, Draft, EventId, Ledger, RecordStage, Stage, Staged,
@@ -25,10 +25,12 @@ use steadfast_domain::{
 use steadfast_ingest::{ContributionRow, ErrorList, ParsedContributions};
 
 /// How to import.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Validate and report without writing.
     pub dry_run: bool,
+    /// Stops the import if requested before its batch is committed (then nothing is written).
+    pub cancel: Cancel,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -60,8 +62,9 @@ pub fn import_contributions(
     actor: &str,
     options: ImportOptions,
 ) -> Result<ImportOutcome, AppError> {
+    let dry_run = options.dry_run;
     let mut batch = ImportBatch::new(parsed.clone(), options);
-    decide_and_append(app, actor, options.dry_run, &mut batch)
+    decide_and_append(app, actor, dry_run, &mut batch)
 }
 
 /// Decides a whole file against a ledger without writing: what it would do and the events to
@@ -88,8 +91,9 @@ pub fn import_file(
     options: ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportOutcome, AppError> {
+    let dry_run = options.dry_run;
     let mut batch = ImportBatch::new(parsed, options);
-    write_to(database, actor, options.dry_run, progress, &mut batch)
+    write_to(database, actor, dry_run, progress, &mut batch)
 }
 
 /// [`import_file`], handing back the open ledger as well (see
@@ -101,8 +105,9 @@ pub fn import_file_keeping(
     options: ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(ImportOutcome, Option<Steadfast>), AppError> {
+    let dry_run = options.dry_run;
     let mut batch = ImportBatch::new(parsed, options);
-    write_to_keeping(database, actor, options.dry_run, progress, &mut batch)
+    write_to_keeping(database, actor, dry_run, progress, &mut batch)
 }
 
 impl Recorded for ImportOutcome {
@@ -323,6 +328,7 @@ pub(crate) fn record_into_draft(
 struct ImportBatch {
     rows: Rows,
     dry_run: bool,
+    cancel: Cancel,
 }
 
 impl ImportBatch {
@@ -330,6 +336,7 @@ impl ImportBatch {
         ImportBatch {
             rows: Rows::new(parsed),
             dry_run: options.dry_run,
+            cancel: options.cancel,
         }
     }
 }
@@ -352,6 +359,10 @@ impl Decide for ImportBatch {
 
     fn batch(&mut self) -> &mut dyn Batch {
         self
+    }
+
+    fn cancel(&self) -> Option<&Cancel> {
+        Some(&self.cancel)
     }
 }
 

@@ -5,6 +5,7 @@
 //! in-memory state is always exactly the replay of the log. Writes go through the domain's
 //! `Draft`, so nothing is appended unless the whole batch is valid.
 
+pub mod cancel;
 pub mod codec;
 pub mod frameworks;
 pub mod fx;
@@ -26,6 +27,7 @@ use steadfast_store::{ChainVerifier, Clock, EventStore, ExpectedVersion, Head, S
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
 use write::Batch;
 
+pub use cancel::Cancel;
 pub use import::{
     ImportOptions, ImportOutcome, decide_contributions, import_contributions, import_file,
     import_file_keeping,
@@ -42,6 +44,10 @@ pub enum AppError {
     Invalid(String),
     #[error(transparent)]
     Rejected(#[from] steadfast_ingest::ErrorList),
+    /// A stop was requested (see [`Cancel`]) before the batch was committed: nothing was
+    /// written.
+    #[error("interrupted before anything was recorded")]
+    Cancelled,
 }
 
 /// Where a ledger lives, parsed from `--database`.
@@ -481,6 +487,19 @@ impl Steadfast {
     /// ones are written (see [`EventStore::append_streamed`]), so no encoded copy of the whole
     /// batch is ever held. A batch that is not committed is left as it was, to be decided again.
     pub fn append_batch(&mut self, batch: &mut dyn Batch, actor: &str) -> Result<u64, AppError> {
+        self.append_batch_unless(batch, actor, None)
+    }
+
+    /// [`Steadfast::append_batch`], stopping without writing anything if `cancel` is requested
+    /// before the last event is handed to the store: it is checked as each event is encoded,
+    /// while earlier ones are being written, so a stop during a long write still lands before
+    /// the commit. A request that comes later finds the batch committed and changes nothing.
+    pub(crate) fn append_batch_unless(
+        &mut self,
+        batch: &mut dyn Batch,
+        actor: &str,
+        cancel: Option<&Cancel>,
+    ) -> Result<u64, AppError> {
         // Each stream is expected where the projection last saw it, checked once per batch;
         // with the number of events on each, that is the version it ends at.
         // A decided batch keeps each stream's events together, so most events are on the
@@ -520,13 +539,19 @@ impl Steadfast {
                 ExpectedVersion::Any => None,
             })
             .collect();
-        // An event that cannot be encoded stops the batch (nothing is written); its own error
-        // is what the caller sees.
-        let unencodable = std::sync::Mutex::new(None);
+        // An event that cannot be encoded, or a stop request, ends the batch (nothing is
+        // written); its own error is what the caller sees.
+        let stopped_by = std::sync::Mutex::new(None);
         let appended = {
             let mut encoded = batch.events().map(|event| {
+                if cancel.is_some_and(Cancel::is_requested) {
+                    if let Ok(mut slot) = stopped_by.lock() {
+                        *slot = Some(AppError::Cancelled);
+                    }
+                    return Err(StoreError::Backend("the write was interrupted".into()));
+                }
                 codec::encode(&event, actor).map_err(|e| {
-                    if let Ok(mut slot) = unencodable.lock() {
+                    if let Ok(mut slot) = stopped_by.lock() {
                         *slot = Some(e);
                     }
                     StoreError::Backend("an event could not be encoded".into())
@@ -537,7 +562,7 @@ impl Steadfast {
         let appended = match appended {
             Ok(appended) => appended,
             Err(e) => {
-                return Err(match unencodable.into_inner().ok().flatten() {
+                return Err(match stopped_by.into_inner().ok().flatten() {
                     Some(encoding) => encoding,
                     None => e.into(),
                 });

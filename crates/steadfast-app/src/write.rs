@@ -10,7 +10,7 @@ use steadfast_domain::{DomainEvent, Ledger};
 use steadfast_store::StoreError;
 
 use crate::queries::LogHead;
-use crate::{Access, AppError, Database, Steadfast};
+use crate::{Access, AppError, Cancel, Database, Steadfast};
 
 /// How many times a write is decided again after losing a race with another writer.
 pub(crate) const MAX_ATTEMPTS: u32 = 3;
@@ -58,6 +58,20 @@ pub trait Decide {
 
     /// The events of the last decision.
     fn batch(&mut self) -> &mut dyn Batch;
+
+    /// A stop request, checked between the phases of the write (opening, deciding) and while
+    /// its batch is written, up to the commit; none by default.
+    fn cancel(&self) -> Option<&Cancel> {
+        None
+    }
+}
+
+/// `Err(Cancelled)` once the write's stop request is made.
+fn stop_if_requested(cancel: Option<&Cancel>) -> Result<(), AppError> {
+    match cancel {
+        Some(cancel) if cancel.is_requested() => Err(AppError::Cancelled),
+        _ => Ok(()),
+    }
 }
 
 /// A write decided by a function that returns its events.
@@ -119,7 +133,9 @@ pub fn decide_and_append<O: Recorded>(
             outcome.recorded(0, LogHead::of(app.head()));
             return Ok(outcome);
         }
-        match app.append_batch(write.batch(), actor) {
+        stop_if_requested(write.cancel())?;
+        let cancel = write.cancel().cloned();
+        match app.append_batch_unless(write.batch(), actor, cancel.as_ref()) {
             Ok(appended) => {
                 outcome.recorded(appended, LogHead::of(app.head()));
                 return Ok(outcome);
@@ -158,6 +174,7 @@ pub fn write_to_keeping<O: Recorded>(
     let access = if dry_run { Access::Read } else { Access::Write };
     match Steadfast::open(database, access, None, progress) {
         Ok(mut app) => {
+            stop_if_requested(write.cancel())?;
             decide_and_append(&mut app, actor, dry_run, write).map(|outcome| (outcome, Some(app)))
         }
         Err(AppError::Store(StoreError::NotFound(_))) => {
@@ -166,13 +183,15 @@ pub fn write_to_keeping<O: Recorded>(
                 outcome.recorded(0, LogHead::of(None));
                 return Ok((outcome, None));
             }
+            stop_if_requested(write.cancel())?;
             let mut app = Steadfast::open(database, Access::Create, None, progress)?;
             if app.head().is_some() {
                 // Another writer created the ledger meanwhile: decide against what it holds.
                 return decide_and_append(&mut app, actor, dry_run, write)
                     .map(|outcome| (outcome, Some(app)));
             }
-            match app.append_batch(write.batch(), actor) {
+            let cancel = write.cancel().cloned();
+            match app.append_batch_unless(write.batch(), actor, cancel.as_ref()) {
                 Ok(appended) => {
                     outcome.recorded(appended, LogHead::of(app.head()));
                     Ok((outcome, Some(app)))

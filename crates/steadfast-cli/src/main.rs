@@ -2,7 +2,7 @@
 //!
 //! Parsing (clap) is kept apart from the use cases (steadfast-app); this file maps commands to
 //! use cases and results to output. Exit codes: 0 success, 1 a refused input or a broken chain,
-//! 2 a usage error.
+//! 2 a usage error, 130 an import interrupted (Ctrl-C) before it recorded anything.
 
 mod output;
 
@@ -20,17 +20,17 @@ macro_rules! outln {
 mod reports;
 mod synth_cmd;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
 
 use steadfast_app::{
-    Access, AppError, Database, ImportOptions, Steadfast, import_file_keeping, scenario,
+    Access, AppError, Cancel, Database, ImportOptions, Steadfast, import_file_keeping, scenario,
 };
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
@@ -55,6 +55,12 @@ struct Cli {
         global = true
     )]
     database: String,
+
+    /// Print every column of a table. On a terminal, tables otherwise leave out their least
+    /// important columns to fit its width (or `COLUMNS`) and say which; piped output always has
+    /// every column.
+    #[arg(long, global = true)]
+    wide: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -84,6 +90,31 @@ enum Command {
     Log(LogCommand),
     /// Write a synthetic ledger: a reproducible, realistic contributions CSV (opens no ledger).
     Synth(synth_cmd::SynthArgs),
+    /// Print a shell completion script, e.g. `steadfast completions bash >
+    /// ~/.local/share/bash-completion/completions/steadfast` (opens no ledger).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `steadfast man > steadfast.1; man ./steadfast.1`
+    /// (opens no ledger).
+    Man,
+}
+
+impl Command {
+    /// The name of a command that opens no ledger; `None` for those that do.
+    fn opens_no_ledger(&self) -> Option<&'static str> {
+        match self {
+            Command::Synth(_) => Some("synth"),
+            Command::Completions(_) => Some("completions"),
+            Command::Man => Some("man"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,7 +176,7 @@ struct TrackerArgs {
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// The CSV file.
+    /// The CSV file (`-` for standard input).
     file: PathBuf,
     /// Validate and report without writing anything.
     #[arg(long)]
@@ -206,7 +237,7 @@ struct ShowArgs {
     /// The contribution id.
     id: String,
     /// How amounts are shown in euros.
-    #[arg(long, default_value = "event-date", value_parser = reports::fx_policy)]
+    #[arg(long, default_value = "event-date", value_parser = reports::fx_policy())]
     fx_policy: FxPolicy,
     #[command(flatten)]
     format: FormatArg,
@@ -249,11 +280,58 @@ impl std::fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
+/// An import stopped by Ctrl-C before its batch was committed: nothing of `file` was recorded.
+#[derive(Debug)]
+struct Interrupted {
+    file: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted: nothing from {} was recorded; the ledger is as it was",
+            self.file
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The exit status of a command stopped by SIGINT, as shells report it (128 + 2).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Makes Ctrl-C request `cancel` instead of killing the process, so an import stops before its
+/// commit and says that nothing was recorded, or — once committed — finishes and prints what it
+/// recorded. A process gets one handler; a second call keeps the first.
+fn stop_on_ctrl_c(cancel: &Cancel) {
+    let cancel = cancel.clone();
+    let _ = ctrlc::set_handler(move || cancel.request());
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // `--database` is global so that it can go anywhere on the line, but a command that opens
+    // no ledger must not seem to use one (`STEADFAST_DATABASE` in the environment is fine).
+    if let Some(command) = cli.command.opens_no_ledger()
+        && matches.value_source("database") == Some(clap::parser::ValueSource::CommandLine)
+    {
+        usage_error(format!(
+            "`steadfast {command}` opens no ledger; leave out --database/--db"
+        ));
+    }
+    output::set_table_width(cli.wide);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
+        Err(e) if e.is::<Interrupted>() => {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         // The reader of our output went away (`steadfast ... | head`): nothing to report.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -261,6 +339,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reports a usage error the way clap does (with the usage line) and exits with 2.
+fn usage_error(message: String) -> ! {
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -287,6 +372,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fx(reports::FxCommand::Import(args)) => reports::fx_import(&database, &args),
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
         Command::Synth(args) => synth_cmd::run(&args),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "steadfast", &mut out);
+            Ok(std::io::stdout().write_all(&out)?)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Ok(std::io::stdout().write_all(&out)?)
+        }
     }
 }
 
@@ -406,7 +501,10 @@ fn demo(database: &Database, format: Format) -> Result<()> {
 const DEMO_TOLERANCE: rust_decimal::Decimal = rust_decimal::Decimal::from_parts(50, 0, 0, false, 2);
 
 fn import(database: &Database, args: &ImportArgs) -> Result<()> {
-    let name = args.file.display().to_string();
+    let name = input_name(&args.file);
+    let cancel = Cancel::new();
+    stop_on_ctrl_c(&cancel);
+    let interrupted = || Interrupted { file: name.clone() };
     let bytes = read_input(&args.file, &name)?;
     let bar = spinner(format!("reading {name}"));
     let parsed = parse_contributions(
@@ -422,8 +520,13 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
         None => parsed,
     };
     drop(bytes);
+    if cancel.is_requested() {
+        bar.finish_and_clear();
+        return Err(interrupted().into());
+    }
     let options = ImportOptions {
         dry_run: args.dry_run,
+        cancel,
     };
     // Rules are checked even when some rows failed to parse, so one run reports everything;
     // a ledger that does not exist yet is created only once the whole file is known good.
@@ -450,6 +553,11 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
             }
             let verdict = if outcome.dry_run {
                 format!("dry run: {name} is valid; nothing was written")
+            } else if outcome.events_appended == 0 {
+                format!(
+                    "nothing new in {name}: {} row(s) already recorded",
+                    outcome.already_recorded
+                )
             } else {
                 format!("imported {name}")
             };
@@ -475,13 +583,14 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
                 _ => Err(Reported.into()),
             }
         }
+        Err(AppError::Cancelled) => Err(interrupted().into()),
         Err(e) => Err(e.into()),
     }
 }
 
 fn import_tracker(database: &Database, args: &TrackerArgs) -> Result<()> {
     use steadfast_app::tracker::{TrackerImport, TrackerRelease, import_tracker, sha256_hex};
-    let name = args.file.display().to_string();
+    let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
     let refused = |errors: &steadfast_ingest::ErrorList| -> Result<()> {
         match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
@@ -597,8 +706,26 @@ fn import_tracker(database: &Database, args: &TrackerArgs) -> Result<()> {
     }
 }
 
-/// Reads an input file, refusing an unreadable or empty one with a clear message.
+/// How an input is named in messages: its path, or `<stdin>` for `-`.
+fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads an input file, or standard input when the path is `-` (`curl ... | steadfast fx import
+/// -`), refusing an unreadable one with a clear message.
 fn read_input(path: &Path, name: &str) -> Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        return Ok(bytes);
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
     Ok(bytes)
 }
@@ -651,6 +778,14 @@ fn text(value: Option<impl ToString>) -> String {
 }
 
 fn list(database: &Database, args: &ListArgs) -> Result<()> {
+    // An empty range is a mistake, not a question whose answer is "nothing".
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        usage_error(format!(
+            "--from {from} is after --to {to}: no date is in that range (swap them?)"
+        ));
+    }
     let app = open(database, Access::Read)?;
     let filter = ContributionFilter {
         donor: args.donor.clone(),
@@ -681,6 +816,18 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         ("confirmed", true),
         ("items", false),
         ("anomalies", true),
+    ])
+    .optional(&[
+        "items",
+        "channel",
+        "category",
+        "first",
+        "allocated",
+        "announced",
+        "confirmed",
+        "last",
+        "status",
+        "recipient",
     ]);
     for r in &report.rows {
         let mut row = vec![
@@ -741,6 +888,17 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
         ("basis", false),
         ("condition / reason", false),
         ("source", true),
+    ])
+    .optional(&[
+        "unit",
+        "quantity",
+        "basis",
+        "recorded at (UTC)",
+        "rate",
+        "source",
+        "condition / reason",
+        "event",
+        "running total",
     ]);
     let source_number = |url: &Option<String>| {
         url.as_ref()
@@ -845,7 +1003,8 @@ fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
         ("name", false),
         ("kind", false),
         ("memberships", false),
-    ]);
+    ])
+    .optional(&["kind", "name"]);
     for p in &report.rows {
         let memberships: Vec<String> = p
             .memberships

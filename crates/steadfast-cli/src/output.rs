@@ -1,7 +1,13 @@
 //! Rendering results: an aligned table for people, JSON and CSV for programs. CSV cells that a
 //! spreadsheet would run as a formula are defused.
+//!
+//! On a terminal a table fits its width: each table names its optional columns, least important
+//! first, and they are left out in that order until the rest fits, with a line saying which
+//! (`--wide` keeps them all). Anywhere else — a pipe, a file — every column is printed, so what
+//! a script reads does not depend on a window's size.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use rust_decimal::Decimal;
@@ -18,12 +24,48 @@ pub enum Format {
     Csv,
 }
 
+/// The width tables must fit, decided once per run (see [`set_table_width`]): `None` prints
+/// every column.
+static TABLE_WIDTH: OnceLock<Option<usize>> = OnceLock::new();
+
+/// Decides the width tables fit: none with `--wide`; else `COLUMNS` when set (so a test, or a
+/// user, can ask for a width); else the terminal's when stdout is one; else none.
+pub fn set_table_width(wide: bool) {
+    let width = if wide {
+        None
+    } else if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        Some(columns)
+    } else if std::io::stdout().is_terminal() {
+        terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
+    } else {
+        None
+    };
+    let _ = TABLE_WIDTH.set(width);
+}
+
+fn table_width() -> Option<usize> {
+    TABLE_WIDTH.get().copied().flatten()
+}
+
 /// A rectangular result: headers, rows of cells, and which columns hold numbers.
 #[derive(Debug, Default)]
 pub struct Grid {
     pub headers: Vec<String>,
     pub numeric: Vec<bool>,
     pub rows: Vec<Vec<String>>,
+    /// Columns that may be left out to fit a terminal, least important first.
+    optional: Vec<String>,
+}
+
+/// A table as printed: its text and the optional columns left out to fit.
+#[derive(Debug)]
+pub struct Fitted {
+    pub text: String,
+    pub left_out: Vec<String>,
 }
 
 impl Grid {
@@ -32,7 +74,16 @@ impl Grid {
             headers: columns.iter().map(|c| c.0.to_owned()).collect(),
             numeric: columns.iter().map(|c| c.1).collect(),
             rows: Vec::new(),
+            optional: Vec::new(),
         }
+    }
+
+    /// Names the columns that may be left out on a narrow terminal, least important first (the
+    /// first is the first to go). Names that are not headers are ignored.
+    pub fn optional<S: AsRef<str>>(mut self, columns: &[S]) -> Self {
+        self.optional
+            .extend(columns.iter().map(|c| c.as_ref().to_owned()));
+        self
     }
 
     /// Adds a column after the existing ones (for columns known only at run time).
@@ -45,23 +96,62 @@ impl Grid {
         self.rows.push(row);
     }
 
-    /// An aligned plain-text table, numbers right-aligned.
-    pub fn to_table(&self) -> String {
+    /// An aligned plain-text table, numbers right-aligned: within `width` display columns if it can be made so by leaving out optional
+    /// columns (in their stated order, no more than needed); every column when `width` is
+    /// `None`. Widths are measured from the cells, not by rendering, so a long listing is laid
+    /// out once.
+    pub fn fit(&self, width: Option<usize>) -> Fitted {
+        // Each column is its widest cell plus one space of padding on either side.
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| display_width(h)).collect();
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(display_width(cell));
+            }
+        }
+        let mut kept = vec![true; self.headers.len()];
+        let mut left_out = Vec::new();
+        if let Some(width) = width {
+            let mut total: usize = widths.iter().map(|w| w + 2).sum();
+            for name in &self.optional {
+                if total <= width {
+                    break;
+                }
+                if let Some(i) = self.headers.iter().position(|h| h == name)
+                    && kept[i]
+                {
+                    kept[i] = false;
+                    total -= widths[i] + 2;
+                    left_out.push(name.clone());
+                }
+            }
+        }
+        let pick = |cells: &[String]| -> Vec<String> {
+            cells
+                .iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
         let mut table = Table::new();
         table
             .load_preset(presets::NOTHING)
             .set_style(comfy_table::TableComponent::HeaderLines, '─')
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(self.headers.clone());
+            .set_header(pick(&self.headers));
         for row in &self.rows {
-            table.add_row(row.clone());
+            table.add_row(pick(row));
         }
-        for (i, numeric) in self.numeric.iter().enumerate() {
+        let numeric = self.numeric.iter().zip(&kept).filter(|(_, k)| **k);
+        for (i, (numeric, _)) in numeric.enumerate() {
             if *numeric && let Some(column) = table.column_mut(i) {
                 column.set_cell_alignment(CellAlignment::Right);
             }
         }
-        table.to_string()
+        Fitted {
+            text: table.to_string(),
+            left_out,
+        }
     }
 
     /// CSV with formula-looking cells defused; numbers are written plain.
@@ -73,6 +163,11 @@ impl Grid {
         }
         Ok(String::from_utf8(writer.into_inner()?)?)
     }
+}
+
+/// How many terminal columns a cell takes (`—` one, a wide character two).
+fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
 }
 
 /// Prefixes `'` to a cell a spreadsheet would evaluate (leading `=`, `+`, `-`, `@`, tab or
@@ -110,7 +205,16 @@ pub fn emit<T: Serialize>(
             }
         }
         Format::Table => {
-            writeln!(out, "{}", grid.to_table())?;
+            let width = table_width();
+            let table = grid.fit(width);
+            writeln!(out, "{}", table.text)?;
+            if let (Some(width), false) = (width, table.left_out.is_empty()) {
+                writeln!(
+                    out,
+                    "(left out to fit {width} columns: {}; --wide shows every column)",
+                    table.left_out.join(", ")
+                )?;
+            }
             for line in footer {
                 writeln!(out, "{line}")?;
             }
@@ -166,6 +270,51 @@ mod tests {
         assert_eq!(csv_safe("-2+3"), "'-2+3");
         assert_eq!(csv_safe("-150.00"), "-150.00");
         assert_eq!(csv_safe("DEU"), "DEU");
+    }
+
+    fn wide_grid() -> Grid {
+        let mut grid = Grid::new(&[
+            ("id", false),
+            ("name", false),
+            ("amount", true),
+            ("note", false),
+        ])
+        .optional(&["note", "name"]);
+        grid.push(vec![
+            "A-1".to_owned(),
+            "Première".to_owned(),
+            "1,000.00".to_owned(),
+            "a long note that takes room".to_owned(),
+        ]);
+        grid
+    }
+
+    fn widest_line(text: &str) -> usize {
+        text.lines().map(display_width).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_table_measures_what_it_prints() {
+        let grid = wide_grid();
+        let all = grid.fit(None);
+        assert!(all.left_out.is_empty());
+        // id 5, name 10, amount 10, note 29: as comfy-table pads them.
+        assert_eq!(widest_line(&all.text), 5 + 10 + 10 + 29);
+    }
+
+    #[test]
+    fn optional_columns_go_in_their_order_and_only_as_needed() {
+        let grid = wide_grid();
+        assert!(grid.fit(Some(54)).left_out.is_empty(), "it fits");
+        let narrower = grid.fit(Some(53));
+        assert_eq!(narrower.left_out, ["note"]);
+        assert!(!narrower.text.contains("long note"));
+        assert_eq!(widest_line(&narrower.text), 25);
+        let narrowest = grid.fit(Some(20));
+        assert_eq!(narrowest.left_out, ["note", "name"]);
+        assert!(narrowest.text.contains("1,000.00"), "numbers stay aligned");
+        // What is not optional stays, even if the table is still too wide.
+        assert_eq!(grid.fit(Some(1)).left_out, ["note", "name"]);
     }
 
     #[test]

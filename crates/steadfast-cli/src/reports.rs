@@ -19,7 +19,8 @@ use steadfast_ingest::{parse_date, parse_ecb_rates};
 
 use crate::output::{Format, Grid, amount_cell, emit, grouped};
 use crate::{
-    FormatArg, Reported, actor, choices, is_broken_pipe, open, read_input, report_errors, spinner,
+    FormatArg, Reported, actor, choices, input_name, is_broken_pipe, open, read_input,
+    report_errors, spinner,
 };
 
 /// How many detail lines (unconverted values, earlier fixings) a table lists before pointing
@@ -94,7 +95,7 @@ pub struct ViewArgs {
     #[arg(long, value_parser = |s: &str| reports::parse_moment(s).map_err(|e| e.to_string()))]
     as_known_on: Option<Timestamp>,
     /// How amounts are converted to euros.
-    #[arg(long, default_value = "event-date", value_parser = fx_policy)]
+    #[arg(long, default_value = "event-date", value_parser = fx_policy())]
     fx_policy: FxPolicy,
     /// Only contributions of this dataset (repeatable; default: every dataset, and figures of
     /// one donor from several datasets are flagged as possible double counts).
@@ -120,9 +121,14 @@ pub fn dataset_id(text: &str) -> Result<DatasetId, String> {
     DatasetId::parse(text).map_err(|e| e.to_string())
 }
 
-pub fn fx_policy(text: &str) -> Result<FxPolicy, String> {
-    FxPolicy::parse(text)
-        .ok_or_else(|| format!("`{text}` is not an FX policy; use event-date or period-average"))
+/// The `--fx-policy` parser: its values, each with what it means, are listed by `--help` and in
+/// the error for any other value.
+pub fn fx_policy() -> impl clap::builder::TypedValueParser<Value = FxPolicy> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        FxPolicy::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.describe())),
+    )
+    .try_map(|text| FxPolicy::parse(&text).ok_or_else(|| format!("`{text}` is not an FX policy")))
 }
 
 #[derive(Debug, Args)]
@@ -143,13 +149,14 @@ pub struct FairShareArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FxCommand {
-    /// Import exchange rates: the ECB reference-rate history (eurofxref-hist.csv layout).
+    /// Import exchange rates: the ECB's reference-rate history (eurofxref-hist.csv) or its
+    /// daily file (eurofxref.csv).
     Import(FxImportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct FxImportArgs {
-    /// The CSV file, in the ECB's published layout.
+    /// The CSV file, in the ECB's published layout (`-` for standard input).
     file: PathBuf,
     /// Validate and report without writing anything.
     #[arg(long)]
@@ -446,6 +453,10 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
     for p in &periods {
         grid.add_column(format!("{p} EUR"), true);
     }
+    // The split by half-year goes first (earliest first), then what the other columns imply.
+    let mut optional: Vec<String> = periods.iter().map(|p| format!("{p} EUR")).collect();
+    optional.extend(["events", "name", "share", "status"].map(String::from));
+    let mut grid = grid.optional(&optional);
     let by_period = |values: &std::collections::BTreeMap<HalfYear, Decimal>| {
         periods
             .iter()
@@ -622,6 +633,15 @@ pub fn print_gaps(view: &GapsView, format: Format) -> Result<()> {
         ("withdrawn EUR", true),
         ("days to delivered", true),
         ("days to confirmed", true),
+    ])
+    .optional(&[
+        "withdrawn EUR",
+        "allocated EUR",
+        "name",
+        "days to confirmed",
+        "announced EUR",
+        "confirmed EUR",
+        "days to delivered",
     ]);
     for r in &view.rows {
         let mut row = vec![r.donor.to_string(), r.name.clone()];
@@ -650,7 +670,8 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
         ("kind", false),
         ("event", false),
         ("reason", false),
-    ]);
+    ])
+    .optional(&["event", "donor"]);
     for r in &view.rows {
         grid.push(vec![
             r.contribution.to_string(),
@@ -675,7 +696,7 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
 }
 
 pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
-    let name = args.file.display().to_string();
+    let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
     let bar = spinner(format!("reading {name}"));
     let parsed = parse_ecb_rates(&name, &bytes);
@@ -718,6 +739,11 @@ pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
             }
             let verdict = if outcome.dry_run {
                 format!("dry run: {name} is valid; nothing was written")
+            } else if outcome.events_appended == 0 {
+                format!(
+                    "nothing new in {name}: {} day(s) already recorded",
+                    outcome.already_recorded
+                )
             } else {
                 format!("imported {} reference rates from {name}", outcome.source)
             };

@@ -6,7 +6,7 @@
 //! listings, output formats and the hash chain.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -104,6 +104,25 @@ impl Ledger {
         let out = self.run(&args);
         assert_eq!(out.code, 0, "list failed:\n{}", out.stderr);
         out.json()["rows"].as_array().expect("rows").clone()
+    }
+
+    /// Runs with `input` on standard input.
+    fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Out {
+        use std::io::Write as _;
+        let mut child = self
+            .command()
+            .arg("--database")
+            .arg(&self.db)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn steadfast");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("write stdin");
+        drop(stdin);
+        child.wait_with_output().expect("wait").into()
     }
 
     fn ids(&self, filters: &[&str]) -> Vec<String> {
@@ -374,8 +393,25 @@ fn given_zero_and_negative_increments_outside_amended_when_imported_then_both_ar
             row(2, &[("stage", "delivered"), ("amount", "-5")]),
         ],
         &[
-            (at(2, "amount"), "needs a positive increment, not zero"),
-            (at(3, "amount"), "negative increment"),
+            (
+                at(2, "amount"),
+                "a committed event needs a positive increment, not zero",
+            ),
+            (at(3, "amount"), "on a delivered event"),
+        ],
+    );
+    // "an" before a vowel: the article agrees with the stage named.
+    assert_rows_refused(
+        &[
+            row(1, &[("stage", "announced"), ("amount", "0")]),
+            row(2, &[("stage", "allocated"), ("amount", "-5")]),
+        ],
+        &[
+            (
+                at(2, "amount"),
+                "an announced event needs a positive increment",
+            ),
+            (at(3, "amount"), "on an allocated event"),
         ],
     );
 }
@@ -1667,9 +1703,10 @@ fn given_a_large_file_when_imported_then_it_is_recorded_with_a_snapshot_and_the_
  {
     let ledger = Ledger::with_demo();
     let (before, _) = ledger.snapshot();
-    let synth = ledger.run(&[
+    // synth opens no ledger (and refuses --database).
+    let synth = output(ledger.command().args([
         "synth", "--events", "60000", "--seed", "5", "--out", "big.csv",
-    ]);
+    ]));
     assert_eq!(synth.code, 0, "{}", synth.stderr);
     let out = ledger.import("big.csv", &["--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -1699,4 +1736,354 @@ fn given_a_large_file_when_imported_then_it_is_recorded_with_a_snapshot_and_the_
     assert_eq!(u64::try_from(position).ok(), Some(events));
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, head);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ECB's daily file and standard input
+// ---------------------------------------------------------------------------------------------
+
+/// `examples/eurofxref.csv`: the ECB's daily file, with the figures of the history's last day.
+fn daily_rates() -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/eurofxref.csv");
+    std::fs::read(path).expect("read examples/eurofxref.csv")
+}
+
+#[test]
+fn given_the_ecb_daily_file_when_fx_imported_then_its_day_is_recorded() {
+    let ledger = Ledger::new();
+    let file = ledger.write("eurofxref.csv", daily_rates());
+    let out = ledger
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import of the daily file");
+    let v = out.json();
+    assert_eq!(v["days"], 1, "{v}");
+    assert_eq!(v["new_days"], 1, "{v}");
+    assert_eq!(v["first_date"], "2026-10-30", "{v}");
+    assert_eq!(v["currencies"].as_array().map(Vec::len), Some(29), "{v}");
+
+    // The demo loads the history, whose last day has the same figures: nothing new, no conflict.
+    let demo = Ledger::with_demo();
+    let file = demo.write("eurofxref.csv", daily_rates());
+    let v = demo
+        .run(&["fx", "import", &file, "--format", "json"])
+        .ok("fx import over the history")
+        .json();
+    assert_eq!(v["already_recorded"], 1, "{v}");
+    assert_eq!(v["events_appended"], 0, "{v}");
+}
+
+#[test]
+fn given_a_dash_when_importing_then_standard_input_is_read() {
+    let ledger = Ledger::new();
+    let v = ledger
+        .run_with_stdin(&["fx", "import", "-", "--format", "json"], &daily_rates())
+        .ok("fx import -")
+        .json();
+    assert_eq!(v["new_days"], 1, "{v}");
+    assert_eq!(v["file"], "<stdin>", "{v}");
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-valid.csv");
+    let csv = std::fs::read(fixture).expect("fixture");
+    let v = ledger
+        .run_with_stdin(&["import", "contributions", "-", "--format", "json"], &csv)
+        .ok("import contributions -")
+        .json();
+    assert_eq!(v["new_stage_events"], 4, "{v}");
+
+    // Errors in what came on standard input are located there.
+    let bad = ledger.run_with_stdin(&["import", "contributions", "-"], b"event_id\n");
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("<stdin>:1"), "{}", bad.stderr);
+}
+
+#[test]
+fn given_an_ecb_rate_file_when_imported_as_contributions_then_fx_import_is_suggested() {
+    let ledger = Ledger::new();
+    for (name, bytes) in [
+        ("eurofxref.csv", daily_rates()),
+        (
+            "hist.csv",
+            b"Date,USD,JPY,GBP,\n2026-10-30,1.1172,175.68,0.8338,\n".to_vec(),
+        ),
+    ] {
+        let file = ledger.write(name, bytes);
+        let out = ledger.import(&file, &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("steadfast fx import"),
+            "points to the rate import:\n{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
+        assert!(!ledger.db.exists(), "nothing was recorded");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables fit the terminal
+// ---------------------------------------------------------------------------------------------
+
+/// The widest line of a table (the lines before the first blank or note line), in characters.
+fn widest_table_line(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .take_while(|l| !l.is_empty() && !l.starts_with('('))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn given_an_80_column_terminal_when_reporting_then_tables_fit_and_say_what_was_left_out() {
+    let ledger = Ledger::with_demo();
+    let at_width = |columns: Option<&str>, args: &[&str]| -> Out {
+        let mut cmd = ledger.command();
+        cmd.arg("--database").arg(&ledger.db).args(args);
+        if let Some(c) = columns {
+            cmd.env("COLUMNS", c);
+        }
+        output(&mut cmd).ok("report")
+    };
+    for args in [
+        &["contributions", "list"][..],
+        &["report", "gaps"],
+        &["report", "fair-share"],
+        &["contributions", "show", "ROU-2024-01"],
+    ] {
+        // The table proper starts after any title line: skip lines until the header rule.
+        let table = |out: &Out| {
+            let lines: Vec<&str> = out.stdout.lines().collect();
+            let rule = lines
+                .iter()
+                .position(|l| l.starts_with('─'))
+                .expect("a header rule");
+            lines[rule - 1..].join("\n")
+        };
+        let piped = at_width(None, args);
+        let narrow = at_width(Some("80"), args);
+        let wide = at_width(Some("80"), &[args, &["--wide"]].concat());
+        assert!(
+            widest_table_line(&table(&piped)) > 80,
+            "{args:?} is wide when piped"
+        );
+        assert!(!piped.stdout.contains("--wide shows"), "{args:?}");
+        let fitted = table(&narrow);
+        assert!(
+            widest_table_line(&fitted) <= 80,
+            "{args:?} at 80 columns:\n{fitted}"
+        );
+        let note = narrow
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("(left out to fit 80 columns: "))
+            .unwrap_or_else(|| panic!("{args:?} names what it left out:\n{}", narrow.stdout));
+        assert!(note.ends_with("; --wide shows every column)"), "{note}");
+        assert_eq!(
+            wide.stdout, piped.stdout,
+            "{args:?}: --wide prints every column"
+        );
+    }
+    // The columns go in the stated order: the least important first, only as many as needed.
+    let list = at_width(Some("150"), &["contributions", "list"]);
+    let note = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("(left out"))
+        .expect("a note");
+    assert!(
+        note.starts_with("(left out to fit 150 columns: items"),
+        "{note}"
+    );
+    assert!(!note.contains("recipient"), "{note}");
+    let header = list.stdout.lines().next().expect("header");
+    for kept in [
+        "contribution",
+        "donor",
+        "recipient",
+        "currency",
+        "delivered",
+    ] {
+        assert!(header.contains(kept), "{kept} kept: {header}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completions and the man page
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn given_a_shell_when_asking_for_completions_then_the_script_covers_the_commands_and_flags() {
+    let ledger = Ledger::new();
+    let bash = output(ledger.command().args(["completions", "bash"])).ok("completions bash");
+    assert!(bash.stdout.contains("_steadfast()"), "{}", bash.stdout);
+    for word in [
+        "contributions",
+        "fair-share",
+        "--fx-policy",
+        "--wide",
+        "--database",
+    ] {
+        assert!(bash.stdout.contains(word), "bash completes {word}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = output(ledger.command().args(["completions", shell])).ok(shell);
+        assert!(
+            out.stdout.contains("fair-share"),
+            "{shell}:\n{}",
+            out.stdout
+        );
+    }
+    let unknown = output(ledger.command().args(["completions", "tcsh"]));
+    assert_eq!(unknown.code, 2, "a usage error");
+    assert!(unknown.stderr.contains("bash"), "{}", unknown.stderr);
+    assert!(!ledger.db.exists() && !ledger.path("steadfast.sqlite").exists());
+}
+
+#[test]
+fn given_the_man_command_then_a_roff_page_describes_the_commands() {
+    let ledger = Ledger::new();
+    let man = output(ledger.command().arg("man")).ok("man");
+    assert!(man.stdout.contains(".TH steadfast 1"), "{}", man.stdout);
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(man.stdout.contains(section), "{section}");
+    }
+    // From the same definitions as --help: the global flags and every command.
+    for word in [
+        "\\-\\-wide",
+        "\\-\\-database",
+        "steadfast\\-import",
+        "steadfast\\-completions",
+        "steadfast\\-man",
+    ] {
+        assert!(man.stdout.contains(word), "{word}:\n{}", man.stdout);
+    }
+    assert!(!ledger.path("steadfast.sqlite").exists(), "opens no ledger");
+}
+
+#[test]
+fn given_help_when_asked_then_the_fx_policy_values_are_listed() {
+    let ledger = Ledger::new();
+    for command in [
+        &["report", "gaps", "--help"][..],
+        &["report", "fair-share", "--help"],
+        &["contributions", "show", "--help"],
+    ] {
+        let help = output(ledger.command().args(command)).ok("help");
+        for value in ["event-date", "period-average"] {
+            assert!(
+                help.stdout.contains(value),
+                "{command:?} lists {value}:\n{}",
+                help.stdout
+            );
+        }
+    }
+    let wrong = output(
+        ledger
+            .command()
+            .args(["report", "gaps", "--fx-policy", "monthly"]),
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("event-date") && wrong.stderr.contains("period-average"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+#[test]
+fn given_a_command_that_opens_no_ledger_when_database_is_given_then_it_is_refused() {
+    let ledger = Ledger::new();
+    let out_csv = ledger.path("s.csv");
+    let out_csv = out_csv.to_str().expect("utf-8");
+    let synth = ["synth", "--events", "3", "--seed", "1", "--out", out_csv];
+    for (args, command) in [
+        (&synth[..], "synth"),
+        (&["completions", "bash"][..], "completions"),
+        (&["man"][..], "man"),
+    ] {
+        for flag in ["--database", "--db"] {
+            let out = output(ledger.command().args([flag, "x.sqlite"]).args(args));
+            assert_eq!(out.code, 2, "{args:?} {flag}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(&format!(
+                    "`steadfast {command}` opens no ledger; leave out --database"
+                )),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    assert!(!ledger.path("s.csv").exists(), "nothing written");
+    // The environment's ledger is not a flag given to this command: synth still runs.
+    output(
+        ledger
+            .command()
+            .env("STEADFAST_DATABASE", "x.sqlite")
+            .args(synth),
+    )
+    .ok("synth");
+    assert!(!ledger.path("x.sqlite").exists());
+}
+
+#[test]
+fn given_from_after_to_when_listing_then_it_is_an_error_naming_both() {
+    let ledger = Ledger::with_demo();
+    let out = ledger.run(&[
+        "contributions",
+        "list",
+        "--from",
+        "2024-05-01",
+        "--to",
+        "2024-01-01",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--from 2024-05-01 is after --to 2024-01-01"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    // The same day at both ends is a range.
+    let same = ledger.run(&[
+        "contributions",
+        "list",
+        "--from",
+        "2024-05-01",
+        "--to",
+        "2024-05-01",
+    ]);
+    assert_eq!(same.code, 0, "{}", same.stderr);
+}
+
+#[test]
+fn given_a_file_already_recorded_when_imported_again_then_it_says_nothing_new() {
+    let ledger = Ledger::new();
+    let file = ledger.fixture("small-valid.csv");
+    let first = ledger.import(&file, &[]).ok("first import");
+    assert!(
+        first.stdout.contains("imported small-valid.csv"),
+        "{}",
+        first.stdout
+    );
+    let again = ledger.import(&file, &[]).ok("second import");
+    assert!(
+        again
+            .stdout
+            .contains("nothing new in small-valid.csv: 4 row(s) already recorded"),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stdout.contains("imported"), "{}", again.stdout);
+
+    let rates = ledger.write("eurofxref.csv", daily_rates());
+    ledger.run(&["fx", "import", &rates]).ok("rates");
+    let again = ledger.run(&["fx", "import", &rates]).ok("rates again");
+    assert!(
+        again
+            .stdout
+            .contains("nothing new in eurofxref.csv: 1 day(s) already recorded"),
+        "{}",
+        again.stdout
+    );
 }

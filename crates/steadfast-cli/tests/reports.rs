@@ -1134,7 +1134,7 @@ fn given_another_stage_when_reporting_fair_shares_then_that_stage_is_counted_and
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("`monthly` is not an FX policy; use event-date or period-average"),
+            .contains("invalid value 'monthly' for '--fx-policy <FX_POLICY>'\n  [possible values: event-date, period-average]"),
         "{}",
         out.stderr
     );

@@ -1148,13 +1148,13 @@ impl<'a> Draft<'a> {
                 match &cmd.money {
                     Some(m) if m.is_zero() => out.push(Violation::new(
                         Field::Amount,
-                        format!("a {} event needs a positive increment, not zero", cmd.stage),
+                        format!("{} event needs a positive increment, not zero", a_or_an(cmd.stage)),
                     )),
                     Some(m) if m.is_negative() => out.push(Violation::new(
                         Field::Amount,
                         format!(
-                            "negative increment {m} on a {} event; to correct an earlier event record an amended event that references it",
-                            cmd.stage
+                            "negative increment {m} on {} event; to correct an earlier event record an amended event that references it",
+                            a_or_an(cmd.stage)
                         ),
                     )),
                     _ => {}
@@ -1173,8 +1173,8 @@ impl<'a> Draft<'a> {
                     out.push(Violation::new(
                         Field::Amount,
                         format!(
-                            "a {} event needs an increment: an amount, a quantity, or both",
-                            cmd.stage
+                            "{} event needs an increment: an amount, a quantity, or both",
+                            a_or_an(cmd.stage)
                         ),
                     ));
                 }
@@ -1335,6 +1335,16 @@ impl<'a> Draft<'a> {
             }
         }
         out
+    }
+}
+
+/// A stage with its indefinite article: "an announced", "a committed".
+fn a_or_an(stage: Stage) -> String {
+    let name = stage.as_str();
+    if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {name}")
+    } else {
+        format!("a {name}")
     }
 }
 

@@ -142,6 +142,17 @@ pub fn parse_contributions(
             return out;
         }
     };
+    let names: Vec<&str> = header.iter().collect();
+    if crate::ecb::looks_like_ecb_rates(&names) {
+        out.errors.0.push(ImportError::new(
+            file,
+            1,
+            None,
+            None,
+            "this is an ECB reference-rate file (`Date`, then currency codes), not stage events; import it with `steadfast fx import FILE`",
+        ));
+        return out;
+    }
     out.columns = match check_header_with(
         file,
         &header,

@@ -1,11 +1,15 @@
-//! The ECB euro foreign exchange reference rates, full history, exactly as the ECB publishes it
-//! (`eurofxref-hist.csv`).
+//! The ECB euro foreign exchange reference rates, exactly as the ECB publishes them: the full
+//! history (`eurofxref-hist.csv`) or the latest day (`eurofxref.csv`).
 //!
-//! Layout: a header `Date,USD,JPY,BGN,...,ZAR,` — `Date`, then ISO 4217 codes, and a trailing
-//! comma that makes an empty last column — then one row per TARGET business day, newest first,
-//! each ending with the same trailing comma. A cell holds the fixing in units of the currency
-//! per 1 EUR (`1.0825`), or `N/A` when that currency had no fixing that day (it did not exist
-//! yet, joined the euro, or was suspended). Weekends and holidays have no row.
+//! History layout: a header `Date,USD,JPY,BGN,...,ZAR,` — `Date`, then ISO 4217 codes, and a
+//! trailing comma that makes an empty last column — then one row per TARGET business day, newest
+//! first, each ending with the same trailing comma. A cell holds the fixing in units of the
+//! currency per 1 EUR (`1.0825`), or `N/A` when that currency had no fixing that day (it did not
+//! exist yet, joined the euro, or was suspended). Weekends and holidays have no row.
+//!
+//! The daily file has the same columns (only the currencies fixed that day) with a space after
+//! each comma, one row, and its date written out: `Date, USD, JPY, ..., ZAR, ` then
+//! `04 November 2026, 1.1200, 176.01, ..., `.
 //!
 //! Cells are trimmed of surrounding whitespace before they are read, as in every other importer;
 //! what remains must be exact (`1.0825`, never `1,0825`, `+1.0825` or `1.08e0`).
@@ -44,7 +48,21 @@ const RATE_DECIMALS: usize = 10;
 /// Below 1,000,000,000 units per euro (the highest ever published, TRL, was about 1.9 million).
 const RATE_INTEGER_DIGITS: usize = 9;
 
-const LAYOUT: &str = "the ECB reference-rate layout is a header `Date,USD,JPY,...,ZAR,` (`Date`, then ISO 4217 currency codes, then a trailing comma) and one row of fixings per business day, as in eurofxref-hist.csv";
+const LAYOUT: &str = "the ECB reference-rate layout is a header `Date,USD,JPY,...,ZAR,` (`Date`, then ISO 4217 currency codes, then a trailing comma) and one row of fixings per business day, as in eurofxref-hist.csv or the daily eurofxref.csv";
+
+/// Whether a header is the ECB reference-rate layout's (`Date`, then currency codes), so an
+/// importer of another layout given a rate file can point to the rate import instead of
+/// suggesting column names.
+pub(crate) fn looks_like_ecb_rates(header: &[&str]) -> bool {
+    let mut cells = header.iter().map(|c| c.trim());
+    cells.next() == Some("Date")
+        && cells
+            .filter(|c| !c.is_empty())
+            .take(3)
+            .filter(|c| Currency::parse(c).is_ok())
+            .count()
+            >= 2
+}
 
 /// Parses the ECB reference-rate history, collecting every problem of the file.
 pub fn parse_ecb_rates(file: &str, bytes: &[u8]) -> Result<EcbRates, ErrorList> {
@@ -75,7 +93,7 @@ pub fn parse_ecb_rates(file: &str, bytes: &[u8]) -> Result<EcbRates, ErrorList> 
             fail(1, Some("Date"), "is required".to_owned());
             None
         } else {
-            match parse_date(date_text) {
+            match parse_ecb_date(date_text) {
                 Ok(date) => match first_line_of.get(&date) {
                     Some(first) => {
                         fail(
@@ -140,6 +158,20 @@ pub fn parse_ecb_rates(file: &str, bytes: &[u8]) -> Result<EcbRates, ErrorList> 
         rows: out,
         currencies,
     })
+}
+
+/// A date as the history writes it (`2026-11-04`) or as the daily file does (`04 November
+/// 2026`); either is then held to the same checks.
+fn parse_ecb_date(text: &str) -> Result<Date, String> {
+    if !text.contains(' ') {
+        return parse_date(text);
+    }
+    let written_out = Date::strptime("%d %B %Y", text).map_err(|_| {
+        format!(
+            "`{text}` is not a date; the ECB writes 2026-11-04 in its history and 04 November 2026 in its daily file"
+        )
+    })?;
+    parse_date(&written_out.to_string())
 }
 
 /// The currency of each column after `Date`; `None` for the empty last column.
@@ -298,6 +330,57 @@ mod tests {
         assert!(rate(&rates, Date::constant(2018, 2, 1), "ISK").is_some());
         // N/A is left out: the Cyprus pound left with the euro in 2008.
         assert_eq!(rate(&rates, july_10, "CYP"), None);
+    }
+
+    const DAILY: &[u8] = include_bytes!("../../../examples/eurofxref.csv");
+
+    #[test]
+    fn the_daily_file_parses_to_the_same_fixings_as_its_day_in_the_history() {
+        let daily = parse_ecb_rates("eurofxref.csv", DAILY).expect("the daily file is valid");
+        assert_eq!(daily.rows.len(), 1);
+        let day = &daily.rows[0];
+        assert_eq!(day.date, Date::constant(2026, 10, 30));
+        assert_eq!(day.line, 2);
+        assert_eq!(
+            daily.currencies.len(),
+            29,
+            "only the currencies fixed that day"
+        );
+        let history = parse_ecb_rates("hist.csv", HISTORY).expect("valid");
+        let same_day = history
+            .rows
+            .iter()
+            .find(|r| r.date == day.date)
+            .expect("in the history");
+        assert_eq!(day.rates, same_day.rates);
+    }
+
+    #[test]
+    fn a_written_out_date_is_held_to_the_same_checks() {
+        let parse = |date: &str| {
+            parse_ecb_rates("d.csv", format!("Date, USD, \n{date}, 1.1, \n").as_bytes())
+        };
+        let rates = parse("4 November 2026").expect("one digit day");
+        assert_eq!(rates.rows[0].date, Date::constant(2026, 11, 4));
+        let m = messages(parse("31 November 2026"));
+        assert!(m[0].contains("d.csv:2:1: Date:"), "{m:?}");
+        assert!(m[0].contains("04 November 2026"), "{m:?}");
+        let m = messages(parse("04 November 1850"));
+        assert!(m[0].contains("outside the years"), "{m:?}");
+    }
+
+    #[test]
+    fn a_rate_header_is_told_apart_from_other_layouts() {
+        assert!(looks_like_ecb_rates(&["Date", " USD", " JPY", " "]));
+        assert!(looks_like_ecb_rates(&["Date", "USD", "JPY", ""]));
+        assert!(!looks_like_ecb_rates(&["Date", "USD"]));
+        assert!(!looks_like_ecb_rates(&["date", "USD", "JPY"]));
+        assert!(!looks_like_ecb_rates(&[
+            "event_id",
+            "contribution_id",
+            "donor"
+        ]));
+        assert!(!looks_like_ecb_rates(&["Date", "amount", "currency"]));
     }
 
     #[test]

@@ -207,8 +207,14 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Before the connection closes (and, the last one on the file, checkpoints what is left).
         self.wait_for_checkpoint();
+        if self.access.writes() {
+            self.truncate_wal();
+        }
     }
 }
+
+/// How long a closing writer waits for readers before leaving the `-wal` as it is.
+const CLOSE_CHECKPOINT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Bytes written by one commit beyond which its checkpoint runs on another thread: about the
 /// 1,000 pages at which SQLite checkpoints on its own.
@@ -541,6 +547,19 @@ impl SqliteStore {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
             }
         }));
+    }
+
+    /// Copies the write-ahead log into the file and truncates it to nothing. SQLite deletes the
+    /// `-wal` when the last connection to the file closes, but not while another is open (a
+    /// second writer, a reader under locks): then it stays as large as the largest batch ever
+    /// written into it (hundreds of MB after an import of a million rows). Best effort and
+    /// bounded: a reader still reading an older state keeps the log, and the next writer to
+    /// close truncates it.
+    fn truncate_wal(&mut self) {
+        let _ = self.conn.busy_timeout(CLOSE_CHECKPOINT_TIMEOUT);
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
     /// Waits for a checkpoint running on another thread, if any.

@@ -759,6 +759,29 @@ fn a_large_commit_is_checkpointed_aside_and_the_ledger_closes_clean() {
 }
 
 #[test]
+fn a_writer_closing_beside_another_connection_leaves_no_large_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.sqlite");
+    // Another writer keeps the file open, so SQLite does not delete the `-wal` when the first
+    // closes, as it does for the last connection.
+    let other = SqliteStore::open(&path, OpenMode::CreateIfMissing).expect("open");
+    let mut store = SqliteStore::open(&path, OpenMode::MustExist).expect("open");
+    store.append(big_batch("a", 1_500, 4_000)).expect("append");
+    let written = std::fs::metadata(side(&path, "-wal")).map_or(0, |m| m.len());
+    assert!(
+        written > 5_000_000,
+        "the batch went through the log: {written}"
+    );
+    let head = store.head().expect("head");
+    drop(store);
+    let left = std::fs::metadata(side(&path, "-wal")).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "the closing writer truncated the write-ahead log");
+    assert_eq!(other.head().expect("head"), head, "and lost nothing");
+    drop(other);
+    assert!(!side(&path, "-wal").exists(), "the last one removes it");
+}
+
+#[test]
 fn a_large_batch_with_a_duplicate_key_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("l.sqlite");

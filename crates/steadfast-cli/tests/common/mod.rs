@@ -50,9 +50,12 @@ pub fn output(cmd: &mut Command) -> Out {
     cmd.output().expect("run steadfast").into()
 }
 
-/// The binary, run in `dir`, blind to the caller's `STEADFAST_DATABASE`.
+/// The binary, run in `dir`, blind to the caller's `STEADFAST_DATABASE` and `COLUMNS` (which
+/// would narrow its tables).
 pub fn steadfast_in(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env_remove("STEADFAST_DATABASE");
+    cmd.current_dir(dir)
+        .env_remove("STEADFAST_DATABASE")
+        .env_remove("COLUMNS");
     cmd
 }
