@@ -209,7 +209,7 @@ pub fn list(ledger: &Ledger, head: Option<Head>, filter: &ContributionFilter) ->
         let dates = c.history.iter().map(|h| h.event.effective_date);
         let first_date = dates.clone().min();
         let last_date = dates.max();
-        let anomalies = c.anomalies().len();
+        let anomalies = ledger.anomalies_of(c, None).len();
         let curs = currencies(c);
         let per_currency: Vec<Option<Currency>> = if curs.is_empty() {
             vec![None]
@@ -270,6 +270,13 @@ pub struct HistoryLine {
     pub condition: Option<String>,
     pub reason: Option<String>,
     pub source_url: Option<String>,
+    /// The source in words, where it has no address (a dataset's release) or names the
+    /// document at the address.
+    pub citation: Option<String>,
+    /// Who published the source.
+    pub source_kind: Option<String>,
+    /// The source as listed under `sources`: its address, else its citation.
+    pub source: Option<String>,
     pub description: Option<String>,
 }
 
@@ -298,6 +305,7 @@ pub struct ContributionDetail {
     pub recipient: PartyId,
     pub recipient_name: String,
     pub category: Category,
+    pub dataset: DatasetId,
     pub channel: Channel,
     pub visibility: steadfast_domain::Visibility,
     pub description: String,
@@ -363,14 +371,14 @@ pub fn show(
                 condition: e.condition.map(|v| v.to_string()),
                 reason: e.reason.clone(),
                 source_url: e.source_url.clone(),
+                citation: e.citation.clone(),
+                source_kind: e.source_kind.map(|k| k.to_string()),
+                source: e.source().map(str::to_owned),
                 description: e.description.clone(),
             }
         })
         .collect::<Vec<_>>();
-    let mut sources: Vec<String> = history
-        .iter()
-        .filter_map(|h| h.source_url.clone())
-        .collect();
+    let mut sources: Vec<String> = history.iter().filter_map(|h| h.source.clone()).collect();
     let mut seen = std::collections::HashSet::new();
     sources.retain(|s| seen.insert(s.clone()));
     Some(ContributionDetail {
@@ -383,6 +391,7 @@ pub fn show(
         category: c.info.category,
         channel: c.info.channel,
         visibility: c.info.visibility,
+        dataset: c.info.dataset.clone(),
         description: c.info.description.clone(),
         status: c.status(),
         withdrawn_on: c.withdrawn_on,
@@ -390,7 +399,7 @@ pub fn show(
         totals: c.totals.clone(),
         history,
         sources,
-        anomalies: c.anomalies(),
+        anomalies: ledger.anomalies_of(c, None),
     })
 }
 

@@ -528,7 +528,34 @@ pub struct GapsView {
     pub unconverted: Vec<UnconvertedValue>,
     /// Values converted with the fixing of an earlier day (weekends, holidays).
     pub earlier_fixings: Vec<EarlierFixing>,
+    /// Donors whose figures come from more than one of the datasets read: possible double
+    /// counts, said above the table.
+    pub possible_double_counts: Vec<DatasetOverlap>,
     pub coverage: CoverageNote,
+}
+
+/// The donors whose contributions the query sees come from more than one dataset.
+fn overlaps(ledger: &Ledger, options: &ReportQuery) -> Vec<DatasetOverlap> {
+    if ledger.dataset_count() < 2 || options.datasets.len() == 1 {
+        return Vec::new();
+    }
+    let mut by_donor: BTreeMap<&PartyId, std::collections::BTreeSet<&DatasetId>> = BTreeMap::new();
+    for c in ledger.contributions() {
+        if options.reads(&c.info.dataset) && c.history.iter().any(|e| options.keeps(e)) {
+            by_donor
+                .entry(&c.info.donor)
+                .or_default()
+                .insert(&c.info.dataset);
+        }
+    }
+    by_donor
+        .into_iter()
+        .filter(|(_, d)| d.len() > 1)
+        .map(|(donor, d)| DatasetOverlap {
+            donor: donor.clone(),
+            datasets: d.into_iter().cloned().collect(),
+        })
+        .collect()
 }
 
 /// Computes the gaps report over every contribution.
@@ -539,6 +566,7 @@ pub fn gaps(app: &Steadfast, options: &ReportQuery) -> GapsView {
     let mut method = vec![
         "Per donor, every recipient and category: the euro value of the increments recorded at each stage, each corrected by its amendments; withdrawn = what withdrawals cancelled (pledged minus delivered); — means no value recorded, which is not zero.".to_owned(),
         "Days: median days from a contribution's first announced event (else its first committed one) to its first delivered and first confirmed event, over the contributions that have both (a delivery dated before its announcement is an anomaly and left out); \"no recorded delivery\" when none has a delivery, \"no start recorded\" when deliveries have no announcement or commitment to time them from.".to_owned(),
+        datasets_line(ledger, options),
     ];
     method.extend(view_lines(options, &head));
     let rows = report
@@ -580,6 +608,7 @@ pub fn gaps(app: &Steadfast, options: &ReportQuery) -> GapsView {
         totals,
         unconverted: report.unconverted,
         earlier_fixings: report.earlier_fixings,
+        possible_double_counts: overlaps(ledger, options),
         coverage: CoverageNote::of(report.coverage, "stage events"),
     }
 }
@@ -612,6 +641,8 @@ pub fn anomalies(app: &Steadfast, options: &ReportQuery) -> AnomaliesView {
     let head = head_for(app, options);
     let mut method = vec![
         "Flagged, never rejected: stages skipped, first dates out of stage order, delivered above committed, confirmed different from delivered, in-kind values without a valuation basis, receipts without a condition, and values with no exchange rate under the FX policy (unconverted).".to_owned(),
+        "A dataset that records only some stages by design (a tracker's allocations) is not flagged for the stages it does not record.".to_owned(),
+        datasets_line(app.ledger(), options),
     ];
     method.extend(view_lines(options, &head));
     AnomaliesView {

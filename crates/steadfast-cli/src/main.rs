@@ -932,7 +932,7 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
             text(h.unit.clone()),
             text(h.valuation_basis.clone()),
             text(h.condition.clone().or(h.reason.clone())),
-            source_number(&h.source_url),
+            source_number(&h.source),
         ]);
     }
     if args.format.format == Format::Table {
@@ -945,10 +945,11 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
             detail.recipient
         )?;
         outln!(
-            "category {}, channel {}, visibility {}, status {}",
+            "category {}, channel {}, visibility {}, dataset {}, status {}",
             detail.category,
             detail.channel,
             detail.visibility,
+            detail.dataset,
             detail.status.map_or("none".to_owned(), |s| s.to_string())
         )?;
         if !detail.description.is_empty() {

@@ -521,7 +521,7 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
             view.fx_policy
         )?;
     }
-    double_count_warning(view, format)?;
+    double_count_warning(&view.possible_double_counts, format)?;
     let mut footer = vec![format!(
         "{} participants: {} met, {} short, {} with no records, {} not covered by the datasets read, {} exempt.",
         t.participants, t.met, t.short, t.no_records, t.not_covered, t.exempt
@@ -561,12 +561,14 @@ pub fn print_fair_share(view: &FairShareView, format: Format) -> Result<()> {
 /// Says, above a table (on standard error for CSV, whose rows stay clean; in JSON the
 /// `possible_double_counts` field says it), which donors' figures come from more than one
 /// dataset.
-fn double_count_warning(view: &FairShareView, format: Format) -> Result<()> {
-    if view.possible_double_counts.is_empty() || format == Format::Json {
+fn double_count_warning(
+    overlaps: &[steadfast_domain::scoreboard::DatasetOverlap],
+    format: Format,
+) -> Result<()> {
+    if overlaps.is_empty() || format == Format::Json {
         return Ok(());
     }
-    let list: Vec<String> = view
-        .possible_double_counts
+    let list: Vec<String> = overlaps
         .iter()
         .map(|o| {
             format!(
@@ -657,6 +659,7 @@ pub fn print_gaps(view: &GapsView, format: Format) -> Result<()> {
             view.fx_policy
         )?;
     }
+    double_count_warning(&view.possible_double_counts, format)?;
     let mut footer = unconverted_lines(&view.unconverted);
     footer.extend(earlier_fixing_lines(&view.earlier_fixings));
     footer.extend(method_footer(&view.method, &view.coverage.caveat));

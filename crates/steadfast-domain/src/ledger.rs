@@ -214,6 +214,24 @@ impl Ledger {
         self.datasets.get(id)
     }
 
+    /// A contribution's anomalies as a report reads them: a dataset that records only some
+    /// stages by design (a tracker's allocations) skips the others by design too, which is not
+    /// an irregularity of its records.
+    pub fn anomalies_of(
+        &self,
+        state: &ContributionState,
+        known_on: Option<jiff::Timestamp>,
+    ) -> Vec<crate::contribution::Anomaly> {
+        let by_design = self
+            .dataset(&state.info.dataset)
+            .is_some_and(|d| d.records_some_stages_only(known_on));
+        let mut anomalies = state.anomalies();
+        if by_design {
+            anomalies.retain(|a| a.kind != crate::contribution::AnomalyKind::SkippedStage);
+        }
+        anomalies
+    }
+
     /// How many datasets hold contributions.
     pub fn dataset_count(&self) -> usize {
         self.dataset_sizes.len()

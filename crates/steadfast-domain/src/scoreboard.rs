@@ -895,15 +895,7 @@ pub fn anomalies_report(ledger: &Ledger, query: ReportQuery) -> AnomaliesReport 
             coverage.add(state, entry);
         }
         let info = &state.info;
-        // A dataset that records only some stages by design (a tracker's allocations) skips
-        // the others by design too: that is not an irregularity of its records.
-        let by_design = ledger
-            .dataset(&info.dataset)
-            .is_some_and(|d| d.records_some_stages_only(query.as_known_on));
-        for a in seen.anomalies() {
-            if by_design && a.kind == AnomalyKind::SkippedStage {
-                continue;
-            }
+        for a in ledger.anomalies_of(&seen, query.as_known_on) {
             rows.push(AnomalyRow {
                 contribution: info.contribution.clone(),
                 donor: info.donor.clone(),

@@ -15,10 +15,10 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use steadfast_domain::scoreboard::reference::fair_share_report_scan;
 use steadfast_domain::{
-    Category, Channel, ContributionId, ContributionRegistered, DomainEvent, EventId, EventMeta,
-    Exemption, FrameworkAdopted, FrameworkId, FxFixingsPublished, FxPolicy, HalfYear, Ledger,
-    Money, Quantity, ReportQuery, ShareBasis, Stage, StageRecorded, ValuationBasis, Visibility,
-    fair_share_report,
+    Category, Channel, ContributionId, ContributionRegistered, DatasetId, DomainEvent, EventId,
+    EventMeta, Exemption, FrameworkAdopted, FrameworkId, FxFixingsPublished, FxPolicy, HalfYear,
+    Ledger, Money, Quantity, ReportQuery, ShareBasis, Stage, StageRecorded, ValuationBasis,
+    Visibility, fair_share_report,
 };
 
 use common::{cur, date, dec, party};
@@ -253,7 +253,9 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
                         visibility: Visibility::Public,
                         description: String::new(),
                         opened_on: day(0),
-                        dataset: Default::default(),
+                        // Every third contribution in a second dataset, so views limited to
+                        // datasets are checked too.
+                        dataset: dataset(contributions.len().is_multiple_of(3)),
                     }),
                 );
             }
@@ -367,6 +369,14 @@ fn build(ops: &[Op], revalue_at_end: bool) -> Built {
     Built { ledger, moments }
 }
 
+fn dataset(other: bool) -> DatasetId {
+    if other {
+        DatasetId::parse("other").expect("dataset id")
+    } else {
+        DatasetId::ledger()
+    }
+}
+
 fn query(
     policy: FxPolicy,
     as_of: Option<u16>,
@@ -394,14 +404,21 @@ proptest! {
                 prop::option::of(0u16..415),
                 prop::option::of(any::<usize>()),
                 0usize..5,
+                0usize..4,
             ),
             1..6,
         ),
     ) {
         let built = build(&ops, revalue_at_end);
         let id = FrameworkId::parse("test-pledge").expect("id");
-        for (policy, as_of, known, stage) in views {
-            let q = query(policy, as_of, known, &built.moments);
+        for (policy, as_of, known, stage, datasets) in views {
+            let datasets = match datasets {
+                0 => vec![],
+                1 => vec![dataset(false)],
+                2 => vec![dataset(true)],
+                _ => vec![dataset(true), dataset(false)],
+            };
+            let q = query(policy, as_of, known, &built.moments).in_datasets(datasets);
             let stage = Some(Stage::FLOW[stage]);
             let indexed = fair_share_report(&built.ledger, &id, stage, None, q.clone());
             let scanned = fair_share_report_scan(&built.ledger, &id, stage, q.clone());

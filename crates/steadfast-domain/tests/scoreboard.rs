@@ -1768,3 +1768,88 @@ fn anomalies_with_a_view_that_keeps_everything_equal_those_with_no_view() {
         assert!(kinds.contains(&kind), "{kind:?} missing from {kinds:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Counting rules: reached and literal, and a framework revised from one to the other
+
+#[test]
+fn given_a_delivery_without_a_commitment_when_counting_by_stage_reached_then_it_counts_as_committed()
+ {
+    let mut log = Log::new();
+    log.given(&[
+        delivered("deu-1-d", "deu-1", "DEU", "2024-03-01").eur("100000.00"),
+        committed("fra-1-c", "fra-1", "FRA", "2024-02-01").eur("50000.00"),
+        delivered("fra-1-d", "fra-1", "FRA", "2024-05-01").eur("50000.00"),
+    ]);
+    let q = event_date();
+    let literal =
+        fair_share_report(&log.ledger, &framework_id(), None, None, q.clone()).expect("report");
+    assert_eq!(literal.counting, steadfast_domain::Counting::Literal);
+    then_counted(&literal, "DEU", "0.00", 0);
+    assert_eq!(row(&literal, "DEU").status, ShareStatus::NoRecords);
+    then_counted(&literal, "FRA", "50000.00", 1);
+    let reached = fair_share_report(
+        &log.ledger,
+        &framework_id(),
+        None,
+        Some(steadfast_domain::Counting::Reached),
+        q,
+    )
+    .expect("report");
+    // DEU's delivery counts as committed; FRA's delivery of what it committed is not counted
+    // twice.
+    then_counted(&reached, "DEU", "100000.00", 1);
+    then_counted(&reached, "FRA", "50000.00", 1);
+}
+
+#[test]
+fn given_a_framework_revised_later_when_reported_as_known_before_then_it_counts_as_adopted() {
+    let mut log = Log::new();
+    log.given(&[delivered("deu-1-d", "deu-1", "DEU", "2024-03-01").eur("100000.00")]);
+    log.at("2024-09-01T12:00:00Z");
+    let mut draft = Draft::new(&log.ledger);
+    let revision = steadfast_domain::FrameworkRevised {
+        framework: framework_id(),
+        revision: "count-reached".to_owned(),
+        revised_on: date("2024-09-01"),
+        counting: Some(steadfast_domain::Counting::Reached),
+        add_eligible_categories: vec![Category::MilitaryUnspecified],
+        reason: "count what has reached the stage".to_owned(),
+    };
+    assert_eq!(draft.revise_framework(revision.clone()), Ok(true));
+    let events = draft.into_events();
+    log.apply(events);
+    // The same revision again is nothing new; another under the same label is refused.
+    let mut draft = Draft::new(&log.ledger);
+    assert_eq!(draft.revise_framework(revision.clone()), Ok(false));
+    let changed = steadfast_domain::FrameworkRevised {
+        reason: "another reason".to_owned(),
+        ..revision
+    };
+    assert!(draft.revise_framework(changed).is_err());
+
+    let before = fair_share_report(
+        &log.ledger,
+        &framework_id(),
+        None,
+        None,
+        as_known_on("2024-08-01T00:00:00Z"),
+    )
+    .expect("report");
+    assert_eq!(before.counting, steadfast_domain::Counting::Literal);
+    assert!(
+        !before
+            .framework
+            .eligible_categories
+            .contains(&Category::MilitaryUnspecified)
+    );
+    then_counted(&before, "DEU", "0.00", 0);
+    let now = when_scored(&log, event_date());
+    assert_eq!(now.counting, steadfast_domain::Counting::Reached);
+    assert!(
+        now.framework
+            .eligible_categories
+            .contains(&Category::MilitaryUnspecified)
+    );
+    then_counted(&now, "DEU", "100000.00", 1);
+}
