@@ -8,11 +8,18 @@
 //! output formatting):
 //!
 //! - `fair_share/{event-date,period-average}/{now,as-of-2024-06-30,as-known-before-import}`:
-//!   `steadfast_domain::fair_share_report` of `washington-2024` at its counting stage; the
+//!   `steadfast_domain::fair_share_report` of `washington-2024` at its counting stage, counted
+//!   literally; the
 //!   "as known" moment is the recording time of the scenario's batch, just before the import;
 //!   each read from the report index, after checking it equals the walk below;
 //! - `fair_share/.../walk`: the same reports by walking every contribution
 //!   (`scoreboard::reference::fair_share_report_scan`), side by side;
+//! - `fair_share/.../reached`: the same views counted by stage reached (the rule
+//!   `washington-2024` uses since its revision), which no index serves: a walk.
+//!
+//! The literal reports are asked with `Counting::Literal` whatever the framework's rule, so
+//! they stay comparable with earlier runs; the scenario now also loads the tracker's release
+//! (a second and third dataset), so the index reads each counted row's dataset.
 //! - `gaps/event-date/now`: `steadfast_domain::gaps_report` over every contribution.
 //!
 //! ```sh

@@ -124,9 +124,32 @@ pub fn actor() -> String {
     format!("scenario:{VERSION}")
 }
 
+impl ScenarioLoad {
+    /// Whether the ledger already holds the whole scenario (loading it would append nothing).
+    pub fn is_complete(&self) -> bool {
+        self.parties_registered == 0
+            && self.memberships_recorded == 0
+            && self.rate_days_recorded == 0
+            && self.frameworks_adopted == 0
+            && self.frameworks_revised == 0
+            && self.contributions.new_stage_events == 0
+            && !self.tracker.changes_anything()
+    }
+}
+
 /// Loads the founding scenario in one atomic batch; a no-op when it is already loaded. A
 /// concurrent loader that wins the race makes this one catch up and find nothing to do.
 pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
+    load_or_check(app, false)
+}
+
+/// What loading the scenario would do, writing nothing: works on a ledger opened read-only, so
+/// a ledger that already holds the scenario can be reported on without write access.
+pub fn check(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
+    load_or_check(app, true)
+}
+
+fn load_or_check(app: &mut Steadfast, dry_run: bool) -> Result<ScenarioLoad, AppError> {
     let invalid = |e: steadfast_ingest::ErrorList| {
         AppError::Corrupt(format!("the built-in scenario is unreadable:\n{e}"))
     };
@@ -241,5 +264,5 @@ pub fn load(app: &mut Steadfast) -> Result<ScenarioLoad, AppError> {
         }
         Ok((load, draft.into_events()))
     };
-    decide_and_append(app, &actor(), false, &mut DecidedBy::new(&mut decide))
+    decide_and_append(app, &actor(), dry_run, &mut DecidedBy::new(&mut decide))
 }

@@ -420,9 +420,23 @@ fn head_line(head: &LogHead) -> String {
     format!("log head: position {}, hash {}", head.position, head.hash)
 }
 
-fn demo(database: &Database, format: Format) -> Result<()> {
+/// Opens the ledger for the demo: read-only when it already holds the whole scenario (so a
+/// read-only ledger can still be shown), else for writing, with the scenario loaded.
+fn open_demo(database: &Database) -> Result<(Steadfast, scenario::ScenarioLoad)> {
+    // Any failure to read (no ledger yet, a schema to upgrade) is left to the writer to report.
+    if let Ok(mut app) = open(database, Access::Read)
+        && let Ok(load) = scenario::check(&mut app)
+        && load.is_complete()
+    {
+        return Ok((app, load));
+    }
     let mut app = open(database, Access::Create)?;
     let load = scenario::load(&mut app).context("loading the founding scenario")?;
+    Ok((app, load))
+}
+
+fn demo(database: &Database, format: Format) -> Result<()> {
+    let (app, load) = open_demo(database)?;
     let tracker = DatasetId::parse(scenario::TRACKER_DATASET)?;
     let scenario_set = DatasetId::parse(scenario::SCENARIO_DATASET)?;
     // The headline: the tracker's figures alone, under the framework's own rules.

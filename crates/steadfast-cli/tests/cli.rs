@@ -2087,3 +2087,57 @@ fn given_a_file_already_recorded_when_imported_again_then_it_says_nothing_new() 
         again.stdout
     );
 }
+
+#[test]
+fn given_a_read_only_ledger_with_the_scenario_loaded_when_demo_runs_then_it_reports_reading_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ledger = Ledger::with_demo();
+    let before = std::fs::read(&ledger.db).expect("read");
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    // Readable by anyone, writable by no one (`chmod a-w` on the file and its folder).
+    chmod(&ledger.db, 0o444);
+    chmod(ledger.dir.path(), 0o555);
+    // Root writes whatever the mode says: run as `nobody` then, for the mode to count.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut cmd = if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "nobody", "--", common::BIN]);
+        c
+    } else {
+        Command::new(common::BIN)
+    };
+    cmd.current_dir(ledger.dir.path())
+        .env_remove("STEADFAST_DATABASE")
+        .env_remove("COLUMNS")
+        .arg("--database")
+        .arg(&ledger.db)
+        .arg("demo");
+    let out = cmd.output();
+    chmod(ledger.dir.path(), 0o755);
+    chmod(&ledger.db, 0o644);
+    let out: Out = match out {
+        Ok(out) => out.into(),
+        Err(e) if root => {
+            eprintln!("skipped: cannot run as nobody ({e})");
+            return;
+        }
+        Err(e) => panic!("run steadfast: {e}"),
+    };
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("already loaded"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Fair shares of washington-2024"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read(&ledger.db).expect("read"),
+        before,
+        "nothing written"
+    );
+}

@@ -226,7 +226,11 @@ fn row(
     let ratio = a_eur
         .zip(b_eur)
         .filter(|(_, b)| !b.is_zero())
-        .map(|(a, b)| (a / b).round_dp(4));
+        .map(|(a, b)| {
+            let mut r = (a / b).round_dp(4);
+            r.rescale(4);
+            r
+        });
     let flag = match (a_covers, b_covers) {
         (false, _) => Flag::ANotCovered,
         (_, false) => Flag::BNotCovered,
