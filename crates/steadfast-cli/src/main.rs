@@ -842,6 +842,9 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         "last",
         "status",
         "recipient",
+        "dataset",
+        "delivered",
+        "committed",
     ]);
     for r in &report.rows {
         let mut row = vec![
