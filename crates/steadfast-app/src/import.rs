@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use crate::queries::LogHead;
 use crate::write::{Batch, Decide, Recorded, decide_and_append, write_to, write_to_keeping};
-use crate::{AppError, Cancel, Database, Steadfast};
+use crate::{AppError, Cancel, Database, Phase, Progress, Steadfast};
 use serde::Serialize;
 use steadfast_domain::{
     ContributionId, Decision, DomainEvent, Draft, EventId, Ledger, RecordStage, Stage, Staged,
@@ -31,6 +31,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Stops the import if requested before its batch is committed (then nothing is written).
     pub cancel: Cancel,
+    /// Counts the rows checked and the events written, for a front end to show.
+    pub progress: Progress,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -248,6 +250,7 @@ impl Rows {
         draft: &mut Draft<'l>,
         outcome: &mut ImportOutcome,
         decide: Decider<'l>,
+        decided: &mut dyn FnMut(u64),
     ) -> ErrorList {
         let parsed = &self.parsed;
         let mut errors = ErrorList(Vec::new());
@@ -281,6 +284,7 @@ impl Rows {
                 }
             };
             self.fates.push(fate);
+            decided(self.fates.len() as u64);
         }
         if let Some(done) = current {
             outcome.anomalies += settle(draft, done);
@@ -329,6 +333,7 @@ struct ImportBatch {
     rows: Rows,
     dry_run: bool,
     cancel: Cancel,
+    progress: Progress,
 }
 
 impl ImportBatch {
@@ -337,6 +342,7 @@ impl ImportBatch {
             rows: Rows::new(parsed),
             dry_run: options.dry_run,
             cancel: options.cancel,
+            progress: options.progress,
         }
     }
 }
@@ -347,9 +353,14 @@ impl Decide for ImportBatch {
     fn decide(&mut self, ledger: &Ledger) -> Result<ImportOutcome, AppError> {
         let mut outcome = ImportOutcome::new(&self.rows.parsed, self.dry_run);
         let mut draft = Draft::new(ledger);
+        self.progress
+            .start(Phase::Checking, Some(self.rows.parsed.rows.len() as u64));
+        let progress = &self.progress;
         let errors = self
             .rows
-            .decide_into(&mut draft, &mut outcome, Draft::stage);
+            .decide_into(&mut draft, &mut outcome, Draft::stage, &mut |_| {
+                progress.advance()
+            });
         if errors.0.is_empty() {
             Ok(outcome)
         } else {
@@ -363,6 +374,10 @@ impl Decide for ImportBatch {
 
     fn cancel(&self) -> Option<&Cancel> {
         Some(&self.cancel)
+    }
+
+    fn progress(&self) -> Option<&Progress> {
+        Some(&self.progress)
     }
 }
 

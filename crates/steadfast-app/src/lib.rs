@@ -10,6 +10,7 @@ pub mod codec;
 pub mod frameworks;
 pub mod fx;
 pub mod import;
+pub mod progress;
 pub mod queries;
 pub mod reports;
 pub mod scenario;
@@ -32,6 +33,7 @@ pub use import::{
     ImportOptions, ImportOutcome, decide_contributions, import_contributions, import_file,
     import_file_keeping,
 };
+pub use progress::{Phase, Progress};
 
 /// Application failures.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,13 @@ pub enum Access {
     Write,
     /// Read and write, creating the ledger if it is missing.
     Create,
+}
+
+/// The position of the log's last event, read without replaying anything (a progress bar's
+/// total); `None` when there is no ledger yet or it cannot be read (opening will say why).
+pub fn log_length(database: &Database) -> Option<u64> {
+    let store = open_store(database, Access::Read, None).ok()?;
+    store.head().ok().flatten().map(|h| h.position)
 }
 
 /// Opens the event store behind a database without replaying it (what `log verify` needs).
@@ -402,7 +411,8 @@ impl Steadfast {
 
     /// Folds into the projection every event appended after the last one it holds (by this
     /// process or another writer), verifying the hash chain as it goes: no figure is ever
-    /// computed from a log that does not verify. Returns how many events were applied.
+    /// computed from a log that does not verify. Returns how many events were applied;
+    /// `progress` is told the log position reached (a snapshot's counts as reached).
     pub fn catch_up(&mut self, progress: &mut dyn FnMut(u64)) -> Result<u64, AppError> {
         let after = self.verifier.head().map_or(0, |h| h.position);
         let mut failure = None;
@@ -429,7 +439,7 @@ impl Steadfast {
                     );
                     count += 1;
                     if count.is_multiple_of(65_536) {
-                        progress(count);
+                        progress(after + count);
                     }
                     ControlFlow::Continue(())
                 }
@@ -443,7 +453,7 @@ impl Steadfast {
             return Err(e);
         }
         self.ledger.revalue();
-        progress(count);
+        progress(after + count);
         Ok(count)
     }
 
@@ -487,7 +497,7 @@ impl Steadfast {
     /// ones are written (see [`EventStore::append_streamed`]), so no encoded copy of the whole
     /// batch is ever held. A batch that is not committed is left as it was, to be decided again.
     pub fn append_batch(&mut self, batch: &mut dyn Batch, actor: &str) -> Result<u64, AppError> {
-        self.append_batch_unless(batch, actor, None)
+        self.append_batch_unless(batch, actor, None, None)
     }
 
     /// [`Steadfast::append_batch`], stopping without writing anything if `cancel` is requested
@@ -499,6 +509,7 @@ impl Steadfast {
         batch: &mut dyn Batch,
         actor: &str,
         cancel: Option<&Cancel>,
+        progress: Option<&Progress>,
     ) -> Result<u64, AppError> {
         // Each stream is expected where the projection last saw it, checked once per batch;
         // with the number of events on each, that is the version it ends at.
@@ -530,6 +541,9 @@ impl Steadfast {
         if count == 0 {
             return Ok(0);
         }
+        if let Some(p) = progress {
+            p.start(Phase::Writing, Some(count));
+        }
         let ended_at: Option<Vec<(String, u64)>> = expected
             .iter()
             .zip(&added)
@@ -544,6 +558,9 @@ impl Steadfast {
         let stopped_by = std::sync::Mutex::new(None);
         let appended = {
             let mut encoded = batch.events().map(|event| {
+                if let Some(p) = progress {
+                    p.advance();
+                }
                 if cancel.is_some_and(Cancel::is_requested) {
                     if let Ok(mut slot) = stopped_by.lock() {
                         *slot = Some(AppError::Cancelled);

@@ -248,7 +248,12 @@ fn load_or_check(app: &mut Steadfast, dry_run: bool) -> Result<ScenarioLoad, App
         }
         errors.0.extend(
             contributions
-                .decide_into(&mut draft, &mut load.contributions, record_into_draft)
+                .decide_into(
+                    &mut draft,
+                    &mut load.contributions,
+                    record_into_draft,
+                    &mut |_| {},
+                )
                 .0,
         );
         match decide_tracker(&mut draft, ledger, &tracker, false) {

@@ -10,7 +10,7 @@ use steadfast_domain::{DomainEvent, Ledger};
 use steadfast_store::StoreError;
 
 use crate::queries::LogHead;
-use crate::{Access, AppError, Cancel, Database, Steadfast};
+use crate::{Access, AppError, Cancel, Database, Progress, Steadfast};
 
 /// How many times a write is decided again after losing a race with another writer.
 pub(crate) const MAX_ATTEMPTS: u32 = 3;
@@ -62,6 +62,11 @@ pub trait Decide {
     /// A stop request, checked between the phases of the write (opening, deciding) and while
     /// its batch is written, up to the commit; none by default.
     fn cancel(&self) -> Option<&Cancel> {
+        None
+    }
+
+    /// Where the write counts how far it has come (checking, writing); none by default.
+    fn progress(&self) -> Option<&Progress> {
         None
     }
 }
@@ -135,7 +140,8 @@ pub fn decide_and_append<O: Recorded>(
         }
         stop_if_requested(write.cancel())?;
         let cancel = write.cancel().cloned();
-        match app.append_batch_unless(write.batch(), actor, cancel.as_ref()) {
+        let progress = write.progress().cloned();
+        match app.append_batch_unless(write.batch(), actor, cancel.as_ref(), progress.as_ref()) {
             Ok(appended) => {
                 outcome.recorded(appended, LogHead::of(app.head()));
                 return Ok(outcome);
@@ -191,7 +197,9 @@ pub fn write_to_keeping<O: Recorded>(
                     .map(|outcome| (outcome, Some(app)));
             }
             let cancel = write.cancel().cloned();
-            match app.append_batch_unless(write.batch(), actor, cancel.as_ref()) {
+            let progress = write.progress().cloned();
+            match app.append_batch_unless(write.batch(), actor, cancel.as_ref(), progress.as_ref())
+            {
                 Ok(appended) => {
                     outcome.recorded(appended, LogHead::of(app.head()));
                     Ok((outcome, Some(app)))

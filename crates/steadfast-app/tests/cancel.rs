@@ -31,6 +31,7 @@ fn a_stop_requested_before_the_import_writes_nothing() {
     let options = ImportOptions {
         dry_run: false,
         cancel,
+        ..ImportOptions::default()
     };
     let err = import_contributions(&mut app, &parsed(3), "test", options).expect_err("stopped");
     assert!(matches!(err, AppError::Cancelled), "{err:?}");

@@ -5,6 +5,7 @@
 //! 2 a usage error, 130 an import interrupted (Ctrl-C) before it recorded anything.
 
 mod output;
+mod progress;
 
 /// `println!` that returns an error instead of panicking when stdout is closed (a pipe into
 /// `head`), so the caller can stop quietly.
@@ -30,7 +31,8 @@ use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
 
 use steadfast_app::{
-    Access, AppError, Cancel, Database, ImportOptions, Steadfast, import_file_keeping, scenario,
+    Access, AppError, Cancel, Database, ImportOptions, Phase, Progress, Steadfast,
+    import_file_keeping, scenario,
 };
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
@@ -401,11 +403,11 @@ fn spinner(message: impl Into<String>) -> indicatif::ProgressBar {
 }
 
 fn open(database: &Database, access: Access) -> Result<Steadfast> {
-    let bar = spinner("opening the ledger");
-    let app = Steadfast::open(database, access, None, &mut |n| {
-        bar.set_message(format!("replaying the log: {n} events"));
-    });
-    bar.finish_and_clear();
+    let progress = Progress::new();
+    let bars = progress::Bars::start(&progress);
+    progress.start(Phase::Replaying, steadfast_app::log_length(database));
+    let app = Steadfast::open(database, access, None, &mut |n| progress.set(n));
+    bars.clear();
     let app = app?;
     if let steadfast_app::snapshot::SnapshotUse::Discarded { reason } = app.snapshot_use() {
         eprintln!(
@@ -520,14 +522,19 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     stop_on_ctrl_c(&cancel);
     let interrupted = || Interrupted { file: name.clone() };
     let bytes = read_input(&args.file, &name)?;
-    let bar = spinner(format!("reading {name}"));
+    let progress = Progress::new();
+    let bars = progress::Bars::start(&progress);
+    // Rows are lines but for the header (a quoted cell may hold a line break: then the bar
+    // ends a little short of 100 %).
+    let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64;
+    progress.start(Phase::Reading, Some(lines.saturating_sub(1).max(1)));
     let parsed = parse_contributions(
         &name,
         &bytes,
         CsvOptions {
             ignore_extra: args.ignore_extra,
         },
-        &mut |rows| bar.set_message(format!("reading {name}: {rows} rows")),
+        &mut |rows| progress.set(rows),
     );
     let parsed = match &args.dataset {
         Some(d) => parsed.in_dataset(d),
@@ -535,23 +542,20 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     };
     drop(bytes);
     if cancel.is_requested() {
-        bar.finish_and_clear();
         return Err(interrupted().into());
     }
     let options = ImportOptions {
         dry_run: args.dry_run,
         cancel,
+        progress: progress.clone(),
     };
     // Rules are checked even when some rows failed to parse, so one run reports everything;
     // a ledger that does not exist yet is created only once the whole file is known good.
-    bar.set_message(format!(
-        "checking {} rows against the ledger",
-        parsed.rows.len()
-    ));
+    progress.start(Phase::Replaying, steadfast_app::log_length(database));
     let result = import_file_keeping(database, parsed, &actor(), options, &mut |n| {
-        bar.set_message(format!("replaying the log: {n} events"))
+        progress.set(n)
     });
-    bar.finish_and_clear();
+    bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
         Ok((outcome, app)) => {
             let mut grid = Grid::new(&[("measure", false), ("value", true)]);
@@ -666,11 +670,13 @@ fn import_tracker(database: &Database, args: &TrackerArgs) -> Result<()> {
         parsed,
         today,
     };
-    let bar = spinner(format!("checking {name} against the ledger"));
+    let progress = Progress::new();
+    let bars = progress::Bars::start(&progress);
+    progress.start(Phase::Replaying, steadfast_app::log_length(database));
     let result = import_tracker(database, &import, &actor(), args.dry_run, &mut |n| {
-        bar.set_message(format!("replaying the log: {n} events"))
+        progress.set(n)
     });
-    bar.finish_and_clear();
+    bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
         Ok(outcome) => {
             let mut grid = Grid::new(&[("measure", false), ("value", true)]);

@@ -20,7 +20,7 @@ use steadfast_ingest::{parse_date, parse_ecb_rates};
 use crate::output::{Format, Grid, amount_cell, emit, grouped};
 use crate::{
     FormatArg, Reported, actor, choices, input_name, is_broken_pipe, open, read_input,
-    report_errors, spinner,
+    report_errors,
 };
 
 /// How many detail lines (unconverted values, earlier fixings) a table lists before pointing
@@ -701,25 +701,26 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
 pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
     let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
-    let bar = spinner(format!("reading {name}"));
     let parsed = parse_ecb_rates(&name, &bytes);
     drop(bytes);
+    let progress = steadfast_app::Progress::new();
+    let bars = crate::progress::Bars::start(&progress);
     let result = parsed.map_err(AppError::Rejected).and_then(|rates| {
-        bar.set_message(format!(
-            "checking {} days against the ledger",
-            rates.rows.len()
-        ));
+        progress.start(
+            steadfast_app::Phase::Replaying,
+            steadfast_app::log_length(database),
+        );
         steadfast_app::write::write_to(
             database,
             &actor(),
             args.dry_run,
-            &mut |n| bar.set_message(format!("replaying the log: {n} events")),
+            &mut |n| progress.set(n),
             &mut steadfast_app::write::DecidedBy::new(&mut |ledger| {
                 steadfast_app::fx::decide_rate_file(ledger, &name, &rates, args.dry_run)
             }),
         )
     });
-    bar.finish_and_clear();
+    bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
         Ok(outcome) => {
             let mut grid = Grid::new(&[("measure", false), ("value", true)]);
