@@ -467,3 +467,45 @@ fn reconciliation_of_a_constructed_pair_finds_each_known_difference() {
         .collect();
     assert_eq!(deu, vec!["2024-03"]);
 }
+
+#[test]
+fn every_donor_the_scenario_puts_above_one_and_a_half_times_the_tracker_is_explained_in_the_notes()
+{
+    let notes = include_str!("../../../data/NOTES.md");
+    let explained = notes
+        .split_once("Donors above 1.5x at the committed stage, and why:")
+        .expect("NOTES.md explains the donors above 1.5x")
+        .1;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new("2026-12-03T09:00:00Z".parse().unwrap());
+    let (_, mut app) = open(&dir, &clock);
+    scenario::load(&mut app).unwrap();
+    let view = reports::reconcile(
+        &app,
+        &washington(),
+        None,
+        &DatasetId::parse(scenario::SCENARIO_DATASET).unwrap(),
+        &tracker(),
+        Granularity::Year,
+        Decimal::from_str("0.5").unwrap(),
+        &ReportQuery::new(FxPolicy::EventDate),
+    )
+    .unwrap();
+    let above: Vec<&str> = view
+        .totals
+        .iter()
+        .filter(|r| {
+            r.ratio
+                .is_some_and(|x| x > Decimal::from_str("1.5").unwrap())
+                || (r.b_eur == Some(Decimal::ZERO) && r.a_eur.is_some_and(|a| a > Decimal::ZERO))
+        })
+        .map(|r| r.donor.as_str())
+        .collect();
+    assert!(!above.is_empty(), "the check would pass vacuously");
+    for donor in above {
+        assert!(
+            explained.contains(&format!("- {donor} (")),
+            "{donor} is above 1.5x the tracker without an explanation in data/NOTES.md"
+        );
+    }
+}
