@@ -1,11 +1,12 @@
 //! Adopting frameworks from their data file: each `[[framework]]` becomes one
 //! `framework.adopted` event carrying its rules and the share-basis figures of its participants,
 //! read from the basis dataset at adoption, so a later revision of the dataset never moves a
-//! published fair share.
+//! published fair share; each `[[revision]]` becomes a `framework.revised` event, dated, so the
+//! adoption is never edited.
 
 use steadfast_domain::Draft;
-use steadfast_domain::framework::{FrameworkAdopted, ShareBasis};
-use steadfast_ingest::{BasisTable, ErrorList, FrameworkSpec, ImportError};
+use steadfast_domain::framework::{FrameworkAdopted, FrameworkRevised, ShareBasis};
+use steadfast_ingest::{BasisTable, ErrorList, FrameworkSpec, ImportError, RevisionSpec};
 
 /// The framework a spec describes, with its basis figures taken from `basis`.
 pub fn adopted_from(spec: &FrameworkSpec, basis: &BasisTable) -> FrameworkAdopted {
@@ -35,8 +36,46 @@ pub fn adopted_from(spec: &FrameworkSpec, basis: &BasisTable) -> FrameworkAdopte
         },
         valuation_preference: spec.valuation_preference.clone(),
         reporting_periods: spec.reporting_periods.clone(),
-        counting: steadfast_domain::Counting::Literal,
+        counting: spec.counting,
     }
+}
+
+/// The revision a spec describes.
+pub fn revision_from(spec: &RevisionSpec) -> FrameworkRevised {
+    FrameworkRevised {
+        framework: spec.framework.clone(),
+        revision: spec.revision.clone(),
+        revised_on: spec.revised_on,
+        counting: spec.counting,
+        add_eligible_categories: spec.add_eligible_categories.clone(),
+        reason: spec.reason.clone(),
+    }
+}
+
+/// Decides every revision of a file into `draft` (after its frameworks); returns every problem,
+/// located at the revision's line. Counts how many were new.
+pub(crate) fn decide_revisions(
+    draft: &mut Draft<'_>,
+    file: &str,
+    specs: &[RevisionSpec],
+    revised: &mut u64,
+) -> ErrorList {
+    let mut errors = Vec::new();
+    for spec in specs {
+        match draft.revise_framework(revision_from(spec)) {
+            Ok(new) => *revised += u64::from(new),
+            Err(problems) => errors.extend(problems.into_iter().map(|p| {
+                ImportError::new(
+                    file,
+                    spec.line,
+                    None,
+                    Some(&format!("revision {} of {}", spec.revision, spec.framework)),
+                    p,
+                )
+            })),
+        }
+    }
+    ErrorList(errors)
 }
 
 /// Decides the adoption of every framework of a file into `draft`; returns every problem,

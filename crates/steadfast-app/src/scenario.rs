@@ -7,15 +7,14 @@
 use jiff::civil::Date;
 use serde::Serialize;
 use steadfast_domain::{
-    Category, Counting, DatasetId, DatasetReleaseRecorded, Draft, FrameworkId, FrameworkRevised,
-    Ledger, MembershipRecorded, PartyRegistered,
+    DatasetId, DatasetReleaseRecorded, Draft, Ledger, MembershipRecorded, PartyRegistered,
 };
 use steadfast_ingest::{
-    CsvOptions, parse_contributions, parse_ecb_rates, parse_frameworks, parse_gdp,
+    CsvOptions, parse_contributions, parse_ecb_rates, parse_frameworks_file, parse_gdp,
     parse_memberships, parse_parties, parse_tracker, parse_tracker_release,
 };
 
-use crate::frameworks::decide_frameworks;
+use crate::frameworks::{decide_frameworks, decide_revisions};
 use crate::fx::{FxImportOutcome, decide_rates};
 use crate::import::{ImportOutcome, Rows, record_into_draft};
 use crate::queries::LogHead;
@@ -43,20 +42,6 @@ const GDP: &[u8] = include_bytes!("../../../data/gdp-worldbank.csv");
 const TRACKER: &[u8] = include_bytes!("../../../data/kiel-ust-r29/data_explorer.csv");
 const TRACKER_RELEASE: &[u8] = include_bytes!("../../../data/kiel-ust-r29/release_info.csv");
 const TRACKER_FILE: &str = "data/kiel-ust-r29/data_explorer.csv";
-
-/// The revision that makes `washington-2024` count by stage reached and count the tracker's
-/// monthly military allocations, whose cost category the tracker does not break down. A dated
-/// event: a report as known before it counts as the adoption did.
-fn washington_revision() -> FrameworkRevised {
-    FrameworkRevised {
-        framework: FrameworkId::parse("washington-2024").expect("a valid id"),
-        revision: "2026-12-reached".to_owned(),
-        revised_on: REVISED_ON,
-        counting: Some(Counting::Reached),
-        add_eligible_categories: vec![Category::MilitaryUnspecified],
-        reason: "Count the value that has reached at least the counting stage (a delivery without a recorded commitment was committed), and count military support whose cost category the source does not break down, such as a tracker's monthly military allocations.".to_owned(),
-    }
-}
 
 /// The scenario's own dataset: a hand-compiled sample with no declared coverage.
 fn scenario_release() -> DatasetReleaseRecorded {
@@ -156,7 +141,10 @@ fn load_or_check(app: &mut Steadfast, dry_run: bool) -> Result<ScenarioLoad, App
     let parties = parse_parties("data/parties.csv", PARTIES).map_err(invalid)?;
     let memberships = parse_memberships("data/memberships.csv", MEMBERSHIPS).map_err(invalid)?;
     let rates = parse_ecb_rates("data/ecb-eurofxref-hist.csv", RATES).map_err(invalid)?;
-    let frameworks = parse_frameworks("data/frameworks.toml", FRAMEWORKS).map_err(invalid)?;
+    let frameworks_file =
+        parse_frameworks_file("data/frameworks.toml", FRAMEWORKS).map_err(invalid)?;
+    let frameworks = frameworks_file.frameworks;
+    let revisions = frameworks_file.revisions;
     let gdp = parse_gdp("data/gdp-worldbank.csv", GDP).map_err(invalid)?;
     let contributions = parse_contributions(
         "data/contributions-2024.csv",
@@ -235,12 +223,15 @@ fn load_or_check(app: &mut Steadfast, dry_run: bool) -> Result<ScenarioLoad, App
             )
             .0,
         );
-        match draft.revise_framework(washington_revision()) {
-            Ok(new) => load.frameworks_revised = u64::from(new),
-            Err(problems) => errors.0.extend(problems.into_iter().map(|p| {
-                steadfast_ingest::ImportError::new("data/frameworks.toml", 1, None, None, p)
-            })),
-        }
+        errors.0.extend(
+            decide_revisions(
+                &mut draft,
+                "data/frameworks.toml",
+                &revisions,
+                &mut load.frameworks_revised,
+            )
+            .0,
+        );
         if let Err(problems) = draft.record_dataset_release(scenario_release()) {
             errors.0.extend(problems.into_iter().map(|p| {
                 steadfast_ingest::ImportError::new("data/contributions-2024.csv", 1, None, None, p)

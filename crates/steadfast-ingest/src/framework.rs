@@ -15,7 +15,8 @@ use std::ops::Range;
 
 use jiff::civil::Date;
 use steadfast_domain::{
-    Category, Currency, Exemption, FrameworkId, HalfYear, Money, PartyId, Stage, ValuationBasis,
+    Category, Counting, Currency, Exemption, FrameworkId, HalfYear, Money, PartyId, Stage,
+    ValuationBasis,
 };
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -44,6 +45,29 @@ pub struct FrameworkSpec {
     /// Most preferred first.
     pub valuation_preference: Vec<ValuationBasis>,
     pub reporting_periods: Vec<HalfYear>,
+    /// How value at the counting stage is counted (`literal` when left out).
+    pub counting: Counting,
+}
+
+/// A dated revision of a framework's counting rules, as the file defines it (`[[revision]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionSpec {
+    /// The line of the revision's `[[revision]]` header.
+    pub line: u64,
+    pub framework: FrameworkId,
+    /// Its label, unique within the framework.
+    pub revision: String,
+    pub revised_on: Date,
+    pub counting: Option<Counting>,
+    pub add_eligible_categories: Vec<Category>,
+    pub reason: String,
+}
+
+/// Everything a frameworks file defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameworksFile {
+    pub frameworks: Vec<FrameworkSpec>,
+    pub revisions: Vec<RevisionSpec>,
 }
 
 /// What fair shares are proportional to.
@@ -61,7 +85,17 @@ pub struct ShareBasisSpec {
 /// The share-basis indicators Steadfast can compute with.
 const INDICATORS: [&str; 1] = ["gdp-current-usd"];
 
-const FRAMEWORK_KEYS: [&str; 13] = [
+const REVISION_KEYS: [&str; 6] = [
+    "framework",
+    "revision",
+    "revised_on",
+    "counting",
+    "add_eligible_categories",
+    "reason",
+];
+
+const FRAMEWORK_KEYS: [&str; 14] = [
+    "counting",
     "id",
     "name",
     "adopted_on",
@@ -82,8 +116,14 @@ const MAX_TEXT: usize = 2_000;
 type Value<'i> = Spanned<DeValue<'i>>;
 type Span = Range<usize>;
 
-/// Parses a frameworks file, collecting every problem.
+/// Parses a frameworks file's frameworks, collecting every problem of the file.
 pub fn parse_frameworks(file: &str, bytes: &[u8]) -> Result<Vec<FrameworkSpec>, ErrorList> {
+    parse_frameworks_file(file, bytes).map(|f| f.frameworks)
+}
+
+/// Parses a frameworks file: its frameworks and their dated revisions, collecting every
+/// problem.
+pub fn parse_frameworks_file(file: &str, bytes: &[u8]) -> Result<FrameworksFile, ErrorList> {
     let text = decode_utf8(file, bytes).map_err(|e| ErrorList(vec![e]))?;
     let mut checker = Checker::new(file, text);
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
@@ -102,8 +142,12 @@ pub fn parse_frameworks(file: &str, bytes: &[u8]) -> Result<Vec<FrameworkSpec>, 
     }
     let root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
     let frameworks = checker.frameworks(&root);
+    let revisions = checker.revisions(&root, &frameworks);
     if checker.errors.is_empty() {
-        Ok(frameworks)
+        Ok(FrameworksFile {
+            frameworks,
+            revisions,
+        })
     } else {
         Err(checker.finish())
     }
@@ -406,8 +450,118 @@ impl<'t> Checker<'t> {
         Some(list)
     }
 
+    fn revisions(&mut self, root: &Value<'_>, frameworks: &[FrameworkSpec]) -> Vec<RevisionSpec> {
+        let Some(top) = root.get_ref().as_table() else {
+            return Vec::new();
+        };
+        let Some(list) = top
+            .iter()
+            .find(|(k, _)| k.get_ref() == "revision")
+            .map(|(_, v)| v)
+        else {
+            return Vec::new();
+        };
+        if list.get_ref().is_table() {
+            self.fail(
+                &list.span(),
+                "revision",
+                "write each revision as an array table, `[[revision]]` (two brackets), not `[revision]`",
+            );
+            return Vec::new();
+        }
+        let Some(items) = self.array(list, "revision") else {
+            return Vec::new();
+        };
+        let mut out: Vec<RevisionSpec> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("revision[{i}]");
+            let before = self.errors.len();
+            let Some(r) = self.table(item, &path, &REVISION_KEYS) else {
+                continue;
+            };
+            let line = self.position(r.span.start).0;
+            let framework = self.get(&r, "framework", true).and_then(|v| {
+                let p = r.key_path("framework");
+                let id = self.string(v, &p).and_then(|s| {
+                    FrameworkId::parse(s)
+                        .map_err(|e| self.fail(&v.span(), &p, e.to_string()))
+                        .ok()
+                })?;
+                if !frameworks.iter().any(|f| f.id == id) {
+                    self.fail(
+                        &v.span(),
+                        &p,
+                        format!(
+                            "`{id}` is not a framework of this file; a revision revises one of them"
+                        ),
+                    );
+                    return None;
+                }
+                Some(id)
+            });
+            let revision = self
+                .get(&r, "revision", true)
+                .and_then(|v| self.text(v, &r.key_path("revision")));
+            if let (Some(f), Some(label)) = (&framework, &revision)
+                && let Some(other) = out
+                    .iter()
+                    .find(|o| &o.framework == f && &o.revision == label)
+            {
+                let v = self.get(&r, "revision", true);
+                let span = v.map_or(r.span.clone(), |v| v.span());
+                self.fail(
+                    &span,
+                    &r.key_path("revision"),
+                    format!("`{label}` already revises {f} (line {})", other.line),
+                );
+            }
+            let revised_on = self
+                .get(&r, "revised_on", true)
+                .and_then(|v| self.date(v, &r.key_path("revised_on")));
+            let counting = match self.get(&r, "counting", false) {
+                None => Some(None),
+                Some(v) => self.counting(v, &r.key_path("counting")).map(Some),
+            };
+            let add = match self.get(&r, "add_eligible_categories", false) {
+                None => Some(Vec::new()),
+                Some(v) => self.list(v, &r.key_path("add_eligible_categories"), Category::parse),
+            };
+            let reason = self
+                .get(&r, "reason", true)
+                .and_then(|v| self.text(v, &r.key_path("reason")));
+            if let (
+                Some(framework),
+                Some(revision),
+                Some(revised_on),
+                Some(counting),
+                Some(add),
+                Some(reason),
+            ) = (framework, revision, revised_on, counting, add, reason)
+                && self.errors.len() == before
+            {
+                out.push(RevisionSpec {
+                    line,
+                    framework,
+                    revision,
+                    revised_on,
+                    counting,
+                    add_eligible_categories: add.into_iter().map(|(c, _)| c).collect(),
+                    reason,
+                });
+            }
+        }
+        out
+    }
+
+    fn counting(&mut self, value: &Value<'_>, path: &str) -> Option<Counting> {
+        let text = self.string(value, path)?;
+        Counting::parse(text)
+            .map_err(|e| self.fail(&value.span(), path, e.to_string()))
+            .ok()
+    }
+
     fn frameworks(&mut self, root: &Value<'_>) -> Vec<FrameworkSpec> {
-        let Some(top) = self.table(root, "", &["framework"]) else {
+        let Some(top) = self.table(root, "", &["framework", "revision"]) else {
             return Vec::new();
         };
         let none = "the file defines no framework: add a `[[framework]]` table (data/frameworks.toml shows one)";
@@ -573,6 +727,10 @@ impl<'t> Checker<'t> {
         let share_basis = self
             .get(&f, "share_basis", true)
             .and_then(|v| self.share_basis(v, &f.key_path("share_basis")));
+        let counting = match self.get(&f, "counting", false) {
+            None => Some(Counting::Literal),
+            Some(v) => self.counting(v, &f.key_path("counting")),
+        };
         let (period_start, period_end) = period?;
         Some(FrameworkSpec {
             line,
@@ -590,6 +748,7 @@ impl<'t> Checker<'t> {
             share_basis: share_basis?,
             valuation_preference: valuation_preference?.into_iter().map(|(v, _)| v).collect(),
             reporting_periods: reporting_periods?.into_iter().map(|(h, _)| h).collect(),
+            counting: counting?,
         })
     }
 
@@ -911,6 +1070,91 @@ reason = "Exempted."
         assert_eq!(f.share_basis.year, 2023);
         assert_eq!(f.valuation_preference.len(), 5);
         assert_eq!(f.reporting_periods.len(), 2);
+        assert_eq!(f.counting, Counting::Literal, "as adopted");
+        let file = parse_frameworks_file("frameworks.toml", SHIPPED).expect("valid");
+        assert_eq!(file.revisions.len(), 1);
+        let r = &file.revisions[0];
+        assert_eq!(r.framework.as_str(), "washington-2024");
+        assert_eq!(r.counting, Some(Counting::Reached));
+        assert_eq!(r.add_eligible_categories, [Category::MilitaryUnspecified]);
+        assert_eq!(r.revised_on, Date::constant(2026, 12, 3));
+    }
+
+    #[test]
+    fn a_revision_is_dated_and_names_a_framework_of_the_file() {
+        let revision = |body: &str| format!("{VALID}\n[[revision]]\n{body}\n");
+        let good = revision(
+            "framework = \"washington-2024\"\nrevision = \"r1\"\nrevised_on = 2025-01-01\ncounting = \"reached\"\nreason = \"why\"",
+        );
+        let header = good
+            .lines()
+            .position(|l| l == "[[revision]]")
+            .expect("header") as u64
+            + 1;
+        let file = parse_frameworks_file("f.toml", good.as_bytes()).expect("valid");
+        assert_eq!(file.revisions.len(), 1);
+        // A table's line is where its first key is (as for [[framework]]).
+        assert!((header..=header + 1).contains(&file.revisions[0].line));
+        assert!(file.revisions[0].add_eligible_categories.is_empty());
+
+        let bad = revision(
+            "framework = \"other-pledge\"\nrevision = \"r1\"\nrevised_on = \"2025-13-01\"\ncounting = \"most\"\nadd_eligible_categories = [\"weapons\"]\ncolour = \"red\"",
+        );
+        let got = messages(&bad);
+        let framework_line = format!(
+            "f.toml:{}:13: revision[0].framework: `other-pledge` is not a framework of this file",
+            header + 1
+        );
+        let counting_line = format!(
+            "f.toml:{}:12: revision[0].counting: `most` is not a counting rule",
+            header + 4
+        );
+        for needle in [
+            framework_line.as_str(),
+            "revision[0].revised_on:",
+            counting_line.as_str(),
+            "revision[0].add_eligible_categories[0]: `weapons` is not a category",
+            "revision[0].colour: unknown key `colour`",
+            "revision[0].reason: is required",
+        ] {
+            assert!(got.iter().any(|m| m.contains(needle)), "{needle}: {got:#?}");
+        }
+
+        let twice = format!(
+            "{}\n[[revision]]\nframework = \"washington-2024\"\nrevision = \"r1\"\nrevised_on = 2025-02-01\nreason = \"again\"\ncounting = \"literal\"\n",
+            good
+        );
+        let got = messages(&twice);
+        assert!(
+            got.iter()
+                .any(|m| m.contains("`r1` already revises washington-2024 (line")),
+            "{got:#?}"
+        );
+        let single = format!("{VALID}\n[revision]\nframework = \"washington-2024\"\n");
+        assert!(
+            messages(&single)
+                .iter()
+                .any(|m| m.contains("`[[revision]]` (two brackets)")),
+        );
+    }
+
+    #[test]
+    fn a_frameworks_counting_rule_is_read_and_checked() {
+        let reached = with(
+            "counting_stage",
+            "counting_stage = \"committed\"\ncounting = \"reached\"",
+        );
+        let specs = parse_frameworks("f.toml", reached.as_bytes()).expect("valid");
+        assert_eq!(specs[0].counting, Counting::Reached);
+        let wrong = with(
+            "counting_stage",
+            "counting_stage = \"committed\"\ncounting = 3",
+        );
+        assert!(
+            messages(&wrong)
+                .iter()
+                .any(|m| m.contains("framework[0].counting"))
+        );
     }
 
     #[test]

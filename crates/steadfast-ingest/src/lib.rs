@@ -27,7 +27,10 @@ pub use contributions::{
     ContributionRow, CsvOptions, HEADER, ParsedContributions, parse_contributions,
 };
 pub use ecb::{EcbFixingRow, EcbRates, parse_ecb_rates};
-pub use framework::{FrameworkSpec, ShareBasisSpec, parse_frameworks};
+pub use framework::{
+    FrameworkSpec, FrameworksFile, RevisionSpec, ShareBasisSpec, parse_frameworks,
+    parse_frameworks_file,
+};
 pub use location::{ErrorList, ImportError, Location};
 pub use registry::{MembershipRow, PartyRow, parse_memberships, parse_parties};
 pub use text::{decode_utf8, parse_date};
