@@ -1,8 +1,9 @@
 //! The founding scenario, shipped inside the binary from the repository's `data/` folder: the
 //! party registry (the 32 Allies with their NATO accession dates, Ukraine, NATO, the EU, NSATU),
-//! the ECB reference-rate history, the `washington-2024` framework with its GDP basis, and the
-//! sourced 2024 dataset. Loading is idempotent: every event carries a key, so a second load
-//! appends nothing.
+//! the ECB reference-rate history, the `washington-2024` framework with its GDP basis and its
+//! dated revision (`data/frameworks.toml`), the hand-compiled 2024 dataset (`scenario-2024`), and
+//! the Kiel Ukraine Support Tracker's Release 29 (`kiel-ust-r29`). Loading is idempotent: every
+//! event carries a key, so a second load appends nothing.
 
 use jiff::civil::Date;
 use serde::Serialize;
@@ -28,8 +29,8 @@ pub const VERSION: &str = "2024.3";
 pub const SCENARIO_DATASET: &str = "scenario-2024";
 /// The tracker release the demo loads beside it.
 pub const TRACKER_DATASET: &str = "kiel-ust-r29";
-/// The day the scenario's dataset release and the framework's revision take effect.
-const REVISED_ON: Date = Date::constant(2026, 12, 3);
+/// The day this version of the scenario's dataset was recorded as a release.
+const SCENARIO_RELEASED_ON: Date = Date::constant(2026, 12, 3);
 /// The date the registry entries hold from.
 const REGISTERED_ON: Date = Date::constant(2024, 1, 1);
 
@@ -50,7 +51,7 @@ fn scenario_release() -> DatasetReleaseRecorded {
         release: VERSION.to_owned(),
         title: "Steadfast's hand-compiled 2024 scenario".to_owned(),
         published_on: None,
-        recorded_on: REVISED_ON,
+        recorded_on: SCENARIO_RELEASED_ON,
         citation:
             "Steadfast, data/contributions-2024.csv (sources per row; method in data/NOTES.md)"
                 .to_owned(),
