@@ -344,7 +344,7 @@ fn main() -> ExitCode {
 }
 
 /// Reports a usage error the way clap does (with the usage line) and exits with 2.
-fn usage_error(message: String) -> ! {
+pub(crate) fn usage_error(message: String) -> ! {
     Cli::command()
         .error(clap::error::ErrorKind::ArgumentConflict, message)
         .exit()

@@ -221,12 +221,15 @@ const HEADLINE: &str = "washington-2024";
 pub fn reconcile_view(app: &Steadfast, args: &ReconcileArgs) -> Result<ReconcileView> {
     let options = args.view.options();
     let [a] = options.datasets.as_slice() else {
-        anyhow::bail!(
+        crate::usage_error(
             "name the dataset to compare with one --dataset ID (and the other with --against ID)"
+                .to_owned(),
         );
     };
     if *a == args.against {
-        anyhow::bail!("--dataset and --against name the same dataset `{a}`");
+        crate::usage_error(format!(
+            "--dataset and --against name the same dataset `{a}`"
+        ));
     }
     let framework = framework_or_default(app, args.framework.as_ref())?;
     Ok(reports::reconcile(

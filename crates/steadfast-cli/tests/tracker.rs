@@ -176,3 +176,95 @@ fn given_no_release_info_when_imported_then_the_release_is_named_by_the_file_or_
         .json();
     assert_eq!(out["release"], "29");
 }
+
+#[test]
+fn given_the_demo_when_reconciling_then_csv_and_json_agree_and_usage_errors_exit_2() {
+    let dir = Dir::new();
+    dir.run(&["demo"]).ok("demo");
+    let args = [
+        "report",
+        "reconcile",
+        "--dataset",
+        "scenario-2024",
+        "--against",
+        "kiel-ust-r29",
+        "--by",
+        "half-year",
+    ];
+    let csv = dir
+        .run(&[&args[..], &["--format", "csv"]].concat())
+        .ok("csv");
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_bytes());
+    assert_eq!(
+        reader
+            .headers()
+            .expect("headers")
+            .iter()
+            .collect::<Vec<_>>(),
+        [
+            "donor",
+            "period",
+            "A EUR",
+            "B EUR",
+            "difference EUR",
+            "ratio",
+            "flag"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let json = dir
+        .run(&[&args[..], &["--format", "json"]].concat())
+        .ok("json")
+        .json();
+    let rows = json["rows"].as_array().expect("rows");
+    assert_eq!(records.len(), rows.len());
+    for (record, row) in records.iter().zip(rows) {
+        assert_eq!(Some(&record[0]), row["donor"].as_str());
+        assert_eq!(Some(&record[1]), row["period"].as_str());
+        assert!(
+            record[1].ends_with("-H1") || record[1].ends_with("-H2"),
+            "{record:?}"
+        );
+        assert_eq!(Some(&record[6]), row["flag"].as_str());
+    }
+    assert!(csv.stderr.contains("Method"), "the method goes to stderr");
+
+    for bad in [
+        &["report", "reconcile", "--against", "kiel-ust-r29"][..],
+        &[
+            "report",
+            "reconcile",
+            "--dataset",
+            "kiel-ust-r29",
+            "--against",
+            "kiel-ust-r29",
+        ],
+        &[
+            "report",
+            "reconcile",
+            "--dataset",
+            "scenario-2024",
+            "--against",
+            "kiel-ust-r29",
+            "--tolerance",
+            "150%",
+        ],
+    ] {
+        let out = dir.run(bad);
+        assert_eq!(out.code, 2, "{bad:?}: {}", out.stderr);
+    }
+    let unknown = dir.run(&[
+        "report",
+        "reconcile",
+        "--dataset",
+        "nope",
+        "--against",
+        "kiel-ust-r29",
+    ]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("no dataset `nope`"),
+        "{}",
+        unknown.stderr
+    );
+}
