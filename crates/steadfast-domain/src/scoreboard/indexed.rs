@@ -216,10 +216,11 @@ pub(super) fn tally<'a>(
     let mut not_counted = Vec::new();
     let mut coverage = CoverageTally::new(index, in_years);
     let mut reasons: [Option<String>; Category::ALL.len()] = Default::default();
-    // A contribution's dataset is read only where it matters: a query limited to some
-    // datasets, or a ledger holding more than one (to name the donors they overlap on).
-    let by_dataset = !query.datasets.is_empty() || ledger.dataset_count() > 1;
-    let mut datasets: BTreeMap<&PartyId, BTreeSet<&DatasetId>> = BTreeMap::new();
+    // Which datasets the query reads, and which each donor's counted rows come from (to name
+    // the donors whose figures come from more than one), by the index's small integers.
+    let reads: Vec<bool> = index.datasets.iter().map(|d| query.reads(d)).collect();
+    let dataset_count = index.datasets.len();
+    let mut from: Vec<bool> = vec![false; parties * dataset_count];
 
     let not_counted_item = |row: &Row, reason: String| {
         let state = ledger.at_slot(row.slot);
@@ -246,17 +247,11 @@ pub(super) fn tally<'a>(
         if !participant[slot.donor as usize] || !recipient[slot.recipient as usize] {
             continue;
         }
-        if by_dataset {
-            let info = &ledger.at_slot(row.slot).info;
-            if !query.reads(&info.dataset) {
-                continue;
-            }
-            if eligible[slot.category as usize] {
-                datasets
-                    .entry(&info.donor)
-                    .or_default()
-                    .insert(&info.dataset);
-            }
+        if !reads[slot.dataset as usize] {
+            continue;
+        }
+        if eligible[slot.category as usize] {
+            from[slot.donor as usize * dataset_count + slot.dataset as usize] = true;
         }
         if !eligible[slot.category as usize] {
             let reason = reasons[slot.category as usize]
@@ -406,8 +401,23 @@ pub(super) fn tally<'a>(
         not_counted: sorted(ledger, not_counted),
         coverage: coverage.finish(index),
         counted_literally: Vec::new(),
-        datasets,
+        datasets: donor_datasets(index, &from),
     }
+}
+
+/// The datasets each donor's counted rows come from, from the flags `from[donor * n + dataset]`.
+fn donor_datasets<'a>(
+    index: &'a ReportIndex,
+    from: &[bool],
+) -> BTreeMap<&'a PartyId, BTreeSet<&'a DatasetId>> {
+    let n = index.datasets.len();
+    let mut out: BTreeMap<&PartyId, BTreeSet<&DatasetId>> = BTreeMap::new();
+    for (i, _) in from.iter().enumerate().filter(|(_, seen)| **seen) {
+        out.entry(&index.parties[i / n])
+            .or_default()
+            .insert(&index.datasets[i % n]);
+    }
+    out
 }
 
 /// A row's value for a query.
