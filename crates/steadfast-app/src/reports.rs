@@ -156,13 +156,7 @@ pub fn dataset_label(ledger: &Ledger, options: &ReportQuery) -> String {
 
 /// The datasets a report reads, in words, with the release of each as the query knows it.
 pub fn datasets_line(ledger: &Ledger, options: &ReportQuery) -> String {
-    let describe = |d: &DatasetId| match ledger
-        .dataset(d)
-        .and_then(|s| s.latest(options.as_known_on))
-    {
-        Some(r) => format!("{d} ({}, release {})", r.title, r.release),
-        None => d.to_string(),
-    };
+    let describe = |d: &DatasetId| describe_dataset(ledger, d, options);
     if options.datasets.is_empty() {
         let all: Vec<String> = ledger
             .datasets_known_on(options.as_known_on)
@@ -534,30 +528,6 @@ pub struct GapsView {
     pub coverage: CoverageNote,
 }
 
-/// The donors whose contributions the query sees come from more than one dataset.
-fn overlaps(ledger: &Ledger, options: &ReportQuery) -> Vec<DatasetOverlap> {
-    if ledger.dataset_count() < 2 || options.datasets.len() == 1 {
-        return Vec::new();
-    }
-    let mut by_donor: BTreeMap<&PartyId, std::collections::BTreeSet<&DatasetId>> = BTreeMap::new();
-    for c in ledger.contributions() {
-        if options.reads(&c.info.dataset) && c.history.iter().any(|e| options.keeps(e)) {
-            by_donor
-                .entry(&c.info.donor)
-                .or_default()
-                .insert(&c.info.dataset);
-        }
-    }
-    by_donor
-        .into_iter()
-        .filter(|(_, d)| d.len() > 1)
-        .map(|(donor, d)| DatasetOverlap {
-            donor: donor.clone(),
-            datasets: d.into_iter().cloned().collect(),
-        })
-        .collect()
-}
-
 /// Computes the gaps report over every contribution.
 pub fn gaps(app: &Steadfast, options: &ReportQuery) -> GapsView {
     let ledger = app.ledger();
@@ -608,7 +578,7 @@ pub fn gaps(app: &Steadfast, options: &ReportQuery) -> GapsView {
         totals,
         unconverted: report.unconverted,
         earlier_fixings: report.earlier_fixings,
-        possible_double_counts: overlaps(ledger, options),
+        possible_double_counts: report.overlaps,
         coverage: CoverageNote::of(report.coverage, "stage events"),
     }
 }
@@ -709,8 +679,11 @@ pub fn reconcile(
 ) -> Result<ReconcileView, AppError> {
     let ledger = app.ledger();
     for d in [a, b] {
-        if ledger.dataset(d).is_none() && !ledger.dataset_sizes().any(|(x, _)| x == d) {
-            let known: Vec<String> = ledger.dataset_sizes().map(|(d, _)| d.to_string()).collect();
+        if ledger.dataset(d).is_none() && !ledger.datasets_known_on(None).any(|x| x == d) {
+            let known: Vec<String> = ledger
+                .datasets_known_on(None)
+                .map(ToString::to_string)
+                .collect();
             return Err(AppError::Invalid(format!(
                 "no dataset `{d}` is recorded in this ledger; datasets: {}",
                 if known.is_empty() {
@@ -770,6 +743,7 @@ pub fn reconcile(
     })
 }
 
+/// A dataset with the title and label of its release as the query knows it.
 fn describe_dataset(ledger: &Ledger, d: &DatasetId, options: &ReportQuery) -> String {
     match ledger
         .dataset(d)

@@ -25,7 +25,7 @@ use steadfast_domain::{
 use steadfast_ingest::{ErrorList, ImportError, TrackerFile, TrackerRow};
 
 use crate::queries::LogHead;
-use crate::write::{DecidedBy, Recorded, write_to};
+use crate::write::{Decided, DecidedBy, Recorded, write_to};
 use crate::{AppError, Database};
 
 /// The recipient of every record a tracker of support to Ukraine holds.
@@ -159,11 +159,15 @@ fn month_label(month: Date) -> String {
 
 /// EUR billions, as published, in euros (exact: the parser refuses anything finer than a cent).
 fn euros(billions: Decimal) -> Result<Money, String> {
-    let eur = Currency::parse("EUR").map_err(|e| e.to_string())?;
     let amount = billions
         .checked_mul(Decimal::from(1_000_000_000u64))
         .ok_or_else(|| format!("{billions} billion is out of range"))?;
-    Money::new(amount.normalize(), eur).map_err(|e| e.to_string())
+    eur(amount.normalize())
+}
+
+/// An amount in euros (a signed delta for an amendment).
+fn eur(amount: Decimal) -> Result<Money, String> {
+    Money::new(amount, Currency::EUR).map_err(|e| e.to_string())
 }
 
 /// A donor-month already in the dataset: its first event and its value now.
@@ -187,15 +191,9 @@ fn held(ledger: &Ledger, dataset: &DatasetId) -> BTreeMap<ContributionId, Held> 
             continue;
         };
         let net = state
-            .history
-            .iter()
-            .filter(|e| {
-                e.event.stage == Stage::Allocated
-                    || (e.event.stage == Stage::Amended
-                        && state.root_entry(e).event.event == first.event.event)
-            })
-            .filter_map(|e| e.event.money.map(|m| m.amount()))
-            .fold(Decimal::ZERO, |a, b| a + b);
+            .net_of(&first.event.event)
+            .money
+            .map_or(Decimal::ZERO, |m| m.amount());
         out.insert(
             state.info.contribution.clone(),
             Held {
@@ -283,7 +281,13 @@ pub fn decide_tracker(
                 &citation,
                 row,
                 &id,
-                delta(value.amount() - h.net_eur)?,
+                match eur(value.amount() - h.net_eur) {
+                    Ok(delta) => delta,
+                    Err(message) => {
+                        errors.push(locate(parsed, row, Field::Amount, message));
+                        continue;
+                    }
+                },
                 Ok((
                     &h,
                     &tag,
@@ -328,7 +332,19 @@ pub fn decide_tracker(
             visibility: state.info.visibility,
             stage: Stage::Amended,
             effective_date: state.info.opened_on,
-            money: Some(delta(-h.net_eur)?),
+            money: Some(match eur(-h.net_eur) {
+                Ok(delta) => delta,
+                Err(message) => {
+                    errors.push(ImportError::new(
+                        file,
+                        1,
+                        None,
+                        None,
+                        format!("{id}: {message}"),
+                    ));
+                    continue;
+                }
+            }),
             quantity: None,
             valuation_basis: None,
             amends: Some(h.first_event.clone()),
@@ -367,13 +383,6 @@ pub fn decide_tracker(
 }
 
 /// A signed amount in euros.
-fn delta(amount: Decimal) -> Result<Money, ErrorList> {
-    let eur = Currency::parse("EUR")
-        .map_err(|e| ErrorList(vec![ImportError::new("EUR", 0, None, None, e.to_string())]))?;
-    Money::new(amount, eur)
-        .map_err(|e| ErrorList(vec![ImportError::new("EUR", 0, None, None, e.to_string())]))
-}
-
 fn amendment_id(first: &EventId, tag: &str) -> EventId {
     // The first event's id is `<contribution>:allocated`; an amendment is `<contribution>:<tag>`
     // (a tag is at most 17 id-safe characters, so the id fits as the first one did).
@@ -447,6 +456,14 @@ fn record(
     }
 }
 
+/// The tracker write decided against `ledger`: what it does and its events.
+fn decided(ledger: &Ledger, import: &TrackerImport, dry_run: bool) -> Decided<TrackerOutcome> {
+    let mut draft = Draft::new(ledger);
+    let outcome =
+        decide_tracker(&mut draft, ledger, import, dry_run).map_err(AppError::Rejected)?;
+    Ok((outcome, draft.into_events()))
+}
+
 /// Imports a tracker file into the ledger at `database`, all of it or none; a ledger that does
 /// not exist yet is created only once the file is known good (never by a dry run).
 pub fn import_tracker(
@@ -456,12 +473,7 @@ pub fn import_tracker(
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<TrackerOutcome, AppError> {
-    let mut decide = |ledger: &Ledger| {
-        let mut draft = Draft::new(ledger);
-        let outcome =
-            decide_tracker(&mut draft, ledger, import, dry_run).map_err(AppError::Rejected)?;
-        Ok((outcome, draft.into_events()))
-    };
+    let mut decide = |ledger: &Ledger| decided(ledger, import, dry_run);
     write_to(
         database,
         actor,
@@ -484,11 +496,6 @@ pub fn record_tracker(
     actor: &str,
     dry_run: bool,
 ) -> Result<TrackerOutcome, AppError> {
-    let mut decide = |ledger: &Ledger| {
-        let mut draft = Draft::new(ledger);
-        let outcome =
-            decide_tracker(&mut draft, ledger, import, dry_run).map_err(AppError::Rejected)?;
-        Ok((outcome, draft.into_events()))
-    };
+    let mut decide = |ledger: &Ledger| decided(ledger, import, dry_run);
     crate::write::decide_and_append(app, actor, dry_run, &mut DecidedBy::new(&mut decide))
 }

@@ -66,9 +66,9 @@ pub struct HistoryEntry {
 
 /// What an event currently amounts to after its amendments (for the "never below zero" rule).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct NetIncrement {
-    pub(crate) money: Option<Money>,
-    pub(crate) quantity: Option<Quantity>,
+pub struct NetIncrement {
+    pub money: Option<Money>,
+    pub quantity: Option<Quantity>,
 }
 
 /// How long a history gets before its events are found through a map rather than by scanning:
@@ -134,7 +134,7 @@ impl ContributionState {
 
     /// What a root event amounts to after every amendment of it, in log order (for the "never
     /// below zero" rule).
-    pub(crate) fn net_of(&self, root: &EventId) -> NetIncrement {
+    pub fn net_of(&self, root: &EventId) -> NetIncrement {
         let Some(entry) = self.entry(root) else {
             return NetIncrement::default();
         };

@@ -68,8 +68,8 @@ pub struct Ledger {
     pub(crate) index: ReportIndex,
     frameworks: BTreeMap<FrameworkId, AdoptedFramework>,
     datasets: BTreeMap<DatasetId, DatasetState>,
-    /// How many contributions each dataset holds, and when its first was recorded.
-    dataset_sizes: BTreeMap<DatasetId, (u64, jiff::Timestamp)>,
+    /// When each dataset's first contribution was recorded.
+    datasets_since: BTreeMap<DatasetId, jiff::Timestamp>,
     rates: RateTable,
     events_applied: u64,
 }
@@ -132,10 +132,10 @@ impl Ledger {
                 if !self.slots.contains_key(&e.contribution) {
                     let slot = self.contributions.len() as u32;
                     self.slots.insert(e.contribution.clone(), slot);
-                    self.dataset_sizes
-                        .entry(e.dataset.clone())
-                        .or_insert((0, meta.recorded_at))
-                        .0 += 1;
+                    if !self.datasets_since.contains_key(&e.dataset) {
+                        self.datasets_since
+                            .insert(e.dataset.clone(), meta.recorded_at);
+                    }
                     let state = ContributionState::new(e, meta);
                     self.index.add_contribution(&state);
                     self.contributions.push(state);
@@ -232,24 +232,14 @@ impl Ledger {
         anomalies
     }
 
-    /// How many datasets hold contributions.
-    pub fn dataset_count(&self) -> usize {
-        self.dataset_sizes.len()
-    }
-
-    /// Each dataset holding contributions, with how many, in id order.
-    pub fn dataset_sizes(&self) -> impl Iterator<Item = (&DatasetId, u64)> {
-        self.dataset_sizes.iter().map(|(d, (n, _))| (d, *n))
-    }
-
     /// The datasets that held a contribution at a moment (now when `None`), in id order.
     pub fn datasets_known_on(
         &self,
         known_on: Option<jiff::Timestamp>,
     ) -> impl Iterator<Item = &DatasetId> {
-        self.dataset_sizes
+        self.datasets_since
             .iter()
-            .filter(move |(_, (_, first))| known_on.is_none_or(|t| *first <= t))
+            .filter(move |(_, first)| known_on.is_none_or(|t| **first <= t))
             .map(|(d, _)| d)
     }
 

@@ -604,15 +604,7 @@ fn assemble(
     totals.fair_share = cents(totals.fair_share);
     totals.counted = cents(totals.counted);
     totals.gap = cents(totals.gap);
-    let overlaps = tally
-        .datasets
-        .iter()
-        .filter(|(_, d)| d.len() > 1)
-        .map(|(donor, d)| DatasetOverlap {
-            donor: (*donor).clone(),
-            datasets: d.iter().map(|d| (*d).clone()).collect(),
-        })
-        .collect();
+    let overlaps = overlaps(&tally.datasets);
     FairShareReport {
         framework: rules.clone(),
         stage,
@@ -680,6 +672,8 @@ pub struct GapsReport {
     pub unconverted: Vec<UnconvertedValue>,
     pub earlier_fixings: Vec<EarlierFixing>,
     pub coverage: Coverage,
+    /// Donors whose contributions come from more than one dataset (possible double counts).
+    pub overlaps: Vec<DatasetOverlap>,
 }
 
 #[derive(Debug, Default)]
@@ -746,6 +740,7 @@ fn first_at(state: &ContributionState, stage: Stage, query: &ReportQuery) -> Opt
 /// Computes the gaps report: every contribution, whatever its recipient or framework.
 pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
     let mut per_donor: BTreeMap<&PartyId, GapCounter> = BTreeMap::new();
+    let mut datasets: BTreeMap<&PartyId, BTreeSet<&DatasetId>> = BTreeMap::new();
     let mut all = GapCounter::default();
     let mut unconverted_values = Vec::new();
     let mut earlier_fixings = Vec::new();
@@ -763,6 +758,10 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
         if !kept {
             continue;
         }
+        datasets
+            .entry(&state.info.donor)
+            .or_default()
+            .insert(&state.info.dataset);
         let counter = per_donor.entry(&state.info.donor).or_default();
         let mut here: BTreeMap<Stage, Decimal> = BTreeMap::new();
         for v in valued(state, &mut converter, &query) {
@@ -833,7 +832,20 @@ pub fn gaps_report(ledger: &Ledger, query: ReportQuery) -> GapsReport {
         unconverted: unconverted_values,
         earlier_fixings,
         coverage: coverage.finish(),
+        overlaps: overlaps(&datasets),
     }
+}
+
+/// The donors whose figures come from more than one dataset.
+fn overlaps(datasets: &BTreeMap<&PartyId, BTreeSet<&DatasetId>>) -> Vec<DatasetOverlap> {
+    datasets
+        .iter()
+        .filter(|(_, d)| d.len() > 1)
+        .map(|(donor, d)| DatasetOverlap {
+            donor: (*donor).clone(),
+            datasets: d.iter().map(|d| (*d).clone()).collect(),
+        })
+        .collect()
 }
 
 /// The kind of a listed anomaly: one the ledger flags, or a value with no rate.

@@ -72,12 +72,7 @@ pub(super) fn tally<'a>(
                             && query.keeps(e)
                             && rules.in_period(e.event.effective_date)
                     })
-                    .map(|e| NotCounted {
-                        contribution: info.contribution.clone(),
-                        event: e.event.event.clone(),
-                        donor: info.donor.clone(),
-                        reason: ineligible(info.category),
-                    }),
+                    .map(|e| not_counted(state, e, ineligible(info.category))),
             );
             continue;
         }
@@ -134,6 +129,16 @@ pub(super) fn tally<'a>(
     }
 }
 
+/// A record the framework's rules leave out, with why.
+fn not_counted(state: &ContributionState, entry: &HistoryEntry, reason: String) -> NotCounted {
+    NotCounted {
+        contribution: state.info.contribution.clone(),
+        event: entry.event.event.clone(),
+        donor: state.info.donor.clone(),
+        reason,
+    }
+}
+
 /// Adds a counted value to a contribution's sum and to its reporting period.
 fn add(out: &mut Contribution, rules: &FrameworkAdopted, date: Date, eur: Decimal) {
     out.sum = out.sum.saturating_add(eur);
@@ -156,7 +161,6 @@ fn literal<'a>(
     query: &ReportQuery,
     converter: &mut Converter<'_>,
 ) -> Contribution {
-    let info = &state.info;
     let mut out = Contribution::default();
     // Everything delivered, in or after the period: what a withdrawal leaves standing.
     let mut delivered = Decimal::ZERO;
@@ -176,24 +180,16 @@ fn literal<'a>(
         }
         out.records += 1;
         let Some(value) = &v.value else {
-            sink.not_counted.push(NotCounted {
-                contribution: info.contribution.clone(),
-                event: v.entry.event.event.clone(),
-                donor: info.donor.clone(),
-                reason: QUANTITY_ONLY.to_owned(),
-            });
+            sink.not_counted
+                .push(not_counted(state, v.entry, QUANTITY_ONLY.to_owned()));
             continue;
         };
         // Its amendments are judged with it, by its valuation basis.
         if let Some(basis) = v.entry.event.valuation_basis
             && !accepted(rules, basis)
         {
-            sink.not_counted.push(NotCounted {
-                contribution: info.contribution.clone(),
-                event: v.entry.event.event.clone(),
-                donor: info.donor.clone(),
-                reason: refused_basis(basis),
-            });
+            sink.not_counted
+                .push(not_counted(state, v.entry, refused_basis(basis)));
             continue;
         }
         match value {
@@ -238,7 +234,6 @@ fn by_steps<'a>(
     converter: &mut Converter<'_>,
     steps: Vec<crate::counting::Step<'a>>,
 ) -> Contribution {
-    let info = &state.info;
     let mut out = Contribution::default();
     // Records: the events at the stage or later in the period, valued or not.
     let in_period: Vec<&HistoryEntry> = state
@@ -254,12 +249,8 @@ fn by_steps<'a>(
     out.records = in_period.len() as u64;
     if out.records > 0 && steps.is_empty() && in_period.iter().all(|e| e.event.money.is_none()) {
         for e in in_period {
-            sink.not_counted.push(NotCounted {
-                contribution: info.contribution.clone(),
-                event: e.event.event.clone(),
-                donor: info.donor.clone(),
-                reason: QUANTITY_ONLY.to_owned(),
-            });
+            sink.not_counted
+                .push(not_counted(state, e, QUANTITY_ONLY.to_owned()));
         }
         return out;
     }
@@ -267,12 +258,8 @@ fn by_steps<'a>(
         if let Some(basis) = step.entry.event.valuation_basis
             && !accepted(rules, basis)
         {
-            sink.not_counted.push(NotCounted {
-                contribution: info.contribution.clone(),
-                event: step.entry.event.event.clone(),
-                donor: info.donor.clone(),
-                reason: refused_basis(basis),
-            });
+            sink.not_counted
+                .push(not_counted(state, step.entry, refused_basis(basis)));
             continue;
         }
         let v = Valued {
