@@ -70,7 +70,7 @@ pub(crate) fn decide_revisions(
                     spec.line,
                     None,
                     Some(&format!("revision {} of {}", spec.revision, spec.framework)),
-                    p,
+                    p.message,
                 )
             })),
         }
@@ -97,7 +97,7 @@ pub(crate) fn decide_frameworks(
                     spec.line,
                     None,
                     Some(&format!("framework {}", spec.id)),
-                    p,
+                    p.message,
                 )
             })),
         }

@@ -5,7 +5,7 @@
 use jiff::civil::Date;
 use serde::Serialize;
 use steadfast_domain::fx::ECB;
-use steadfast_domain::{Currency, Draft, FxFixingsPublished, Ledger};
+use steadfast_domain::{Currency, Draft, Field, FxFixingsPublished, Ledger};
 use steadfast_ingest::{EcbRates, ErrorList, ImportError};
 
 use crate::AppError;
@@ -74,22 +74,24 @@ pub(crate) fn decide_rates(
             Ok(true) => outcome.new_days += 1,
             Ok(false) => outcome.already_recorded += 1,
             Err(refusal) => {
-                // The cell of the currency at fault: `Date` is column 1, then header order.
-                let column = refusal
-                    .currency
-                    .and_then(|c| rates.currencies.iter().position(|h| *h == c).map(|i| i + 2));
-                // Without a currency, the refusal is about the day itself.
-                let column = column.or(Some(1));
-                let field = refusal
-                    .currency
-                    .map_or_else(|| "Date".to_owned(), |c| c.to_string());
-                errors.push(ImportError::new(
-                    file,
-                    row.line,
-                    column,
-                    Some(&field),
-                    refusal.message,
-                ));
+                for reason in refusal {
+                    // The cell of the currency at fault: `Date` is column 1, then header order;
+                    // a reason about no currency is about the day itself.
+                    let (column, field) = match reason.field {
+                        Some(Field::Rate(c)) => (
+                            rates.currencies.iter().position(|h| *h == c).map(|i| i + 2),
+                            c.to_string(),
+                        ),
+                        _ => (Some(1), "Date".to_owned()),
+                    };
+                    errors.push(ImportError::new(
+                        file,
+                        row.line,
+                        column.or(Some(1)),
+                        Some(&field),
+                        reason.message,
+                    ));
+                }
             }
         }
     }

@@ -19,8 +19,8 @@ use crate::write::{Batch, Decide, Recorded, decide_and_append, write_to, write_t
 use crate::{AppError, Cancel, Database, Phase, Progress, Steadfast};
 use serde::Serialize;
 use steadfast_domain::{
-    ContributionId, Decision, DomainEvent, Draft, EventId, Ledger, RecordStage, Stage, Staged,
-    Violation,
+    ContributionId, Decision, DomainEvent, Draft, EventId, Ledger, RecordStage, Rejection, Stage,
+    Staged,
 };
 use steadfast_ingest::{ContributionRow, ErrorList, ParsedContributions};
 
@@ -278,7 +278,7 @@ impl Rows {
                 }
                 Err(violations) => {
                     for v in violations {
-                        errors.0.push(parsed.error_at(row.line, v.field, v.message));
+                        errors.0.push(parsed.reason_at(row.line, v));
                     }
                     Fate::Skip
                 }
@@ -309,14 +309,14 @@ fn settle(draft: &mut Draft<'_>, id: &ContributionId) -> u64 {
 }
 
 /// How a row is decided into a draft.
-pub(crate) type Decider<'l> = fn(&mut Draft<'l>, &RecordStage) -> Result<Staged, Vec<Violation>>;
+pub(crate) type Decider<'l> = fn(&mut Draft<'l>, &RecordStage) -> Result<Staged, Rejection>;
 
 /// Decides a row and keeps its events in the draft (for a write that appends the draft's
 /// events, like the founding scenario).
 pub(crate) fn record_into_draft(
     draft: &mut Draft<'_>,
     cmd: &RecordStage,
-) -> Result<Staged, Vec<Violation>> {
+) -> Result<Staged, Rejection> {
     Ok(match draft.record_stage(cmd)? {
         Decision::AlreadyRecorded => Staged::AlreadyRecorded,
         Decision::Record(events) => Staged::Record {

@@ -618,49 +618,11 @@ impl Steadfast {
         Ok(count)
     }
 
-    /// A framework's stream: its adoption, then its revisions.
-    fn framework_stream_version(&self, id: &steadfast_domain::FrameworkId) -> ExpectedVersion {
-        self.ledger
-            .framework(id)
-            .map_or(ExpectedVersion::NoStream, |f| {
-                ExpectedVersion::Exactly(1 + f.revisions.len() as u64)
-            })
-    }
-
     /// The version the projection believes a stream is at (the optimistic-concurrency check).
     fn stream_version_seen(&self, event: &DomainEvent) -> ExpectedVersion {
-        match event {
-            DomainEvent::ContributionRegistered(_) => ExpectedVersion::NoStream,
-            DomainEvent::StageRecorded(e) => self
-                .ledger
-                .contribution(&e.contribution)
-                .map_or(ExpectedVersion::NoStream, |c| {
-                    ExpectedVersion::Exactly(c.history.len() as u64 + 1)
-                }),
-            DomainEvent::PartyRegistered(e) => self.party_stream_version(&e.party),
-            DomainEvent::MembershipRecorded(e) => self.party_stream_version(&e.party),
-            DomainEvent::FrameworkAdopted(e) => self.framework_stream_version(&e.framework),
-            DomainEvent::FrameworkRevised(e) => self.framework_stream_version(&e.framework),
-            DomainEvent::DatasetReleaseRecorded(e) => self
-                .ledger
-                .dataset(&e.dataset)
-                .map_or(ExpectedVersion::NoStream, |d| {
-                    ExpectedVersion::Exactly(d.releases.len() as u64)
-                }),
-            // Every rate event is on the publisher's one stream.
-            DomainEvent::FxFixingsPublished(_) => match self.ledger.rates().events() {
-                0 => ExpectedVersion::NoStream,
-                events => ExpectedVersion::Exactly(events),
-            },
-        }
-    }
-
-    fn party_stream_version(&self, party: &steadfast_domain::PartyId) -> ExpectedVersion {
         self.ledger
-            .party(party)
-            .map_or(ExpectedVersion::NoStream, |p| {
-                ExpectedVersion::Exactly(p.memberships.len() as u64 + 1)
-            })
+            .version_of(event)
+            .map_or(ExpectedVersion::NoStream, ExpectedVersion::Exactly)
     }
 
     /// Opens a SQLite ledger for writing (creating it if `create`), without progress.

@@ -155,10 +155,9 @@ fn load_or_check(app: &mut Steadfast, dry_run: bool) -> Result<ScenarioLoad, App
     )
     .in_dataset(&DatasetId::parse(SCENARIO_DATASET).expect("a valid id"));
     let tracker = tracker_import()?;
-    let clash = |file: &str, line: u64, v: steadfast_domain::Violation| {
+    let clash = |file: &str, line: u64, v: steadfast_domain::Rejection| {
         AppError::Invalid(format!(
-            "cannot load the founding scenario into this ledger: {file}:{line}: {}",
-            v.message
+            "cannot load the founding scenario into this ledger: {file}:{line}: {v}"
         ))
     };
     let mut contributions = Rows::new(contributions);
@@ -235,7 +234,13 @@ fn load_or_check(app: &mut Steadfast, dry_run: bool) -> Result<ScenarioLoad, App
         );
         if let Err(problems) = draft.record_dataset_release(scenario_release()) {
             errors.0.extend(problems.into_iter().map(|p| {
-                steadfast_ingest::ImportError::new("data/contributions-2024.csv", 1, None, None, p)
+                steadfast_ingest::ImportError::new(
+                    "data/contributions-2024.csv",
+                    1,
+                    None,
+                    None,
+                    p.message,
+                )
             }));
         }
         errors.0.extend(

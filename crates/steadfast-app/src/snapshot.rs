@@ -35,7 +35,7 @@ use crate::AppError;
 /// The snapshot format this build writes and reads. Bump the suffix whenever a projection type
 /// changes shape: the encoding (MessagePack, fields by position) is compact, not self-describing enough to
 /// tell an old shape from a new one.
-pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s11");
+pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s12");
 
 /// Events folded since the last snapshot before a writer saves a new one.
 pub const EVERY: u64 = 50_000;

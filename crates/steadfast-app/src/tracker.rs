@@ -257,7 +257,7 @@ pub fn decide_tracker(
         Ok(new) => outcome.new_release = new,
         Err(problems) => {
             for p in problems {
-                errors.push(ImportError::new(file, 1, None, None, p));
+                errors.push(ImportError::new(file, 1, None, None, p.message));
             }
         }
     }
@@ -268,7 +268,7 @@ pub fn decide_tracker(
         let value = match euros(row.military) {
             Ok(v) => v,
             Err(message) => {
-                errors.push(locate(parsed, row, Field::Amount, message));
+                errors.push(locate(parsed, row, Some(Field::Amount), message));
                 continue;
             }
         };
@@ -284,7 +284,7 @@ pub fn decide_tracker(
                 match eur(value.amount() - h.net_eur) {
                     Ok(delta) => delta,
                     Err(message) => {
-                        errors.push(locate(parsed, row, Field::Amount, message));
+                        errors.push(locate(parsed, row, Some(Field::Amount), message));
                         continue;
                     }
                 },
@@ -367,7 +367,7 @@ pub fn decide_tracker(
                     file,
                     1,
                     None,
-                    Some(v.field.name()),
+                    v.field.map(Field::name),
                     format!("{id}: {}", v.message),
                 ));
             }
@@ -390,9 +390,14 @@ fn amendment_id(first: &EventId, tag: &str) -> EventId {
     EventId::parse(&format!("{base}:{tag}")).expect("a tracker amendment id is valid")
 }
 
-fn locate(parsed: &TrackerFile, row: &TrackerRow, field: Field, message: String) -> ImportError {
+fn locate(
+    parsed: &TrackerFile,
+    row: &TrackerRow,
+    field: Option<Field>,
+    message: String,
+) -> ImportError {
     let name = match field {
-        Field::Donor | Field::ContributionId | Field::EventId => "iso",
+        Some(Field::Donor | Field::ContributionId | Field::EventId) => "iso",
         _ => "military",
     };
     ImportError::new(

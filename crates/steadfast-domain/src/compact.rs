@@ -222,69 +222,9 @@ impl Fields<'_> {
     }
 }
 
-/// A map from 64-bit hashes to 32-bit slots; in binary form one run of 12-byte records.
-pub mod hash_slots {
-    use std::collections::HashMap;
-
-    use super::*;
-
-    const RECORD: usize = 12;
-
-    pub fn serialize<S: Serializer>(map: &HashMap<u64, u32>, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            return map.serialize(s);
-        }
-        let mut packed = Vec::with_capacity(map.len() * RECORD);
-        for (hash, slot) in map {
-            packed.extend_from_slice(&hash.to_le_bytes());
-            packed.extend_from_slice(&slot.to_le_bytes());
-        }
-        Bytes(&packed).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<u64, u32>, D::Error> {
-        if d.is_human_readable() {
-            return HashMap::deserialize(d);
-        }
-        deserialize_bytes_with(d, "12-byte records of a hash and a slot", unpack)
-    }
-
-    pub(crate) fn unpack(bytes: &[u8]) -> Result<HashMap<u64, u32>, String> {
-        if !bytes.len().is_multiple_of(RECORD) {
-            return Err(format!(
-                "{} bytes is not a whole number of records",
-                bytes.len()
-            ));
-        }
-        let mut map = HashMap::with_capacity(bytes.len() / RECORD);
-        for record in bytes.chunks_exact(RECORD) {
-            let mut fields = Fields(record);
-            if map.insert(fields.u64(), fields.u32()).is_some() {
-                return Err("a hash appears twice".to_owned());
-            }
-        }
-        Ok(map)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hash_slots_unpack_whole_records_once_each() {
-        let mut bytes = Vec::new();
-        for (hash, slot) in [(7u64, 1u32), (u64::MAX, 0)] {
-            bytes.extend_from_slice(&hash.to_le_bytes());
-            bytes.extend_from_slice(&slot.to_le_bytes());
-        }
-        let map = hash_slots::unpack(&bytes).expect("unpacks");
-        assert_eq!(map.len(), 2);
-        assert_eq!((map[&7], map[&u64::MAX]), (1, 0));
-        assert!(hash_slots::unpack(&bytes[..23]).is_err());
-        let twice = [&bytes[..12], &bytes[..12]].concat();
-        assert!(hash_slots::unpack(&twice).is_err());
-    }
 
     #[test]
     fn dates_pack_and_unpack_over_the_accepted_range() {

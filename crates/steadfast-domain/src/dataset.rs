@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::{Aggregate, Reason, Rejection};
 use crate::events::EventMeta;
 use crate::ids::{DatasetId, PartyId};
 use crate::vocabulary::Stage;
@@ -115,5 +116,63 @@ impl DatasetState {
             Some(c) if c.parties.contains(party) && c.from <= to && from <= c.to => Covered::Yes,
             Some(_) => Covered::No,
         }
+    }
+}
+
+impl Aggregate for DatasetState {
+    const KIND: &'static str = "dataset";
+    type Id = DatasetId;
+    type Command = DatasetReleaseRecorded;
+    type Event = DatasetReleaseRecorded;
+    type Context<'c> = ();
+
+    fn target(command: &DatasetReleaseRecorded) -> DatasetId {
+        command.dataset.clone()
+    }
+
+    fn id_of(event: &DatasetReleaseRecorded) -> DatasetId {
+        event.dataset.clone()
+    }
+
+    /// Records a dataset's release; the same release again (or the same file again on
+    /// another day) is a no-op, a different one under the same label is refused.
+    fn decide(
+        record: Option<&DatasetState>,
+        cmd: &DatasetReleaseRecorded,
+        _: &(),
+    ) -> Result<Vec<DatasetReleaseRecorded>, Rejection> {
+        let recorded = record
+            .into_iter()
+            .flat_map(|d| d.releases.iter().map(|(_, r)| r))
+            .find(|r| r.release == cmd.release);
+        if let Some(r) = recorded {
+            return if r == cmd || r.file_sha256 == cmd.file_sha256 {
+                Ok(Vec::new())
+            } else {
+                Err(Rejection::one(Reason::whole(format!(
+                    "release: {} of dataset {} is already recorded from another file ({}); name this one with --release",
+                    cmd.release,
+                    cmd.dataset,
+                    r.file_sha256.as_deref().unwrap_or("no file")
+                ))))
+            };
+        }
+        Rejection::whole(cmd.problems())?;
+        Ok(vec![cmd.clone()])
+    }
+
+    fn open(_: EventMeta, event: &DatasetReleaseRecorded) -> Option<DatasetState> {
+        Some(DatasetState {
+            id: event.dataset.clone(),
+            releases: Vec::new(),
+        })
+    }
+
+    fn apply(&mut self, meta: EventMeta, event: DatasetReleaseRecorded) {
+        self.releases.push((meta, event));
+    }
+
+    fn version(&self) -> u64 {
+        self.releases.len() as u64
     }
 }

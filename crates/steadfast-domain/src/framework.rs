@@ -12,9 +12,12 @@ use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::{Aggregate, Reason, Rejection};
+use crate::events::EventMeta;
 use crate::fx::cents;
 use crate::ids::{FrameworkId, PartyId};
 use crate::money::Money;
+use crate::party::Directory;
 use crate::period::HalfYear;
 use crate::vocabulary::{Category, Counting, Stage, ValuationBasis};
 
@@ -217,6 +220,154 @@ impl FrameworkAdopted {
         }
         out
     }
+}
+
+/// A framework as adopted, with where it sits in the log (for "as known on"). One record
+/// (stream `framework:<id>`) per framework: its adoption, then its revisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptedFramework {
+    /// The rules as adopted (revisions are kept apart: the adoption is never edited).
+    pub rules: FrameworkAdopted,
+    pub meta: EventMeta,
+    /// Its revisions, in log order.
+    pub revisions: Vec<(EventMeta, FrameworkRevised)>,
+}
+
+impl AdoptedFramework {
+    /// The rules as known on a moment (every revision when `None`): the adoption with the
+    /// revisions recorded by then applied in log order.
+    pub fn rules_known_on(&self, known_on: Option<jiff::Timestamp>) -> FrameworkAdopted {
+        self.revisions
+            .iter()
+            .filter(|(meta, _)| known_on.is_none_or(|t| meta.recorded_at <= t))
+            .fold(self.rules.clone(), |rules, (_, r)| rules.revised(r))
+    }
+}
+
+/// What a framework's record is asked: to adopt it, or to revise its counting rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameworkCommand {
+    Adopt(Box<FrameworkAdopted>),
+    Revise(FrameworkRevised),
+}
+
+/// The facts of a framework's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameworkEvent {
+    /// Boxed: a framework is large and rare.
+    Adopted(Box<FrameworkAdopted>),
+    Revised(FrameworkRevised),
+}
+
+impl Aggregate for AdoptedFramework {
+    const KIND: &'static str = "framework";
+    type Id = FrameworkId;
+    type Command = FrameworkCommand;
+    type Event = FrameworkEvent;
+    type Context<'c> = dyn Directory + 'c;
+
+    fn target(command: &FrameworkCommand) -> FrameworkId {
+        match command {
+            FrameworkCommand::Adopt(c) => c.framework.clone(),
+            FrameworkCommand::Revise(c) => c.framework.clone(),
+        }
+    }
+
+    fn id_of(event: &FrameworkEvent) -> FrameworkId {
+        match event {
+            FrameworkEvent::Adopted(e) => e.framework.clone(),
+            FrameworkEvent::Revised(e) => e.framework.clone(),
+        }
+    }
+
+    fn decide(
+        record: Option<&AdoptedFramework>,
+        command: &FrameworkCommand,
+        registry: &dyn Directory,
+    ) -> Result<Vec<FrameworkEvent>, Rejection> {
+        match command {
+            FrameworkCommand::Adopt(cmd) => adopt(record, cmd, registry),
+            FrameworkCommand::Revise(cmd) => revise(record, cmd),
+        }
+    }
+
+    fn open(meta: EventMeta, event: &FrameworkEvent) -> Option<AdoptedFramework> {
+        match event {
+            FrameworkEvent::Adopted(rules) => Some(AdoptedFramework {
+                rules: (**rules).clone(),
+                meta,
+                revisions: Vec::new(),
+            }),
+            FrameworkEvent::Revised(_) => None,
+        }
+    }
+
+    fn apply(&mut self, meta: EventMeta, event: FrameworkEvent) {
+        match event {
+            // The adoption opened the record; a second one is never decided.
+            FrameworkEvent::Adopted(_) => {}
+            FrameworkEvent::Revised(r) => self.revisions.push((meta, r)),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        1 + self.revisions.len() as u64
+    }
+}
+
+/// Adopts a framework; adopting the very same rules again is a no-op.
+fn adopt(
+    record: Option<&AdoptedFramework>,
+    cmd: &FrameworkAdopted,
+    registry: &dyn Directory,
+) -> Result<Vec<FrameworkEvent>, Rejection> {
+    if let Some(existing) = record {
+        return if existing.rules == *cmd {
+            Ok(Vec::new())
+        } else {
+            Err(Rejection::one(Reason::whole(format!(
+                "id: framework {} is already adopted with different rules; a change needs its own event",
+                cmd.framework
+            ))))
+        };
+    }
+    let mut problems = cmd.problems();
+    for party in cmd.participants.iter().chain(&cmd.recipients) {
+        if !registry.knows_party(party) {
+            problems.push(format!("{party} is not a registered party"));
+        }
+    }
+    Rejection::whole(problems)?;
+    Ok(vec![FrameworkEvent::Adopted(Box::new(cmd.clone()))])
+}
+
+/// Revises an adopted framework's counting rules; the same revision again is a no-op.
+fn revise(
+    record: Option<&AdoptedFramework>,
+    cmd: &FrameworkRevised,
+) -> Result<Vec<FrameworkEvent>, Rejection> {
+    let Some(framework) = record else {
+        return Err(Rejection::one(Reason::whole(format!(
+            "framework: {} is not adopted; a revision needs an adopted framework",
+            cmd.framework
+        ))));
+    };
+    if let Some((_, r)) = framework
+        .revisions
+        .iter()
+        .find(|(_, r)| r.revision == cmd.revision)
+    {
+        return if r == cmd {
+            Ok(Vec::new())
+        } else {
+            Err(Rejection::one(Reason::whole(format!(
+                "revision: {} of framework {} is already recorded with different content",
+                cmd.revision, cmd.framework
+            ))))
+        };
+    }
+    Rejection::whole(cmd.problems(&framework.rules_known_on(None)))?;
+    Ok(vec![FrameworkEvent::Revised(cmd.clone())])
 }
 
 /// One participant's place in the allocation.

@@ -16,11 +16,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use jiff::civil::Date;
+use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::{Aggregate, Field, Reason, Rejection};
 use crate::events::EventMeta;
 use crate::money::{Currency, Money};
 use crate::period::HalfYear;
@@ -417,6 +418,120 @@ pub fn to_euros(amount: Decimal, rate: Decimal) -> Option<Decimal> {
         .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
     eur.rescale(2);
     Some(eur)
+}
+
+/// The reference rates are one record per publisher (stream `fx:ECB`): its days of fixings.
+impl Aggregate for RateTable {
+    const KIND: &'static str = "fx";
+    type Id = String;
+    type Command = FxFixingsPublished;
+    type Event = FxFixingsPublished;
+    type Context<'c> = ();
+
+    fn target(command: &FxFixingsPublished) -> String {
+        command.source.clone()
+    }
+
+    fn id_of(event: &FxFixingsPublished) -> String {
+        event.source.clone()
+    }
+
+    /// Records the reference rates of one publication day. Rates already recorded for the day
+    /// must match (a recorded fixing is never changed); currencies the day does not have yet are
+    /// added, so a file with fewer currencies imported first never blocks the full history. The
+    /// event decided holds only the new currencies.
+    fn decide(
+        record: Option<&RateTable>,
+        cmd: &FxFixingsPublished,
+        _: &(),
+    ) -> Result<Vec<FxFixingsPublished>, Rejection> {
+        let refuse = |field: Field, message: String| Rejection::one(Reason::at(field, message));
+        if cmd.source != ECB {
+            return Err(refuse(
+                Field::EffectiveDate,
+                format!("only {ECB} reference rates are supported"),
+            ));
+        }
+        if matches!(cmd.date.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            return Err(refuse(
+                Field::EffectiveDate,
+                format!(
+                    "{} is a {:?}: the {ECB} publishes no reference rates at weekends",
+                    cmd.date,
+                    cmd.date.weekday()
+                ),
+            ));
+        }
+        if cmd.rates.is_empty() {
+            return Err(refuse(
+                Field::EffectiveDate,
+                format!("{} has no rate at all (every cell N/A)", cmd.date),
+            ));
+        }
+        for (currency, rate) in &cmd.rates {
+            let at = Field::Rate(*currency);
+            if currency.code() == "EUR" {
+                return Err(refuse(
+                    at,
+                    "reference rates are quoted against the euro; EUR has none".to_owned(),
+                ));
+            }
+            if *rate < MIN_RATE {
+                return Err(refuse(
+                    at,
+                    format!("the rate {rate} is implausibly small (below {MIN_RATE} per euro)"),
+                ));
+            }
+            if let Some((joined, fixed)) = euro_changeover(*currency, cmd.date) {
+                return Err(refuse(
+                    at,
+                    format!(
+                        "{currency} joined the euro on {joined} at {fixed} per euro; it has no reference rate on {}",
+                        cmd.date
+                    ),
+                ));
+            }
+        }
+        let recorded = record.and_then(|r| r.day(cmd.date));
+        let mut new = BTreeMap::new();
+        for (currency, rate) in &cmd.rates {
+            match recorded.and_then(|d| d.get(currency)) {
+                Some(was) if was == rate => {}
+                Some(was) => {
+                    return Err(refuse(
+                        Field::Rate(*currency),
+                        format!(
+                            "the {ECB} fixing of {} is already recorded as {was}, this file says {rate}; a recorded fixing is never changed",
+                            cmd.date
+                        ),
+                    ));
+                }
+                None => {
+                    new.insert(*currency, *rate);
+                }
+            }
+        }
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![FxFixingsPublished {
+            source: cmd.source.clone(),
+            date: cmd.date,
+            rates: new,
+        }])
+    }
+
+    fn open(_: EventMeta, _: &FxFixingsPublished) -> Option<RateTable> {
+        Some(RateTable::default())
+    }
+
+    fn apply(&mut self, meta: EventMeta, event: FxFixingsPublished) {
+        RateTable::apply(self, meta, &event);
+    }
+
+    fn version(&self) -> u64 {
+        self.events
+    }
 }
 
 #[cfg(test)]

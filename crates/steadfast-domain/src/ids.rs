@@ -70,6 +70,12 @@ impl PartyId {
         }
     }
 
+    /// The party a published table names, by a state's English short name or a common other
+    /// spelling, or the EU institutions (see [`reference::code_by_name`]).
+    pub fn by_name(name: &str) -> Option<PartyId> {
+        PartyId::parse(reference::code_by_name(name)?).ok()
+    }
+
     /// The ISO short name for a state; `None` for organisations (their names are registered).
     pub fn country_name(&self) -> Option<&'static str> {
         reference::country_name(&self.0)
@@ -222,6 +228,19 @@ impl Default for DatasetId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_published_name_leads_to_its_party() {
+        assert_eq!(
+            PartyId::by_name("EU (Commission and Council)").map(|p| p.kind()),
+            Some(PartyKind::Organisation)
+        );
+        assert_eq!(
+            PartyId::by_name("Czech Republic").map(|p| p.to_string()),
+            Some("CZE".to_owned())
+        );
+        assert_eq!(PartyId::by_name("Atlantis"), None);
+    }
 
     #[test]
     fn party_ids_are_countries_or_registered_codes() {

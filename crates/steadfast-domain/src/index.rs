@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::contribution::{ContributionState, HistoryEntry};
 use crate::events::EventMeta;
 use crate::fx::{Converted, Converter, EVENT_DATE_WINDOW_DAYS, FxPolicy, RateBasis, RateTable};
+use crate::hash::text_hash;
 use crate::ids::{DatasetId, PartyId};
 use crate::money::Currency;
 use crate::period::HalfYear;
@@ -266,17 +267,6 @@ pub(crate) struct ReportIndex {
     pending: Vec<(u8, i16, u32)>,
     /// A rate event was folded since the last revalue, so any row may be stale.
     rates_moved: bool,
-}
-
-/// FNV-1a, 64 bits: a stable hash of an id or a source URL (whoever relies on it checks the
-/// text behind an equal hash).
-pub(crate) fn text_hash(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// The site of a source: a URL's host without `www.`, or for a citation in words its
@@ -645,13 +635,6 @@ mod tests {
         let mut date = bytes[..packed_rows::RECORD].to_vec();
         date[52..56].copy_from_slice(&0x7FFF_FFFFi32.to_le_bytes());
         assert!(packed_rows::unpack(&date).is_err());
-    }
-
-    #[test]
-    fn the_source_hash_is_fnv1a() {
-        // Known answers of FNV-1a 64.
-        assert_eq!(text_hash(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(text_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Steadfast's domain: the pure core of the ledger.
 //!
-//! Identifiers, money, the controlled vocabularies, events, and the projections folded from
-//! them. Business rules are pure functions: a `Draft` decides commands against the `Ledger` and
-//! yields events; `Ledger::apply` folds events into state and cannot fail. Nothing here does I/O,
+//! Identifiers, money, the controlled vocabularies, and the kinds of record (each an
+//! [`Aggregate`]: parties, contributions, frameworks, datasets, reference rates) with the
+//! ledger folded from their events. Business rules are pure functions: a `Draft` decides
+//! commands against the `Ledger` through each kind's decision and yields events;
+//! `Ledger::apply` folds events into state and cannot fail. Nothing here does I/O,
 //! knows a database, a file format or a network; Cargo.toml keeps it that way.
 
+pub mod aggregate;
 pub mod compact;
 pub mod contribution;
 pub mod counting;
@@ -12,30 +15,34 @@ pub mod dataset;
 pub mod events;
 pub mod framework;
 pub mod fx;
+mod hash;
 pub mod ids;
 mod index;
 pub mod ledger;
 pub mod money;
+pub mod party;
 pub mod period;
 pub mod reference;
 pub mod scoreboard;
 pub mod small_map;
 pub mod vocabulary;
 
-pub use contribution::{Anomaly, AnomalyKind, ContributionState, HistoryEntry, StageTotals};
+pub use aggregate::{Aggregate, Book, Field, Reason, Rejection};
+pub use contribution::{
+    Anomaly, AnomalyKind, ContributionEvent, ContributionRegistered, ContributionState,
+    HistoryEntry, Quantity, RecordStage, StageRecorded, StageTotals, Staged,
+};
 pub use dataset::{Covered, DatasetCoverage, DatasetReleaseRecorded, DatasetState};
-pub use events::{
-    ContributionRegistered, DomainEvent, EventMeta, FrameworkAdopted, FxFixingsPublished,
-    MembershipRecorded, PartyRegistered, Quantity, StageRecorded,
+pub use events::EventMeta;
+pub use framework::{
+    AdoptedFramework, Allocation, Exemption, FairShares, FrameworkAdopted, FrameworkRevised,
+    ShareBasis, fair_shares,
 };
-pub use framework::{Allocation, Exemption, FairShares, FrameworkRevised, ShareBasis, fair_shares};
-pub use fx::{Converted, Converter, FxPolicy, RateBasis, RateCut, RateTable};
+pub use fx::{Converted, Converter, FxFixingsPublished, FxPolicy, RateBasis, RateCut, RateTable};
 pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
-pub use ledger::{
-    AdoptedFramework, Decision, Draft, Field, FixingRefusal, Ledger, Party, RecordStage, Staged,
-    Violation,
-};
+pub use ledger::{Decision, DomainEvent, Draft, Ledger};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
+pub use party::{MembershipRecorded, Party, PartyRegistered};
 pub use period::{HalfYear, HalfYearError};
 pub use scoreboard::{
     AnomaliesReport, AnomalyRow, AnomalyRowKind, Coverage, DonorGaps, FairShareReport,

@@ -1149,7 +1149,7 @@ proptest! {
 // Recording fixings: a day may gain currencies in later events, never change one
 
 use steadfast_domain::fx::MIN_RATE;
-use steadfast_domain::{Converter, FixingRefusal, RateCut};
+use steadfast_domain::{Converter, Field, RateCut, Rejection};
 
 /// One publication day of the ECB with these rates.
 fn publication(on: &str, rates: &[(&str, &str)]) -> FxFixingsPublished {
@@ -1162,10 +1162,7 @@ fn publication(on: &str, rates: &[(&str, &str)]) -> FxFixingsPublished {
 
 impl Log {
     /// Decides one publication day against the ledger and folds in whatever it yields.
-    fn record(
-        &mut self,
-        cmd: FxFixingsPublished,
-    ) -> (Result<bool, FixingRefusal>, Vec<DomainEvent>) {
+    fn record(&mut self, cmd: FxFixingsPublished) -> (Result<bool, Rejection>, Vec<DomainEvent>) {
         let mut draft = Draft::new(&self.ledger);
         let result = draft.record_fixings(cmd);
         let events = draft.into_events();
@@ -1192,12 +1189,16 @@ fn rates_of(pairs: &[(&str, &str)]) -> BTreeMap<Currency, Decimal> {
 /// The refusal names `currency` (or none: the day itself) and mentions every one of `mentions`.
 #[track_caller]
 fn then_refused(
-    result: Result<bool, FixingRefusal>,
+    result: Result<bool, Rejection>,
     currency: Option<&str>,
     mentions: &[&str],
-) -> FixingRefusal {
+) -> Rejection {
     let refusal = result.expect_err("refused");
-    assert_eq!(refusal.currency, currency.map(cur), "{refusal:?}");
+    let named = refusal.iter().find_map(|r| match r.field {
+        Some(Field::Rate(c)) => Some(c),
+        _ => None,
+    });
+    assert_eq!(named, currency.map(cur), "{refusal:?}");
     for m in mentions {
         assert!(
             refusal.to_string().contains(m),

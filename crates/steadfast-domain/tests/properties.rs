@@ -376,11 +376,11 @@ fn check_ledger(ledger: &Ledger) -> Result<(), TestCaseError> {
 fn check_below_zero_rejection(
     draft: &Draft<'_>,
     cmd: &RecordStage,
-    violations: &[steadfast_domain::Violation],
+    violations: &[steadfast_domain::Reason],
 ) -> Result<(), TestCaseError> {
     let below_zero = violations
         .iter()
-        .any(|v| v.message.contains("below zero") && v.field == Field::Amount);
+        .any(|v| v.message.contains("below zero") && v.field == Some(Field::Amount));
     if !below_zero {
         return Ok(());
     }

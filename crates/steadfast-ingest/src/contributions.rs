@@ -80,6 +80,14 @@ impl ParsedContributions {
     }
 
     /// An error about a field of a row, located at that field's column.
+    /// Locates a rule's refusal of a row at its line and the column of the field at fault.
+    pub fn reason_at(&self, line: u64, reason: steadfast_domain::Reason) -> ImportError {
+        match reason.field {
+            Some(field) => self.error_at(line, field, reason.message),
+            None => ImportError::new(&self.file, line, None, None, reason.message),
+        }
+    }
+
     pub fn error_at(&self, line: u64, field: Field, message: impl Into<String>) -> ImportError {
         ImportError::new(
             &self.file,

@@ -22,7 +22,6 @@ use std::collections::hash_map::Entry;
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use steadfast_domain::reference::iso3_by_name;
 use steadfast_domain::{PartyId, PartyKind};
 
 use crate::csv_rows::{CsvRows, Header};
@@ -85,7 +84,7 @@ pub struct WeaponsRow {
     pub line: u64,
     /// The `donor` column as written, e.g. `United States`.
     pub donor_name: String,
-    /// The party the name denotes (`iso3_by_name`); `None` for a name the reference tables do
+    /// The party the name denotes (`PartyId::by_name`); `None` for a name the reference tables do
     /// not know, which is not an error.
     pub donor: Option<PartyId>,
     pub category: String,
@@ -349,7 +348,7 @@ pub fn parse_tracker_weapons(file: &str, bytes: &[u8]) -> Result<Vec<WeaponsRow>
         ) {
             out.push(WeaponsRow {
                 line,
-                donor: iso3_by_name(&donor_name),
+                donor: PartyId::by_name(&donor_name),
                 donor_name,
                 category,
                 number,

@@ -1,14 +1,12 @@
 //! Reference tables that are facts, not configuration: ISO 3166-1 country codes and ISO 4217
 //! currencies with their minor units, kept sorted by code; lookups go through an index by the
-//! code's letters. Names lead back to codes too (`iso3_by_name`), for published tables that name
+//! code's letters. Names lead back to codes too (`code_by_name`), for published tables that name
 //! their donors rather than code them.
 
 mod countries;
 mod currencies;
 
 use std::sync::OnceLock;
-
-use crate::ids::PartyId;
 
 /// The English short name of an ISO 3166-1 alpha-3 country code, if the code is assigned.
 pub fn country_name(alpha3: &str) -> Option<&'static str> {
@@ -30,13 +28,13 @@ const OTHER_NAMES: &[(&str, &str)] = &[
     ("United States of America", "USA"),
 ];
 
-/// The party a published table names: a state by its ISO 3166-1 English short name
+/// The party code a published table names: a state by its ISO 3166-1 English short name
 /// ("United States", "Czechia", "South Korea", "Türkiye") or a common other spelling
 /// ("Czech Republic", "Turkiye"), and the EU institutions ("EU (Commission and Council)",
 /// "European Union") as the organisation `EU`. Surrounding whitespace and ASCII case are ignored;
 /// an unknown name is `None`. A scan of the table: for the few names of a file's donors, not for
-/// a hot path.
-pub fn iso3_by_name(name: &str) -> Option<PartyId> {
+/// a hot path. (`PartyId::by_name` gives the party.)
+pub fn code_by_name(name: &str) -> Option<&'static str> {
     let name = name.trim();
     let code = countries::COUNTRIES
         .iter()
@@ -44,7 +42,7 @@ pub fn iso3_by_name(name: &str) -> Option<PartyId> {
         .chain(OTHER_NAMES.iter().copied())
         .find(|(known, _)| known.eq_ignore_ascii_case(name))?
         .1;
-    PartyId::parse(code).ok()
+    Some(code)
 }
 
 /// Minor units and name of an ISO 4217 code, if the code is known.
@@ -122,24 +120,16 @@ mod tests {
     #[test]
     fn every_short_name_leads_back_to_its_code() {
         for (code, name) in countries::COUNTRIES {
-            assert_eq!(
-                iso3_by_name(name).as_ref().map(PartyId::as_str),
-                Some(*code),
-                "{name}"
-            );
+            assert_eq!(code_by_name(name), Some(*code), "{name}");
         }
         for (name, code) in OTHER_NAMES {
-            assert_eq!(
-                iso3_by_name(name).as_ref().map(PartyId::as_str),
-                Some(*code),
-                "{name}"
-            );
+            assert_eq!(code_by_name(name), Some(*code), "{name}");
         }
     }
 
     #[test]
     fn given_the_kiel_trackers_spellings_when_looked_up_then_each_names_its_party() {
-        let code = |name: &str| iso3_by_name(name).map(|p| p.as_str().to_owned());
+        let code = |name: &str| code_by_name(name).map(str::to_owned);
         for (name, expected) in [
             ("United States", "USA"),
             ("United Kingdom", "GBR"),
@@ -154,10 +144,6 @@ mod tests {
         ] {
             assert_eq!(code(name).as_deref(), Some(expected), "{name}");
         }
-        assert_eq!(
-            iso3_by_name("EU (Commission and Council)").map(|p| p.kind()),
-            Some(crate::ids::PartyKind::Organisation)
-        );
         for unknown in ["", "Atlantis", "NATO", "DEU", "United"] {
             assert_eq!(code(unknown), None, "{unknown}");
         }

@@ -11,9 +11,10 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::events::{ContributionRegistered, EventMeta, Quantity, StageRecorded};
+use super::events::{ContributionRegistered, Quantity, StageRecorded};
+use crate::events::EventMeta;
+use crate::hash::text_hash;
 use crate::ids::EventId;
-use crate::index::text_hash;
 use crate::money::{Currency, Money};
 use crate::small_map::SmallMap;
 use crate::vocabulary::Stage;
@@ -488,7 +489,6 @@ pub struct Anomaly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::ContributionRegistered;
     use crate::ids::{ContributionId, PartyId};
     use crate::vocabulary::{Category, Channel, Visibility};
 
