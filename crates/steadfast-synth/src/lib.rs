@@ -1,7 +1,7 @@
 //! Synthetic ledgers: realistic, reproducible contributions files for load tests and demos.
 //!
 //! [`generate`] yields exactly the requested number of stage-event rows in the contributions
-//! import layout (`steadfast_ingest::HEADER`); [`write_csv`] writes them as CSV to any writer.
+//! import layout ([`HEADER`]); [`write_csv`] writes them as CSV to any writer.
 //! The same options give the same bytes on every platform and with every dependency version:
 //! the random numbers come from a hand-written xoshiro256** seeded by SplitMix64 (both checked
 //! against the reference implementations' published outputs), every draw is an integer, and
@@ -152,6 +152,30 @@ impl Xoshiro256StarStar {
 // ---------------------------------------------------------------------------------------------
 // Reference tables
 // ---------------------------------------------------------------------------------------------
+
+/// The columns of the contributions import layout, in their documented order: the importer's
+/// (`steadfast_ingest::HEADER`, held equal by a test), copied so that this crate needs only the
+/// domain.
+pub const HEADER: [&str; 18] = [
+    "event_id",
+    "contribution_id",
+    "donor",
+    "recipient",
+    "stage",
+    "effective_date",
+    "amount",
+    "currency",
+    "category",
+    "channel",
+    "visibility",
+    "quantity",
+    "unit",
+    "valuation_basis",
+    "amends",
+    "reason",
+    "source_url",
+    "description",
+];
 
 /// A currency: ISO code, minor units, and roughly how many units a euro buys, times 100 (only
 /// to size amounts plausibly; nothing is converted with it).
@@ -1311,7 +1335,7 @@ fn all_days() -> Vec<Date> {
 }
 
 /// Generates the rows of a synthetic ledger, in file order, handing each to `sink` as the 18
-/// cells of the import layout (`steadfast_ingest::HEADER` order). Returns what was generated,
+/// cells of the import layout ([`HEADER`] order). Returns what was generated,
 /// or the sink's first error.
 ///
 /// Contribution `n` opens on the day that `n`'s first row takes in the file's even spread of
@@ -1370,7 +1394,7 @@ pub fn write_csv(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<WrittenCsv> {
-    let mut line = steadfast_ingest::HEADER.join(",");
+    let mut line = HEADER.join(",");
     line.push('\n');
     out.write_all(line.as_bytes())?;
     let mut bytes = line.len() as u64;

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use steadfast_app::synth::{
-    SplitMix64, SynthOptions, SynthSummary, WrittenCsv, Xoshiro256StarStar, write_csv,
-};
 use steadfast_app::{ImportOptions, Steadfast, decide_contributions, scenario};
 use steadfast_domain::{AnomalyKind, EventMeta, Ledger};
 use steadfast_ingest::{CsvOptions, HEADER, ParsedContributions, parse_contributions};
+use steadfast_synth::{
+    SplitMix64, SynthOptions, SynthSummary, WrittenCsv, Xoshiro256StarStar, write_csv,
+};
 
 fn synth(events: u64, seed: u64) -> (Vec<u8>, WrittenCsv) {
     let mut bytes = Vec::new();
@@ -99,6 +99,11 @@ fn splitmix64_and_xoshiro256starstar_give_the_reference_outputs() {
             12_544_586_762_248_559_009,
         ]
     );
+}
+
+#[test]
+fn the_header_is_the_importers() {
+    assert_eq!(steadfast_synth::HEADER, HEADER);
 }
 
 #[test]
