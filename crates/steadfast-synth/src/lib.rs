@@ -1344,44 +1344,51 @@ pub fn generate(
     Ok(tally.summary(options.seed, &days))
 }
 
-/// Writes a synthetic ledger as CSV (header first, `\n` line ends, a cell quoted only when it
-/// holds a comma or a quote). `progress` is told the rows written every 16,384 rows and at the
-/// end. `out` should be buffered.
+/// Writes a synthetic ledger as CSV with `csv::Writer` (header first, `\n` line ends, a cell
+/// quoted only when it holds a comma, a quote or a line break, as the importer reads it).
+/// `progress` is told the rows written every 16,384 rows and at the end.
 pub fn write_csv(
     options: &SynthOptions,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<WrittenCsv> {
-    let mut line = HEADER.join(",");
-    line.push('\n');
-    out.write_all(line.as_bytes())?;
-    let mut bytes = line.len() as u64;
+    let mut counted = Counted { out, bytes: 0 };
+    let mut csv = csv::Writer::from_writer(&mut counted);
+    csv.write_record(HEADER)?;
     let mut rows = 0u64;
     let summary = generate(options, &mut |cells| {
-        line.clear();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            if cell.contains([',', '"', '\n', '\r']) {
-                line.push('"');
-                line.push_str(&cell.replace('"', "\"\""));
-                line.push('"');
-            } else {
-                line.push_str(cell);
-            }
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-        bytes += line.len() as u64;
+        csv.write_record(cells)?;
         rows += 1;
         if rows.is_multiple_of(16_384) {
             progress(rows);
         }
         Ok(())
     })?;
+    csv.flush()?;
+    drop(csv);
     progress(rows);
-    Ok(WrittenCsv { summary, bytes })
+    Ok(WrittenCsv {
+        summary,
+        bytes: counted.bytes,
+    })
+}
+
+/// A writer that counts the bytes it passes on (the summary's file size).
+struct Counted<'a> {
+    out: &'a mut dyn Write,
+    bytes: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.out.write(buf)?;
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 #[cfg(test)]

@@ -135,6 +135,21 @@ fn exactly_the_rows_asked_for_each_importing_cleanly() {
     }
 }
 
+#[test]
+fn cells_holding_a_comma_are_quoted_and_read_back_whole() {
+    let (bytes, _) = synth(1_000, 3);
+    let text = std::str::from_utf8(&bytes).unwrap();
+    assert!(text.contains(",\"Announced: maintenance, spare parts and transport"));
+    let parsed = parse(&bytes);
+    let with_comma = parsed
+        .rows
+        .iter()
+        .filter_map(|row| row.command.description.as_deref())
+        .filter(|d| d.contains(", "))
+        .count();
+    assert!(with_comma > 0, "no description with a comma in 1,000 rows");
+}
+
 /// The summary of the 20,000-row file of seed 2024, and the ledger it makes from empty.
 fn twenty_thousand() -> (Vec<u8>, SynthSummary, Ledger) {
     let (bytes, written) = synth(20_000, 2024);
