@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::civil::date;
-use steadfast_app::synth::{SynthOptions, write_csv};
 use steadfast_app::{ImportOptions, Steadfast, import_contributions, scenario};
 use steadfast_domain::scoreboard::reference::fair_share_report_scan;
 use steadfast_domain::{
@@ -40,6 +39,7 @@ use steadfast_domain::{
 };
 use steadfast_ingest::{CsvOptions, parse_contributions};
 use steadfast_store::MemoryStore;
+use steadfast_synth::{SynthOptions, write_csv};
 
 const DEFAULT_EVENTS: u64 = 100_000;
 const SEED: u64 = 1;

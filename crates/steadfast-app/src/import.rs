@@ -165,7 +165,7 @@ impl Rows {
     /// twice in one file is an error wherever the rows sit: each repeat is reported against the
     /// first occurrence (file order), and only the first is decided. None of this depends on
     /// the ledger, so it is done once, however many times the file is decided. The rows are
-    /// moved in place, never copied.
+    /// moved, never copied.
     pub(crate) fn new(mut parsed: ParsedContributions) -> Self {
         let rows = &parsed.rows;
         let depth = amendment_depths(rows);
@@ -198,7 +198,7 @@ impl Rows {
         drop(rank);
         drop(depth);
         keys.sort_unstable();
-        let mut order: Vec<usize> = keys.into_iter().rev().map(|k| k.5).collect();
+        let order: Vec<usize> = keys.into_iter().rev().map(|k| k.5).collect();
         let mut first_line_of: HashMap<&EventId, u64> = HashMap::with_capacity(rows.len());
         let mut repeated = vec![false; rows.len()];
         let mut repeats = Vec::new();
@@ -221,14 +221,20 @@ impl Rows {
             }
         }
         drop(first_line_of);
-        let repeated: Option<Vec<bool>> =
-            (!repeats.is_empty()).then(|| order.iter().map(|&i| repeated[i]).collect());
+        // Each row is moved once from its slot (`order` is a permutation), repeats left out.
+        let mut slots: Vec<Option<ContributionRow>> = std::mem::take(&mut parsed.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut ordered = Vec::with_capacity(slots.len() - repeats.len());
+        ordered.extend(
+            order
+                .into_iter()
+                .filter(|&i| !repeated[i])
+                .filter_map(|i| slots[i].take()),
+        );
+        parsed.rows = ordered;
         parsed.errors.0.extend(repeats);
-        permute(&mut parsed.rows, &mut order);
-        if let Some(repeated) = repeated {
-            let mut repeated = repeated.into_iter();
-            parsed.rows.retain(|_| repeated.next() != Some(true));
-        }
         Rows {
             parsed,
             fates: Vec::new(),
@@ -430,26 +436,6 @@ fn events_of(
         .chain(stage.map(DomainEvent::StageRecorded))
 }
 
-/// Puts `items[order[k]]` at `k` for every `k`, in place (following each cycle of the
-/// permutation once), so a million rows are reordered without a second buffer of them.
-/// `order` is a permutation of `0..items.len()`, used up as the record of what is already in
-/// place (a walk also stops at an index already in place, so even an order with a repeated
-/// index ends, having only swapped items).
-fn permute<T>(items: &mut [T], order: &mut [usize]) {
-    for start in 0..order.len() {
-        let mut k = start;
-        loop {
-            let from = order[k];
-            order[k] = k;
-            if from == start || from == k {
-                break;
-            }
-            items.swap(k, from);
-            k = from;
-        }
-    }
-}
-
 /// For each row, how many `amends` links lead from it to a row that amends nothing, following
 /// links within the file only (0 for rows that amend nothing or amend a stored event). A cycle
 /// is cut where it closes; the rules then report it. Linear in the number of rows.
@@ -503,39 +489,7 @@ fn stage_rank(stage: Stage) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::{permute, release_spare};
-
-    #[test]
-    fn permuting_in_place_puts_each_item_where_the_order_says() {
-        // Fixed points, a swap, long cycles and the identity, as the sort produces them.
-        let orders: Vec<Vec<usize>> = vec![
-            vec![],
-            vec![0],
-            vec![1, 0],
-            vec![0, 1, 2, 3],
-            vec![3, 2, 1, 0],
-            vec![1, 2, 3, 4, 0],
-            vec![2, 0, 1, 3, 5, 4, 9, 6, 7, 8],
-            (0..1000).map(|i| (i * 7 + 3) % 1000).collect(),
-        ];
-        for order in orders {
-            let items: Vec<String> = (0..order.len()).map(|i| format!("row {i}")).collect();
-            let expected: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
-            let mut permuted = items;
-            let mut used = order.clone();
-            permute(&mut permuted, &mut used);
-            assert_eq!(permuted, expected, "{order:?}");
-        }
-    }
-
-    #[test]
-    fn permuting_by_an_order_with_a_repeated_index_ends_and_loses_nothing() {
-        let mut items = vec!['a', 'b', 'c', 'd'];
-        permute(&mut items, &mut [1, 1, 3, 3]);
-        let mut sorted = items.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, ['a', 'b', 'c', 'd'], "items are moved, never lost");
-    }
+    use super::release_spare;
 
     #[test]
     fn a_buffer_emptied_from_its_end_gives_back_its_spare_half() {

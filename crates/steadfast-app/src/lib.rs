@@ -15,7 +15,6 @@ pub mod queries;
 pub mod reports;
 pub mod scenario;
 pub mod snapshot;
-pub mod synth;
 pub mod tracker;
 pub mod write;
 

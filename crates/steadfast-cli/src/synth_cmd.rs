@@ -1,5 +1,5 @@
 //! `steadfast synth`: writes a synthetic ledger (a contributions CSV) for load tests and demos.
-//! It opens no ledger: generation is `steadfast_app::synth`; this file handles the output file,
+//! It opens no ledger: generation is `steadfast_synth`; this file handles the output file,
 //! the progress bar and the summary.
 
 use std::fs::{File, OpenOptions};
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use steadfast_app::synth::{self, SynthOptions, SynthSummary};
+use steadfast_synth::{SynthOptions, SynthSummary};
 
 use crate::FormatArg;
 use crate::output::{Format, Grid, emit};
@@ -49,8 +49,9 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         seed: args.seed,
     };
     let mut writer = BufWriter::with_capacity(1 << 20, file);
-    let written = synth::write_csv(&options, &mut writer, &mut |rows| bar.set_position(rows))
-        .and_then(|written| writer.flush().map(|()| written));
+    let written =
+        steadfast_synth::write_csv(&options, &mut writer, &mut |rows| bar.set_position(rows))
+            .and_then(|written| writer.flush().map(|()| written));
     bar.finish_and_clear();
     let written = match written {
         Ok(w) => w,

@@ -1,10 +1,11 @@
 //! Synthetic ledgers: realistic, reproducible contributions files for load tests and demos.
 //!
 //! [`generate`] yields exactly the requested number of stage-event rows in the contributions
-//! import layout (`steadfast_ingest::HEADER`); [`write_csv`] writes them as CSV to any writer.
+//! import layout ([`HEADER`]); [`write_csv`] writes them as CSV to any writer.
 //! The same options give the same bytes on every platform and with every dependency version:
-//! the random numbers come from a hand-written xoshiro256** seeded by SplitMix64 (both checked
-//! against the reference implementations' published outputs), every draw is an integer, and
+//! the random numbers come from xoshiro256** seeded by SplitMix64 (`rand_xoshiro`; a test
+//! checks its stream against the reference implementations' outputs), every draw is an integer
+//! made from that stream here, and
 //! amounts are integers of minor units written as decimals at their currency's scale.
 //!
 //! What a file looks like, and why:
@@ -32,6 +33,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use jiff::civil::Date;
+use rand_xoshiro::Xoshiro256StarStar;
+use rand_xoshiro::rand_core::{Rng as _, SeedableRng as _};
 use serde::Serialize;
 use steadfast_domain::{
     AnomalyKind, Category, Channel, Condition, Stage, ValuationBasis, Visibility,
@@ -41,84 +44,39 @@ use steadfast_domain::{
 // Random numbers
 // ---------------------------------------------------------------------------------------------
 
-/// SplitMix64 (Steele, Lea and Flood; Vigna's public-domain `splitmix64.c`): a Weyl sequence
-/// passed through a bijective mixer. Used only to expand a 64-bit seed into a xoshiro state.
-#[derive(Debug, Clone)]
-pub struct SplitMix64 {
-    state: u64,
-}
+/// The draws a synthetic file is made of, every one an integer, from xoshiro256**
+/// (`rand_xoshiro`) seeded with four SplitMix64 outputs, as its authors recommend. The stream is
+/// fixed by the algorithm, not by a library's version (a test pins it to the reference
+/// outputs), and every draw below is made from it here, which is what makes synthetic files
+/// reproducible.
+#[derive(Debug)]
+struct Draws(Xoshiro256StarStar);
 
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-/// xoshiro256** 1.0 (Blackman and Vigna, public-domain `xoshiro256starstar.c`), seeded with four
-/// SplitMix64 outputs as its authors recommend. Its output sequence is fixed by the algorithm,
-/// not by a library's version, which is what makes synthetic files reproducible.
-#[derive(Debug, Clone)]
-pub struct Xoshiro256StarStar {
-    s: [u64; 4],
-}
-
-impl Xoshiro256StarStar {
-    /// A generator in the given state (not all zero: that state is a fixed point).
-    pub fn from_state(s: [u64; 4]) -> Self {
-        assert!(s != [0; 4], "the all-zero state never leaves zero");
-        Xoshiro256StarStar { s }
-    }
-
-    /// The state is four consecutive SplitMix64 outputs; SplitMix64 mixes distinct counters
-    /// into distinct values, so at most one of them is zero and the state never is.
-    pub fn seed_from_u64(seed: u64) -> Self {
-        let mut sm = SplitMix64::new(seed);
-        Xoshiro256StarStar {
-            s: [sm.next_u64(), sm.next_u64(), sm.next_u64(), sm.next_u64()],
-        }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+impl Draws {
+    fn seed_from_u64(seed: u64) -> Self {
+        Draws(Xoshiro256StarStar::seed_from_u64(seed))
     }
 
     /// A uniform integer in `0..n` (`n > 0`), without bias (Lemire's multiply-and-reject).
-    pub fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "below(0) has no value to return");
-        let mut product = u128::from(self.next_u64()) * u128::from(n);
+        let mut product = u128::from(self.0.next_u64()) * u128::from(n);
         if (product as u64) < n {
             let threshold = n.wrapping_neg() % n;
             while (product as u64) < threshold {
-                product = u128::from(self.next_u64()) * u128::from(n);
+                product = u128::from(self.0.next_u64()) * u128::from(n);
             }
         }
         (product >> 64) as u64
     }
 
     /// A uniform integer in `lo..=hi`.
-    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 
     /// True with probability `per_mille / 1000`.
-    pub fn chance(&mut self, per_mille: u64) -> bool {
+    fn chance(&mut self, per_mille: u64) -> bool {
         self.below(1000) < per_mille
     }
 
@@ -152,6 +110,30 @@ impl Xoshiro256StarStar {
 // ---------------------------------------------------------------------------------------------
 // Reference tables
 // ---------------------------------------------------------------------------------------------
+
+/// The columns of the contributions import layout, in their documented order: the importer's
+/// (`steadfast_ingest::HEADER`, held equal by a test), copied so that this crate needs only the
+/// domain.
+pub const HEADER: [&str; 18] = [
+    "event_id",
+    "contribution_id",
+    "donor",
+    "recipient",
+    "stage",
+    "effective_date",
+    "amount",
+    "currency",
+    "category",
+    "channel",
+    "visibility",
+    "quantity",
+    "unit",
+    "valuation_basis",
+    "amends",
+    "reason",
+    "source_url",
+    "description",
+];
 
 /// A currency: ISO code, minor units, and roughly how many units a euro buys, times 100 (only
 /// to size amounts plausibly; nothing is converted with it).
@@ -608,7 +590,7 @@ fn to_i64(value: u64) -> i64 {
 }
 
 struct Planner<'a> {
-    rng: &'a mut Xoshiro256StarStar,
+    rng: &'a mut Draws,
     rows: Vec<Planned>,
     attributes: Attributes,
     number: u64,
@@ -647,7 +629,7 @@ impl Planner<'_> {
 
 /// Who gives what, through which channel, in which currency, and how much: a contribution's
 /// attributes, its pledge in minor units and its item count (for counted items).
-fn draw_profile(rng: &mut Xoshiro256StarStar) -> (Attributes, u64, Option<u64>) {
+fn draw_profile(rng: &mut Draws) -> (Attributes, u64, Option<u64>) {
     let donor_index = rng.pick_index(DONORS.iter().map(|d| d.weight));
     let donor = &DONORS[donor_index];
     let category = if donor.non_lethal {
@@ -726,7 +708,7 @@ impl Shape {
     }
 }
 
-fn draw_shape(rng: &mut Xoshiro256StarStar) -> Shape {
+fn draw_shape(rng: &mut Draws) -> Shape {
     let furthest = rng.pick(&[
         (Stage::Announced, 12),
         (Stage::Committed, 14),
@@ -767,7 +749,7 @@ fn draw_shape(rng: &mut Xoshiro256StarStar) -> Shape {
 /// Plans contribution `number`, opening on day `open`, into `out` (sorted, numbered, and cut
 /// at `last_day` and at `budget` rows).
 fn plan_contribution(
-    rng: &mut Xoshiro256StarStar,
+    rng: &mut Draws,
     number: u64,
     open: u64,
     last_day: u64,
@@ -920,7 +902,7 @@ fn plan_contribution(
                     Condition::AsDescribed
                 };
                 if short == Some(part) {
-                    let less = |v: u64, rng: &mut Xoshiro256StarStar| {
+                    let less = |v: u64, rng: &mut Draws| {
                         if v >= 2 {
                             (v * rng.between(50, 95) / 100).max(1)
                         } else {
@@ -1311,7 +1293,7 @@ fn all_days() -> Vec<Date> {
 }
 
 /// Generates the rows of a synthetic ledger, in file order, handing each to `sink` as the 18
-/// cells of the import layout (`steadfast_ingest::HEADER` order). Returns what was generated,
+/// cells of the import layout ([`HEADER`] order). Returns what was generated,
 /// or the sink's first error.
 ///
 /// Contribution `n` opens on the day that `n`'s first row takes in the file's even spread of
@@ -1333,7 +1315,7 @@ pub fn generate(
         cells.fill(row);
         sink(&cells.cells())
     };
-    let mut rng = Xoshiro256StarStar::seed_from_u64(options.seed);
+    let mut rng = Draws::seed_from_u64(options.seed);
     let mut waiting: BinaryHeap<Reverse<Queued>> = BinaryHeap::new();
     let mut tally = Tally::default();
     let mut rows = Vec::with_capacity(32);
@@ -1362,44 +1344,51 @@ pub fn generate(
     Ok(tally.summary(options.seed, &days))
 }
 
-/// Writes a synthetic ledger as CSV (header first, `\n` line ends, a cell quoted only when it
-/// holds a comma or a quote). `progress` is told the rows written every 16,384 rows and at the
-/// end. `out` should be buffered.
+/// Writes a synthetic ledger as CSV with `csv::Writer` (header first, `\n` line ends, a cell
+/// quoted only when it holds a comma, a quote or a line break, as the importer reads it).
+/// `progress` is told the rows written every 16,384 rows and at the end.
 pub fn write_csv(
     options: &SynthOptions,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<WrittenCsv> {
-    let mut line = steadfast_ingest::HEADER.join(",");
-    line.push('\n');
-    out.write_all(line.as_bytes())?;
-    let mut bytes = line.len() as u64;
+    let mut counted = Counted { out, bytes: 0 };
+    let mut csv = csv::Writer::from_writer(&mut counted);
+    csv.write_record(HEADER)?;
     let mut rows = 0u64;
     let summary = generate(options, &mut |cells| {
-        line.clear();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            if cell.contains([',', '"', '\n', '\r']) {
-                line.push('"');
-                line.push_str(&cell.replace('"', "\"\""));
-                line.push('"');
-            } else {
-                line.push_str(cell);
-            }
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-        bytes += line.len() as u64;
+        csv.write_record(cells)?;
         rows += 1;
         if rows.is_multiple_of(16_384) {
             progress(rows);
         }
         Ok(())
     })?;
+    csv.flush()?;
+    drop(csv);
     progress(rows);
-    Ok(WrittenCsv { summary, bytes })
+    Ok(WrittenCsv {
+        summary,
+        bytes: counted.bytes,
+    })
+}
+
+/// A writer that counts the bytes it passes on (the summary's file size).
+struct Counted<'a> {
+    out: &'a mut dyn Write,
+    bytes: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.out.write(buf)?;
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 #[cfg(test)]
@@ -1438,7 +1427,7 @@ mod tests {
 
     #[test]
     fn splits_are_positive_and_exact() {
-        let mut rng = Xoshiro256StarStar::seed_from_u64(7);
+        let mut rng = Draws::seed_from_u64(7);
         for total in [1u64, 2, 3, 10, 999, 1_000_000_007] {
             for parts in 1..=6u64.min(total) {
                 let weights: Vec<u64> = (0..parts).map(|_| rng.between(1, 100)).collect();
@@ -1462,7 +1451,7 @@ mod tests {
 
     #[test]
     fn below_stays_in_range() {
-        let mut rng = Xoshiro256StarStar::seed_from_u64(1);
+        let mut rng = Draws::seed_from_u64(1);
         for n in [1u64, 2, 3, 7, 1_000, u64::MAX] {
             for _ in 0..1_000 {
                 assert!(rng.below(n) < n);
