@@ -493,17 +493,17 @@ impl Steadfast {
     /// Appends a decided batch atomically, expecting every touched stream to be where the
     /// projection last saw it, and folds its events into the projection once the batch is
     /// committed — by value, taken from the batch, so the projection does not copy what the
-    /// batch already holds. The events are encoded on the store's sealing thread while earlier
-    /// ones are written (see [`EventStore::append_streamed`]), so no encoded copy of the whole
-    /// batch is ever held. A batch that is not committed is left as it was, to be decided again.
+    /// batch already holds. Each event is encoded as the store takes it (see
+    /// [`EventStore::append_streamed`]), so no encoded copy of the whole batch is ever held. A
+    /// batch that is not committed is left as it was, to be decided again.
     pub fn append_batch(&mut self, batch: &mut dyn Batch, actor: &str) -> Result<u64, AppError> {
         self.append_batch_unless(batch, actor, None, None)
     }
 
     /// [`Steadfast::append_batch`], stopping without writing anything if `cancel` is requested
-    /// before the last event is handed to the store: it is checked as each event is encoded,
-    /// while earlier ones are being written, so a stop during a long write still lands before
-    /// the commit. A request that comes later finds the batch committed and changes nothing.
+    /// before the last event is handed to the store: it is checked as each event is encoded for
+    /// the store, so a stop during a long write still lands before the commit. A request that
+    /// comes later finds the batch committed and changes nothing.
     pub(crate) fn append_batch_unless(
         &mut self,
         batch: &mut dyn Batch,
@@ -555,22 +555,18 @@ impl Steadfast {
             .collect();
         // An event that cannot be encoded, or a stop request, ends the batch (nothing is
         // written); its own error is what the caller sees.
-        let stopped_by = std::sync::Mutex::new(None);
+        let mut stopped_by = None;
         let appended = {
             let mut encoded = batch.events().map(|event| {
                 if let Some(p) = progress {
                     p.advance();
                 }
                 if cancel.is_some_and(Cancel::is_requested) {
-                    if let Ok(mut slot) = stopped_by.lock() {
-                        *slot = Some(AppError::Cancelled);
-                    }
+                    stopped_by = Some(AppError::Cancelled);
                     return Err(StoreError::Backend("the write was interrupted".into()));
                 }
                 codec::encode(&event, actor).map_err(|e| {
-                    if let Ok(mut slot) = stopped_by.lock() {
-                        *slot = Some(e);
-                    }
+                    stopped_by = Some(e);
                     StoreError::Backend("an event could not be encoded".into())
                 })
             });
@@ -579,7 +575,7 @@ impl Steadfast {
         let appended = match appended {
             Ok(appended) => appended,
             Err(e) => {
-                return Err(match stopped_by.into_inner().ok().flatten() {
+                return Err(match stopped_by {
                     Some(encoding) => encoding,
                     None => e.into(),
                 });

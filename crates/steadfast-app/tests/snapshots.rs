@@ -243,10 +243,9 @@ impl steadfast_store::EventStore for NeverCommits {
     fn append_streamed(
         &mut self,
         _expected: Vec<(String, steadfast_store::ExpectedVersion)>,
-        events: &mut (
-                 dyn Iterator<Item = Result<steadfast_store::NewEvent, steadfast_store::StoreError>>
-                     + Send
-             ),
+        events: &mut dyn Iterator<
+            Item = Result<steadfast_store::NewEvent, steadfast_store::StoreError>,
+        >,
     ) -> Result<steadfast_store::Appended, steadfast_store::StoreError> {
         for event in events {
             event?;

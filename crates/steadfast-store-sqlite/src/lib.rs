@@ -747,70 +747,19 @@ fn read_row_borrowed<'r>(
     })())
 }
 
-/// How many sealed events travel together from the sealing thread to the writer.
-const CHUNK: usize = 256;
-
-/// How many chunks may wait for the writer: what bounds the memory of a streamed batch.
-const CHUNKS_IN_FLIGHT: usize = 16;
-
-type Chunk = Result<Vec<StoredEvent>, StoreError>;
-
-/// Seals `events` on a second thread while this one inserts them into the open transaction
-/// `tx`; returns the last event written (`None` for an empty batch) and the bytes of payload. On any failure — of the
-/// producer, of sealing, of an insert — it stops both sides and returns the error; the caller's
-/// transaction then rolls back, so nothing of the batch is written.
+/// Seals `events` one at a time and inserts each into the open transaction `tx`; returns the
+/// last event written (`None` for an empty batch) and the bytes of payload. One statement per
+/// event (a multi-row INSERT copies every row once more through its VALUES co-routine). `OR
+/// FAIL`, with the fence's `RAISE(FAIL)` (migration 0004), spares SQLite a statement journal of
+/// every page each insert touches: a refused insert has written nothing (the trigger runs and
+/// the unique constraints are checked before the row is), and a refusal rolls back the whole
+/// batch. On any failure — of the producer, of sealing, of an insert — it returns the error;
+/// the caller's transaction then rolls back, so nothing of the batch is written.
 fn write_sealed(
     tx: &Connection,
     path: &Path,
     mut sealer: Sealer,
-    events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
-) -> Result<(Option<Head>, usize), StoreError> {
-    let (to_writer, from_sealer) = std::sync::mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
-    std::thread::scope(|scope| {
-        let sealing = scope.spawn(move || {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            for item in events {
-                // Every stream was looked up and checked before sealing began.
-                match item.and_then(|e| sealer.seal(e, &mut |s| Err(unlisted_stream(s)))) {
-                    Ok(sealed) => chunk.push(sealed),
-                    Err(e) => {
-                        let _ = to_writer.send(Err(e));
-                        return;
-                    }
-                }
-                if chunk.len() == CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    if to_writer.send(Ok(full)).is_err() {
-                        return; // the writer failed and hung up
-                    }
-                }
-            }
-            if !chunk.is_empty() {
-                let _ = to_writer.send(Ok(chunk));
-            }
-        });
-        // The receiver is dropped when this returns, which stops the sealer if an insert failed.
-        let written = insert_all(tx, path, from_sealer);
-        match sealing.join() {
-            Ok(()) => written,
-            // The sealer died mid-batch: what was written is not the whole batch.
-            Err(_) => Err(backend_msg(format!(
-                "{}: sealing the batch failed unexpectedly; nothing was written",
-                path.display()
-            ))),
-        }
-    })
-}
-
-/// Inserts sealed events as they arrive, until the sealer is done. One statement per event
-/// (a multi-row INSERT copies every row once more through its VALUES co-routine). `OR FAIL`,
-/// with the fence's `RAISE(FAIL)` (migration 0004), spares SQLite a statement journal of every
-/// page each insert touches: a refused insert has written nothing (the trigger runs and the
-/// unique constraints are checked before the row is), and a refusal rolls back the whole batch.
-fn insert_all(
-    tx: &Connection,
-    path: &Path,
-    chunks: std::sync::mpsc::Receiver<Chunk>,
+    events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
 ) -> Result<(Option<Head>, usize), StoreError> {
     let fail = |e| classify(path, &Access::Write, e);
     let mut insert = tx
@@ -820,28 +769,28 @@ fn insert_all(
         .map_err(fail)?;
     let mut last = None;
     let mut bytes = 0;
-    for chunk in chunks {
-        for e in chunk? {
-            bytes += e.payload.len();
-            insert
-                .execute(params![
-                    to_i64(e.position)?,
-                    e.stream,
-                    to_i64(e.stream_version)?,
-                    e.recorded_at.as_microsecond(),
-                    e.effective_date.to_string(),
-                    e.actor,
-                    e.idempotency_key,
-                    e.event_type,
-                    i64::from(e.event_version),
-                    e.payload,
-                    e.payload_digest.0.as_slice(),
-                    e.prev_hash.0.as_slice(),
-                    e.hash.0.as_slice(),
-                ])
-                .map_err(|err| refused(tx, path, &e, err))?;
-            last = Some(e.head());
-        }
+    for item in events {
+        // Every stream was looked up and checked before sealing began.
+        let e = sealer.seal(item?, &mut |s| Err(unlisted_stream(s)))?;
+        bytes += e.payload.len();
+        insert
+            .execute(params![
+                to_i64(e.position)?,
+                e.stream,
+                to_i64(e.stream_version)?,
+                e.recorded_at.as_microsecond(),
+                e.effective_date.to_string(),
+                e.actor,
+                e.idempotency_key,
+                e.event_type,
+                i64::from(e.event_version),
+                e.payload,
+                e.payload_digest.0.as_slice(),
+                e.prev_hash.0.as_slice(),
+                e.hash.0.as_slice(),
+            ])
+            .map_err(|err| refused(tx, path, &e, err))?;
+        last = Some(e.head());
     }
     Ok((last, bytes))
 }
@@ -987,12 +936,12 @@ impl EventStore for SqliteStore {
     }
 
     /// One `BEGIN IMMEDIATE` transaction: the head and every listed stream's version are read
-    /// and checked under the write lock, then events are sealed on a second thread while this
-    /// one inserts them, and the transaction commits only once all of them are in.
+    /// and checked under the write lock, then each event is sealed and inserted as it comes,
+    /// and the transaction commits only once all of them are in.
     fn append_streamed(
         &mut self,
         expected: Vec<(String, ExpectedVersion)>,
-        events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
     ) -> Result<Appended, StoreError> {
         self.must_write("appending")?;
         let path = self.path.clone();

@@ -231,15 +231,15 @@ pub trait EventStore: Send + fmt::Debug {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError>;
 
     /// [`append`](EventStore::append) for a batch whose events are still being produced:
-    /// `events` is pulled in order — on another thread, by backends that write one event while
-    /// the next is encoded and sealed — and the batch is atomic all the same (the first `Err`
-    /// it yields, like any other failure, leaves nothing written). Every stream the events
+    /// `events` is pulled in order (by backends that write each event as it comes, one at a
+    /// time, so no encoded copy of the whole batch is held), and the batch is atomic all the
+    /// same (the first `Err` it yields, like any other failure, leaves nothing written). Every stream the events
     /// append to must be listed in `expected` (with [`ExpectedVersion::Any`] to check nothing):
     /// an event on a stream not listed fails the batch.
     fn append_streamed(
         &mut self,
         expected: Vec<(String, ExpectedVersion)>,
-        events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
     ) -> Result<Appended, StoreError> {
         let events: Vec<NewEvent> = events.collect::<Result<_, _>>()?;
         let listed: std::collections::HashSet<&str> =
