@@ -363,22 +363,6 @@ impl Steadfast {
         Ok(())
     }
 
-    /// Closes the store as dropping it would (SQLite checkpoints its write-ahead log and removes
-    /// its side files), but leaves the projection's memory to the operating system instead of
-    /// freeing it piece by piece — for a process that ends right after (2.7 s of a
-    /// 1,000,000-event import went into freeing it).
-    pub fn close_leaving_memory(self) {
-        let Steadfast {
-            store,
-            ledger,
-            verifier,
-            known_heads,
-            ..
-        } = self;
-        drop(store);
-        std::mem::forget((ledger, verifier, known_heads));
-    }
-
     /// What became of the saved snapshot when this ledger was opened.
     pub fn snapshot_use(&self) -> &snapshot::SnapshotUse {
         &self.snapshot_use

@@ -168,8 +168,8 @@ pub fn write_to<O: Recorded>(
 }
 
 /// [`write_to`], handing back the open ledger as well (`None` when none was opened: a dry run
-/// against a ledger that does not exist), so a process that ends right after can close it
-/// with [`Steadfast::close_leaving_memory`].
+/// against a ledger that does not exist), so a caller can choose when it is closed (after
+/// printing the result, say).
 pub fn write_to_keeping<O: Recorded>(
     database: &Database,
     actor: &str,
