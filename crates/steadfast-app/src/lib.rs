@@ -24,7 +24,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use steadfast_domain::{DomainEvent, EventMeta, Ledger};
-use steadfast_store::{ChainVerifier, Clock, EventStore, ExpectedVersion, Head, StoreError};
+use steadfast_store::{
+    ChainVerifier, Clock, EventLog, EventStore, ExpectedVersion, Head, StoreError,
+};
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
 use write::Batch;
 
@@ -120,7 +122,7 @@ const VERIFIERS: usize = 2;
 /// many segments as there are `stores` (handles on the same log), each on its own thread: the
 /// check of each event needs only the hash stored before it, and the segments are joined by
 /// [`ChainVerifier::then`], which checks the stream versions across each seam.
-fn verify_chain(stores: Vec<Box<dyn EventStore>>, head: Head) -> Result<(), AppError> {
+fn verify_chain(stores: Vec<Box<dyn EventLog>>, head: Head) -> Result<(), AppError> {
     let Some(first) = stores.first() else {
         return Err(AppError::Corrupt(
             "no handle to verify the log with".to_owned(),
@@ -165,7 +167,7 @@ fn verify_chain(stores: Vec<Box<dyn EventStore>>, head: Head) -> Result<(), AppE
 }
 
 /// [`verify_chain`] in one segment on this thread, with the store at hand.
-fn verify_chain_here(store: &dyn EventStore, head: Head) -> Result<(), AppError> {
+fn verify_chain_here(store: &dyn EventLog, head: Head) -> Result<(), AppError> {
     join_segments(vec![verify_segment(store, None, head.position)], head)
 }
 
@@ -203,7 +205,7 @@ fn ends_early(head: Head) -> AppError {
 /// Checks the events after `start` (from the first when `None`) up to position `end`: the
 /// verifier that reached `end`, or the first break.
 fn verify_segment(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     start: Option<Head>,
     end: u64,
 ) -> Result<Result<ChainVerifier, steadfast_store::ChainBreak>, AppError> {
@@ -226,7 +228,7 @@ fn verify_segment(
 }
 
 /// The log's event at `position` as a head (unverified), if there is one.
-fn head_at(store: &dyn EventStore, position: u64) -> Result<Option<Head>, AppError> {
+fn head_at(store: &dyn EventLog, position: u64) -> Result<Option<Head>, AppError> {
     let mut at = None;
     store.scan_borrowed(position.saturating_sub(1), &mut |e| {
         at = (e.position == position).then(|| e.head());
@@ -272,7 +274,10 @@ impl Steadfast {
         let store = open_store(database, access, clock)?;
         // A second, read-only handle verifies the chain under a snapshot while this one decodes
         // it (two cores, half the wait); without one the chain is verified first.
-        let reader = || open_store(database, Access::Read, None).ok();
+        let reader = || {
+            let log: Box<dyn EventLog> = open_store(database, Access::Read, None).ok()?;
+            Some(log)
+        };
         Steadfast::restore(store, access != Access::Read, &reader, progress)
     }
 
@@ -288,7 +293,7 @@ impl Steadfast {
     fn restore(
         store: Box<dyn EventStore>,
         saves_snapshots: bool,
-        reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
+        reader: &dyn Fn() -> Option<Box<dyn EventLog>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
         let mut app = Steadfast {
@@ -313,13 +318,13 @@ impl Steadfast {
     /// when it gives them — so no figure comes from a log that does not verify.
     fn load_snapshot(
         &mut self,
-        reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
+        reader: &dyn Fn() -> Option<Box<dyn EventLog>>,
     ) -> Result<(), AppError> {
         let store = self.store.as_ref();
         let mut read = None;
         store.read_snapshot(snapshot::FORMAT, &mut |header, body| {
             let head = header.head;
-            let handles: Option<Vec<Box<dyn EventStore>>> =
+            let handles: Option<Vec<Box<dyn EventLog>>> =
                 (0..VERIFIERS).map(|_| reader()).collect();
             read = Some(match handles {
                 Some(handles) => std::thread::scope(|scope| {
@@ -478,7 +483,7 @@ impl Steadfast {
     /// projection last saw it, and folds its events into the projection once the batch is
     /// committed — by value, taken from the batch, so the projection does not copy what the
     /// batch already holds. Each event is encoded as the store takes it (see
-    /// [`EventStore::append_streamed`]), so no encoded copy of the whole batch is ever held. A
+    /// [`EventLog::append_streamed`]), so no encoded copy of the whole batch is ever held. A
     /// batch that is not committed is left as it was, to be decided again.
     pub fn append_batch(&mut self, batch: &mut dyn Batch, actor: &str) -> Result<u64, AppError> {
         self.append_batch_unless(batch, actor, None, None)

@@ -22,9 +22,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
-    AppendRequest, Appended, ChainHash, Clock, EventStore, ExpectedVersion, Head, NewEvent, Sealer,
-    Snapshot, SnapshotHeader, StoreError, StoredEvent, StoredEventRef, StreamDigest, SystemClock,
-    check_expectation, next_recorded_at, snapshot_mismatch, unlisted_stream,
+    AppendRequest, Appended, ChainHash, Clock, EventLog, ExpectedVersion, Head, NewEvent, Sealer,
+    Snapshot, SnapshotHeader, SnapshotStore, StoreError, StoredEvent, StoredEventRef, StreamDigest,
+    SystemClock, check_expectation, next_recorded_at, snapshot_mismatch, unlisted_stream,
 };
 
 /// "STDF" — marks a SQLite file as a Steadfast ledger.
@@ -918,7 +918,7 @@ impl std::io::Write for BlobSink<'_> {
     }
 }
 
-impl EventStore for SqliteStore {
+impl EventLog for SqliteStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
         // Streams the batch does not list are looked up like the listed ones, only not checked.
         let AppendRequest {
@@ -1035,7 +1035,9 @@ impl EventStore for SqliteStore {
     fn location(&self) -> String {
         format!("sqlite:{}", self.path.display())
     }
+}
 
+impl SnapshotStore for SqliteStore {
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
         self.put_snapshot(&snapshot.header(), false, &mut |sink| {
             sink.write_all(&snapshot.body)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::time::SystemTime;
 
 use steadfast_store::conformance::event;
-use steadfast_store::{AppendRequest, EventStore, ManualClock, StoreError, verify};
+use steadfast_store::{AppendRequest, EventLog, ManualClock, SnapshotStore, StoreError, verify};
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
 use tempfile::TempDir;
 

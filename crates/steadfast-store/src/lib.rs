@@ -6,7 +6,11 @@
 //! so an edit anywhere in history breaks the chain from that point, and a reader shown a redacted
 //! payload can still verify the chain from the stored digest.
 //!
-//! Backends implement [`EventStore`]; [`conformance`] is the suite each one must pass;
+//! Beside the log, a backend keeps snapshot blobs: the application's projection saved at a log
+//! position, a cache that losing costs only a replay.
+//!
+//! Backends implement the two roles, [`EventLog`] and [`SnapshotStore`] ([`EventStore`] is both,
+//! on one handle); [`conformance`] is the suite each one must pass, a part per role;
 //! [`MemoryStore`] is the reference implementation. This crate knows nothing of the domain's
 //! event types, of SQL or of files.
 
@@ -223,17 +227,18 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The contract every backend fulfils; checked by [`conformance`].
-pub trait EventStore: Send + fmt::Debug {
+/// The log: what every backend keeps, append-only and hash-chained; checked by
+/// [`conformance`].
+pub trait EventLog: Send + fmt::Debug {
     /// Appends a batch atomically after checking every expected version; assigns consecutive
     /// positions and stream versions, one recorded-at for the whole batch (never earlier than
     /// the head's), and chains the hashes.
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError>;
 
-    /// [`append`](EventStore::append) for a batch whose events are still being produced:
-    /// `events` is pulled in order (by backends that write each event as it comes, one at a
-    /// time, so no encoded copy of the whole batch is held), and the batch is atomic all the
-    /// same (the first `Err` it yields, like any other failure, leaves nothing written). Every stream the events
+    /// [`append`](EventLog::append) for a batch whose events are still being produced:
+    /// `events` is pulled in order (by backends that write each event as it comes, so no encoded
+    /// copy of the whole batch is held), and the batch is atomic all the same (the first `Err`
+    /// it yields, like any other failure, leaves nothing written). Every stream the events
     /// append to must be listed in `expected` (with [`ExpectedVersion::Any`] to check nothing):
     /// an event on a stream not listed fails the batch.
     fn append_streamed(
@@ -262,7 +267,7 @@ pub trait EventStore: Send + fmt::Debug {
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StoreError>;
 
-    /// [`scan_borrowed`](EventStore::scan_borrowed), handing over a copy of each event.
+    /// [`scan_borrowed`](EventLog::scan_borrowed), handing over a copy of each event.
     fn scan(
         &self,
         after: u64,
@@ -279,12 +284,16 @@ pub trait EventStore: Send + fmt::Debug {
 
     /// Where the data lives, for messages (`sqlite:/path/ledger.sqlite`, `memory`).
     fn location(&self) -> String;
+}
 
-    /// Saves a snapshot, replacing any earlier one of the same format. Snapshots are a cache
-    /// beside the log, never part of it: losing one costs a replay, nothing else.
+/// Snapshot blobs kept beside the log: the latest one per format, each with the head it was
+/// built from and the digest of its body. A cache, never part of the log: losing one costs a replay,
+/// nothing else. Checked by [`conformance`].
+pub trait SnapshotStore: Send + fmt::Debug {
+    /// Saves a snapshot, replacing any earlier one of the same format.
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
 
-    /// [`save_snapshot`](EventStore::save_snapshot) for a body written as it is produced, so a
+    /// [`save_snapshot`](SnapshotStore::save_snapshot) for a body written as it is produced, so a
     /// body of hundreds of megabytes need not be held whole in memory (by backends that write
     /// it in place): `write` writes the body into the sink it is given, and it must come to
     /// `header.len` bytes with the SHA-256 digest `header.digest` — the store checks both as
@@ -330,6 +339,12 @@ pub trait EventStore: Send + fmt::Debug {
         }
     }
 }
+
+/// Both roles on one handle: what the application opens, a ledger's log and the snapshots kept
+/// beside it.
+pub trait EventStore: EventLog + SnapshotStore {}
+
+impl<S: EventLog + SnapshotStore + ?Sized> EventStore for S {}
 
 /// What a saved snapshot is, without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
