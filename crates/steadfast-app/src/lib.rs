@@ -15,6 +15,7 @@ pub mod queries;
 pub mod reports;
 pub mod scenario;
 pub mod snapshot;
+pub mod storage;
 pub mod synth;
 pub mod tracker;
 pub mod write;
@@ -27,7 +28,6 @@ use steadfast_domain::{DomainEvent, EventMeta, Ledger};
 use steadfast_store::{
     ChainVerifier, Clock, EventLog, EventStore, ExpectedVersion, Head, StoreError,
 };
-use steadfast_store_sqlite::{OpenMode, SqliteStore};
 use write::Batch;
 
 pub use cancel::Cancel;
@@ -36,6 +36,7 @@ pub use import::{
     import_file_keeping,
 };
 pub use progress::{Phase, Progress};
+pub use storage::{Access, Database, log_length, open_store};
 
 /// Application failures.
 #[derive(Debug, thiserror::Error)]
@@ -52,66 +53,6 @@ pub enum AppError {
     /// written.
     #[error("interrupted before anything was recorded")]
     Cancelled,
-}
-
-/// Where a ledger lives, parsed from `--database`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    Sqlite(std::path::PathBuf),
-}
-
-impl Database {
-    /// A path (or `sqlite:` path) means the embedded SQLite backend. PostgreSQL URLs are
-    /// recognised and refused until that backend lands.
-    pub fn parse(text: &str) -> Result<Self, AppError> {
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Err(AppError::Invalid(
-                "PostgreSQL is not supported by this build yet; use a SQLite file path".to_owned(),
-            ));
-        }
-        let path = text.strip_prefix("sqlite:").unwrap_or(text);
-        if path.is_empty() {
-            return Err(AppError::Invalid("the database path is empty".to_owned()));
-        }
-        Ok(Database::Sqlite(path.into()))
-    }
-}
-
-/// What a command needs of the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Read only: never creates, upgrades or writes the file; works on a read-only ledger.
-    Read,
-    /// Read and write an existing ledger.
-    Write,
-    /// Read and write, creating the ledger if it is missing.
-    Create,
-}
-
-/// The position of the log's last event, read without replaying anything (a progress bar's
-/// total); `None` when there is no ledger yet or it cannot be read (opening will say why).
-pub fn log_length(database: &Database) -> Option<u64> {
-    let store = open_store(database, Access::Read, None).ok()?;
-    store.head().ok().flatten().map(|h| h.position)
-}
-
-/// Opens the event store behind a database without replaying it (what `log verify` needs).
-pub fn open_store(
-    database: &Database,
-    access: Access,
-    clock: Option<Arc<dyn Clock>>,
-) -> Result<Box<dyn EventStore>, AppError> {
-    let mode = match access {
-        Access::Read => OpenMode::ReadOnly,
-        Access::Write => OpenMode::MustExist,
-        Access::Create => OpenMode::CreateIfMissing,
-    };
-    Ok(match database {
-        Database::Sqlite(path) => Box::new(match clock {
-            Some(c) => SqliteStore::open_with_clock(path, mode, c)?,
-            None => SqliteStore::open(path, mode)?,
-        }),
-    })
 }
 
 /// Segments the chain under a snapshot is verified in, each on its own thread and handle, while
