@@ -39,20 +39,51 @@ pub use progress::{Phase, Progress};
 pub use storage::{Access, Database, log_length, open_store};
 
 /// Application failures.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum AppError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the ledger is corrupt: {0}")]
+    /// What the store says went wrong, followed by what to do about it where that is a command
+    /// to run (see [`storage::hint`]); its causes are the store error's.
+    Store(StoreError),
     Corrupt(String),
-    #[error("{0}")]
     Invalid(String),
-    #[error(transparent)]
-    Rejected(#[from] steadfast_ingest::ErrorList),
+    Rejected(steadfast_ingest::ErrorList),
     /// A stop was requested (see [`Cancel`]) before the batch was committed: nothing was
     /// written.
-    #[error("interrupted before anything was recorded")]
     Cancelled,
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Store(e) => write!(f, "{e}{}", storage::hint(e)),
+            AppError::Corrupt(why) => write!(f, "the ledger is corrupt: {why}"),
+            AppError::Invalid(why) => f.write_str(why),
+            AppError::Rejected(errors) => errors.fmt(f),
+            AppError::Cancelled => f.write_str("interrupted before anything was recorded"),
+        }
+    }
+}
+
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Store(e) => e.source(),
+            AppError::Rejected(errors) => errors.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Store(e)
+    }
+}
+
+impl From<steadfast_ingest::ErrorList> for AppError {
+    fn from(errors: steadfast_ingest::ErrorList) -> Self {
+        AppError::Rejected(errors)
+    }
 }
 
 /// Segments the chain under a snapshot is verified in, each on its own thread and handle, while

@@ -1,10 +1,11 @@
 //! The one place that chooses the store behind a ledger: `--database` is parsed into a
 //! [`Database`], and [`open_store`] opens the backend it names with the [`Access`] a command
-//! needs. Outside the backends' own tests, nothing else opens one.
+//! needs. Outside the backends' own tests, nothing else opens one. A store's errors say what is
+//! wrong without naming a command; [`hint`] adds the command that helps, when there is one.
 
 use std::sync::Arc;
 
-use steadfast_store::{Clock, EventStore};
+use steadfast_store::{Clock, EventStore, StoreError};
 use steadfast_store_sqlite::{OpenMode, SqliteStore};
 
 use crate::AppError;
@@ -67,4 +68,29 @@ pub fn open_store(
             None => SqliteStore::open(path, mode)?,
         }),
     })
+}
+
+/// What to run about a store failure, when a command helps: appended to the store's own message
+/// where an [`AppError::Store`] is shown.
+pub(crate) fn hint(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Missing { .. } => {
+            " (run `steadfast demo` or `steadfast import contributions FILE` to create one)"
+        }
+        StoreError::NotWritable { .. } => {
+            ". Only writing needs that: read commands such as `steadfast contributions list` and `steadfast log verify` open the ledger read-only and need no write access"
+        }
+        StoreError::ReadNeedsWriteAccess { .. } => {
+            "; open it once with a write command such as `steadfast import`, or read it where the directory is writable"
+        }
+        StoreError::NeedsUpgrade { .. } => {
+            " — open it once with a write command such as `steadfast import` to upgrade"
+        }
+        StoreError::ChangedOutsideStore { .. } => " (run `steadfast log verify`)",
+        StoreError::Conflict { .. }
+        | StoreError::DuplicateKey(_)
+        | StoreError::NotFound(_)
+        | StoreError::Incompatible(_)
+        | StoreError::Backend(_) => "",
+    }
 }

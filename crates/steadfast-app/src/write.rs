@@ -183,7 +183,7 @@ pub fn write_to_keeping<O: Recorded>(
             stop_if_requested(write.cancel())?;
             decide_and_append(&mut app, actor, dry_run, write).map(|outcome| (outcome, Some(app)))
         }
-        Err(AppError::Store(StoreError::NotFound(_))) => {
+        Err(AppError::Store(StoreError::Missing { .. })) => {
             let mut outcome = write.decide(&Ledger::new())?;
             if dry_run {
                 outcome.recorded(0, LogHead::of(None));

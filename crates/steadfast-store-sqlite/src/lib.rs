@@ -44,9 +44,6 @@ const COLUMNS: &str = "position, stream, stream_version, recorded_at_us, effecti
 /// How long a statement waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the read commands are, for messages that point a user without write access at them.
-const READ_COMMANDS: &str = "read commands such as `steadfast contributions list` and `steadfast log verify` open the ledger read-only and need no write access";
-
 /// How to open a ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
@@ -282,10 +279,9 @@ impl SqliteStore {
         };
         match &meta {
             None if mode != OpenMode::CreateIfMissing => {
-                return Err(StoreError::NotFound(format!(
-                    "no ledger at {} (run `steadfast demo` or `steadfast import contributions FILE` to create one)",
-                    path.display()
-                )));
+                return Err(StoreError::Missing {
+                    location: path.display().to_string(),
+                });
             }
             Some(meta) if !meta.is_file() => {
                 return Err(StoreError::Incompatible(format!(
@@ -402,11 +398,11 @@ impl SqliteStore {
         let found = store.checked(identity(&store.conn).map_err(|e| store.fail(e)))?;
         let version = check_identity(&store.path, store.access.writes(), found)?;
         if version < known_version() {
-            return Err(StoreError::Incompatible(format!(
-                "{} has schema version {version}, older than this build's ({}); it cannot be upgraded while opened read-only — open it once with a write command such as `steadfast import` to upgrade",
-                store.path.display(),
-                known_version()
-            )));
+            return Err(StoreError::NeedsUpgrade {
+                location: store.path.display().to_string(),
+                found: version,
+                wanted: known_version(),
+            });
         }
         Ok(store)
     }
@@ -586,10 +582,12 @@ impl SqliteStore {
 }
 
 fn not_writable(path: &Path, cause: &str) -> StoreError {
-    StoreError::Incompatible(format!(
-        "cannot write to {}: the file or its directory is not writable by this process ({cause}); SQLite writes the ledger and its -wal and -shm files beside it. Only writing needs that: {READ_COMMANDS}",
-        path.display()
-    ))
+    StoreError::NotWritable {
+        location: path.display().to_string(),
+        reason: format!(
+            "the file or its directory is not writable by this process ({cause}); SQLite writes the ledger and its -wal and -shm files beside it"
+        ),
+    }
 }
 
 /// Classifies a SQLite failure: only "not a database" means a foreign file; a lock held by
@@ -611,33 +609,33 @@ fn classify(path: &Path, access: &Access, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) if access.writes() => {
             not_writable(path, &e.to_string())
         }
-        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => {
-            StoreError::Incompatible(if *access == Access::ReadLocked {
-                // Name the side file that is actually there.
-                let journal = side_file(path, "-journal");
-                let (found, needs) = if journal.exists() {
-                    (
-                        journal,
-                        "to roll back the interrupted write first".to_owned(),
-                    )
-                } else {
-                    (
-                        side_file(path, "-wal"),
-                        format!("to create or open {}", side_file(path, "-shm").display()),
-                    )
-                };
-                format!(
-                    "cannot read {} ({e}): {} is beside it, so SQLite needs write access {needs} — a writer is active or did not close cleanly; open it once with a write command such as `steadfast import`, or read it where the directory is writable",
-                    path.display(),
-                    found.display(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) if *access == Access::ReadLocked => {
+            // Name the side file that is actually there.
+            let journal = side_file(path, "-journal");
+            let (found, needs) = if journal.exists() {
+                (
+                    journal,
+                    "to roll back the interrupted write first".to_owned(),
                 )
             } else {
-                format!(
-                    "cannot read {} ({e}): check that the file is readable by this process",
-                    path.display()
+                (
+                    side_file(path, "-wal"),
+                    format!("to create or open {}", side_file(path, "-shm").display()),
                 )
-            })
+            };
+            StoreError::ReadNeedsWriteAccess {
+                location: path.display().to_string(),
+                cause: e.to_string(),
+                reason: format!(
+                    "{} is beside it, so SQLite needs write access {needs} — a writer is active or did not close cleanly",
+                    found.display()
+                ),
+            }
         }
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => StoreError::Incompatible(format!(
+            "cannot read {} ({e}): check that the file is readable by this process",
+            path.display()
+        )),
         _ => backend(e),
     }
 }
@@ -813,13 +811,13 @@ fn refused(conn: &Connection, path: &Path, e: &StoredEvent, err: rusqlite::Error
             Err(other) => return classify(path, &Access::Write, other),
         }
     }
-    backend_msg(format!(
-        "{}: SQLite refused to insert event {} (stream `{}`, version {}): {err}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock (run `steadfast log verify`)",
-        path.display(),
-        e.position,
-        e.stream,
-        e.stream_version
-    ))
+    StoreError::ChangedOutsideStore {
+        location: path.display().to_string(),
+        refusal: format!(
+            "SQLite refused to insert event {} (stream `{}`, version {}): {err}",
+            e.position, e.stream, e.stream_version
+        ),
+    }
 }
 
 impl SqliteStore {
@@ -1159,10 +1157,9 @@ mod tests {
             ),
         ] {
             let err = classify(path, &Access::Write, failure(code, message));
-            assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
+            assert!(matches!(err, StoreError::NotWritable { .. }), "{err}");
             let text = err.to_string();
             assert!(text.contains("not writable"), "{text}");
-            assert!(text.contains("open the ledger read-only"), "{text}");
             assert!(!text.contains("not a Steadfast ledger"), "{text}");
         }
     }
@@ -1207,7 +1204,10 @@ mod tests {
                 "unable to open database file",
             ),
         );
-        assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
+        assert!(
+            matches!(err, StoreError::ReadNeedsWriteAccess { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("cannot read"), "{err}");
         assert!(err.to_string().contains("ledger.sqlite-wal"), "{err}");
     }

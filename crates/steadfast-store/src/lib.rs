@@ -221,6 +221,37 @@ pub enum StoreError {
     DuplicateKey(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// No log at `location`, and it was to be opened, not created.
+    #[error("not found: no ledger at {location}")]
+    Missing { location: String },
+    /// Writing needs access this process lacks, to the file or beside it (`reason` says which).
+    #[error("cannot write to {location}: {reason}")]
+    NotWritable { location: String, reason: String },
+    /// Even reading needs write access this process lacks: a writer is active, or left the
+    /// backend something to finish or undo first (`reason` says what).
+    #[error("cannot read {location} ({cause}): {reason}")]
+    ReadNeedsWriteAccess {
+        location: String,
+        cause: String,
+        reason: String,
+    },
+    /// The log is of an older schema than this build's, and a read-only handle may not
+    /// upgrade it.
+    #[error(
+        "{location} has schema version {found}, older than this build's ({wanted}); it cannot be upgraded while opened read-only"
+    )]
+    NeedsUpgrade {
+        location: String,
+        found: i64,
+        wanted: i64,
+    },
+    /// The backend refused an event the store had sealed against its own head and stream
+    /// versions, under its lock: something changed the log outside the store. Nothing of the
+    /// batch was written.
+    #[error(
+        "{location}: {refusal}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock"
+    )]
+    ChangedOutsideStore { location: String, refusal: String },
     #[error("{0}")]
     Incompatible(String),
     #[error("storage backend failed: {0}")]
