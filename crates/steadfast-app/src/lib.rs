@@ -15,6 +15,7 @@ pub mod queries;
 pub mod reports;
 pub mod scenario;
 pub mod snapshot;
+pub mod storage;
 pub mod tracker;
 pub mod write;
 
@@ -23,8 +24,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use steadfast_domain::{DomainEvent, EventMeta, Ledger};
-use steadfast_store::{ChainVerifier, Clock, EventStore, ExpectedVersion, Head, StoreError};
-use steadfast_store_sqlite::{OpenMode, SqliteStore};
+use steadfast_store::{
+    ChainVerifier, Clock, EventLog, EventStore, ExpectedVersion, Head, StoreError,
+};
 use write::Batch;
 
 pub use cancel::Cancel;
@@ -33,82 +35,54 @@ pub use import::{
     import_file_keeping,
 };
 pub use progress::{Phase, Progress};
+pub use storage::{Access, Database, log_length, open_store};
 
 /// Application failures.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum AppError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the ledger is corrupt: {0}")]
+    /// What the store says went wrong, followed by what to do about it where that is a command
+    /// to run (see [`storage::hint`]); its causes are the store error's.
+    Store(StoreError),
     Corrupt(String),
-    #[error("{0}")]
     Invalid(String),
-    #[error(transparent)]
-    Rejected(#[from] steadfast_ingest::ErrorList),
+    Rejected(steadfast_ingest::ErrorList),
     /// A stop was requested (see [`Cancel`]) before the batch was committed: nothing was
     /// written.
-    #[error("interrupted before anything was recorded")]
     Cancelled,
 }
 
-/// Where a ledger lives, parsed from `--database`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    Sqlite(std::path::PathBuf),
-}
-
-impl Database {
-    /// A path (or `sqlite:` path) means the embedded SQLite backend. PostgreSQL URLs are
-    /// recognised and refused until that backend lands.
-    pub fn parse(text: &str) -> Result<Self, AppError> {
-        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Err(AppError::Invalid(
-                "PostgreSQL is not supported by this build yet; use a SQLite file path".to_owned(),
-            ));
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Store(e) => write!(f, "{e}{}", storage::hint(e)),
+            AppError::Corrupt(why) => write!(f, "the ledger is corrupt: {why}"),
+            AppError::Invalid(why) => f.write_str(why),
+            AppError::Rejected(errors) => errors.fmt(f),
+            AppError::Cancelled => f.write_str("interrupted before anything was recorded"),
         }
-        let path = text.strip_prefix("sqlite:").unwrap_or(text);
-        if path.is_empty() {
-            return Err(AppError::Invalid("the database path is empty".to_owned()));
-        }
-        Ok(Database::Sqlite(path.into()))
     }
 }
 
-/// What a command needs of the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Read only: never creates, upgrades or writes the file; works on a read-only ledger.
-    Read,
-    /// Read and write an existing ledger.
-    Write,
-    /// Read and write, creating the ledger if it is missing.
-    Create,
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Store(e) => e.source(),
+            AppError::Rejected(errors) => errors.source(),
+            _ => None,
+        }
+    }
 }
 
-/// The position of the log's last event, read without replaying anything (a progress bar's
-/// total); `None` when there is no ledger yet or it cannot be read (opening will say why).
-pub fn log_length(database: &Database) -> Option<u64> {
-    let store = open_store(database, Access::Read, None).ok()?;
-    store.head().ok().flatten().map(|h| h.position)
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Store(e)
+    }
 }
 
-/// Opens the event store behind a database without replaying it (what `log verify` needs).
-pub fn open_store(
-    database: &Database,
-    access: Access,
-    clock: Option<Arc<dyn Clock>>,
-) -> Result<Box<dyn EventStore>, AppError> {
-    let mode = match access {
-        Access::Read => OpenMode::ReadOnly,
-        Access::Write => OpenMode::MustExist,
-        Access::Create => OpenMode::CreateIfMissing,
-    };
-    Ok(match database {
-        Database::Sqlite(path) => Box::new(match clock {
-            Some(c) => SqliteStore::open_with_clock(path, mode, c)?,
-            None => SqliteStore::open(path, mode)?,
-        }),
-    })
+impl From<steadfast_ingest::ErrorList> for AppError {
+    fn from(errors: steadfast_ingest::ErrorList) -> Self {
+        AppError::Rejected(errors)
+    }
 }
 
 /// Segments the chain under a snapshot is verified in, each on its own thread and handle, while
@@ -119,7 +93,7 @@ const VERIFIERS: usize = 2;
 /// many segments as there are `stores` (handles on the same log), each on its own thread: the
 /// check of each event needs only the hash stored before it, and the segments are joined by
 /// [`ChainVerifier::then`], which checks the stream versions across each seam.
-fn verify_chain(stores: Vec<Box<dyn EventStore>>, head: Head) -> Result<(), AppError> {
+fn verify_chain(stores: Vec<Box<dyn EventLog>>, head: Head) -> Result<(), AppError> {
     let Some(first) = stores.first() else {
         return Err(AppError::Corrupt(
             "no handle to verify the log with".to_owned(),
@@ -164,7 +138,7 @@ fn verify_chain(stores: Vec<Box<dyn EventStore>>, head: Head) -> Result<(), AppE
 }
 
 /// [`verify_chain`] in one segment on this thread, with the store at hand.
-fn verify_chain_here(store: &dyn EventStore, head: Head) -> Result<(), AppError> {
+fn verify_chain_here(store: &dyn EventLog, head: Head) -> Result<(), AppError> {
     join_segments(vec![verify_segment(store, None, head.position)], head)
 }
 
@@ -202,7 +176,7 @@ fn ends_early(head: Head) -> AppError {
 /// Checks the events after `start` (from the first when `None`) up to position `end`: the
 /// verifier that reached `end`, or the first break.
 fn verify_segment(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     start: Option<Head>,
     end: u64,
 ) -> Result<Result<ChainVerifier, steadfast_store::ChainBreak>, AppError> {
@@ -225,7 +199,7 @@ fn verify_segment(
 }
 
 /// The log's event at `position` as a head (unverified), if there is one.
-fn head_at(store: &dyn EventStore, position: u64) -> Result<Option<Head>, AppError> {
+fn head_at(store: &dyn EventLog, position: u64) -> Result<Option<Head>, AppError> {
     let mut at = None;
     store.scan_borrowed(position.saturating_sub(1), &mut |e| {
         at = (e.position == position).then(|| e.head());
@@ -271,7 +245,10 @@ impl Steadfast {
         let store = open_store(database, access, clock)?;
         // A second, read-only handle verifies the chain under a snapshot while this one decodes
         // it (two cores, half the wait); without one the chain is verified first.
-        let reader = || open_store(database, Access::Read, None).ok();
+        let reader = || {
+            let log: Box<dyn EventLog> = open_store(database, Access::Read, None).ok()?;
+            Some(log)
+        };
         Steadfast::restore(store, access != Access::Read, &reader, progress)
     }
 
@@ -287,7 +264,7 @@ impl Steadfast {
     fn restore(
         store: Box<dyn EventStore>,
         saves_snapshots: bool,
-        reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
+        reader: &dyn Fn() -> Option<Box<dyn EventLog>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, AppError> {
         let mut app = Steadfast {
@@ -312,13 +289,13 @@ impl Steadfast {
     /// when it gives them — so no figure comes from a log that does not verify.
     fn load_snapshot(
         &mut self,
-        reader: &dyn Fn() -> Option<Box<dyn EventStore>>,
+        reader: &dyn Fn() -> Option<Box<dyn EventLog>>,
     ) -> Result<(), AppError> {
         let store = self.store.as_ref();
         let mut read = None;
         store.read_snapshot(snapshot::FORMAT, &mut |header, body| {
             let head = header.head;
-            let handles: Option<Vec<Box<dyn EventStore>>> =
+            let handles: Option<Vec<Box<dyn EventLog>>> =
                 (0..VERIFIERS).map(|_| reader()).collect();
             read = Some(match handles {
                 Some(handles) => std::thread::scope(|scope| {
@@ -360,22 +337,6 @@ impl Steadfast {
             }
         }
         Ok(())
-    }
-
-    /// Closes the store as dropping it would (SQLite checkpoints its write-ahead log and removes
-    /// its side files), but leaves the projection's memory to the operating system instead of
-    /// freeing it piece by piece — for a process that ends right after (2.7 s of a
-    /// 1,000,000-event import went into freeing it).
-    pub fn close_leaving_memory(self) {
-        let Steadfast {
-            store,
-            ledger,
-            verifier,
-            known_heads,
-            ..
-        } = self;
-        drop(store);
-        std::mem::forget((ledger, verifier, known_heads));
     }
 
     /// What became of the saved snapshot when this ledger was opened.
@@ -492,17 +453,17 @@ impl Steadfast {
     /// Appends a decided batch atomically, expecting every touched stream to be where the
     /// projection last saw it, and folds its events into the projection once the batch is
     /// committed — by value, taken from the batch, so the projection does not copy what the
-    /// batch already holds. The events are encoded on the store's sealing thread while earlier
-    /// ones are written (see [`EventStore::append_streamed`]), so no encoded copy of the whole
-    /// batch is ever held. A batch that is not committed is left as it was, to be decided again.
+    /// batch already holds. Each event is encoded as the store takes it (see
+    /// [`EventLog::append_streamed`]), so no encoded copy of the whole batch is ever held. A
+    /// batch that is not committed is left as it was, to be decided again.
     pub fn append_batch(&mut self, batch: &mut dyn Batch, actor: &str) -> Result<u64, AppError> {
         self.append_batch_unless(batch, actor, None, None)
     }
 
     /// [`Steadfast::append_batch`], stopping without writing anything if `cancel` is requested
-    /// before the last event is handed to the store: it is checked as each event is encoded,
-    /// while earlier ones are being written, so a stop during a long write still lands before
-    /// the commit. A request that comes later finds the batch committed and changes nothing.
+    /// before the last event is handed to the store: it is checked as each event is encoded for
+    /// the store, so a stop during a long write still lands before the commit. A request that
+    /// comes later finds the batch committed and changes nothing.
     pub(crate) fn append_batch_unless(
         &mut self,
         batch: &mut dyn Batch,
@@ -554,22 +515,18 @@ impl Steadfast {
             .collect();
         // An event that cannot be encoded, or a stop request, ends the batch (nothing is
         // written); its own error is what the caller sees.
-        let stopped_by = std::sync::Mutex::new(None);
+        let mut stopped_by = None;
         let appended = {
             let mut encoded = batch.events().map(|event| {
                 if let Some(p) = progress {
                     p.advance();
                 }
                 if cancel.is_some_and(Cancel::is_requested) {
-                    if let Ok(mut slot) = stopped_by.lock() {
-                        *slot = Some(AppError::Cancelled);
-                    }
+                    stopped_by = Some(AppError::Cancelled);
                     return Err(StoreError::Backend("the write was interrupted".into()));
                 }
                 codec::encode(&event, actor).map_err(|e| {
-                    if let Ok(mut slot) = stopped_by.lock() {
-                        *slot = Some(e);
-                    }
+                    stopped_by = Some(e);
                     StoreError::Backend("an event could not be encoded".into())
                 })
             });
@@ -578,7 +535,7 @@ impl Steadfast {
         let appended = match appended {
             Ok(appended) => appended,
             Err(e) => {
-                return Err(match stopped_by.into_inner().ok().flatten() {
+                return Err(match stopped_by {
                     Some(encoding) => encoding,
                     None => e.into(),
                 });

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use steadfast_domain::{ContributionState, Ledger};
-use steadfast_store::{ChainHash, EventStore, Head, SnapshotHeader, StreamDigest};
+use steadfast_store::{ChainHash, EventLog, Head, SnapshotHeader, SnapshotStore, StreamDigest};
 
 use crate::AppError;
 
@@ -109,7 +109,7 @@ fn decode_heads(heads: &[(u64, [u8; 32], i64)]) -> Result<Vec<Head>, String> {
 /// cost of a second encoding. The encoding is deterministic — the same state, walked twice,
 /// writes the same bytes — and a store given other bytes than announced saves nothing.
 pub(crate) fn save(
-    store: &mut dyn EventStore,
+    store: &mut dyn SnapshotStore,
     head: Head,
     state: &StateRef<'_>,
 ) -> Result<(), AppError> {
@@ -251,7 +251,7 @@ pub(crate) struct Restored {
 /// as it is decoded, so it is never held whole in memory; a state decoded from bytes that turn
 /// out not to match is thrown away.
 pub(crate) fn check(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     header: &SnapshotHeader,
     body: &mut dyn Read,
 ) -> Result<Restored, String> {
@@ -395,7 +395,7 @@ impl Read for Hashing<'_> {
 }
 
 /// Whether the log's event at the snapshot's position is the one it was built from.
-fn check_head(store: &dyn EventStore, head: Head) -> Result<(), String> {
+fn check_head(store: &dyn EventLog, head: Head) -> Result<(), String> {
     let position = head.position;
     let at = crate::head_at(store, position)
         .map_err(|e| format!("the log cannot be read at its position: {e}"))?;

@@ -168,8 +168,8 @@ pub fn write_to<O: Recorded>(
 }
 
 /// [`write_to`], handing back the open ledger as well (`None` when none was opened: a dry run
-/// against a ledger that does not exist), so a process that ends right after can close it
-/// with [`Steadfast::close_leaving_memory`].
+/// against a ledger that does not exist), so a caller can choose when it is closed (after
+/// printing the result, say).
 pub fn write_to_keeping<O: Recorded>(
     database: &Database,
     actor: &str,
@@ -183,7 +183,7 @@ pub fn write_to_keeping<O: Recorded>(
             stop_if_requested(write.cancel())?;
             decide_and_append(&mut app, actor, dry_run, write).map(|outcome| (outcome, Some(app)))
         }
-        Err(AppError::Store(StoreError::NotFound(_))) => {
+        Err(AppError::Store(StoreError::Missing { .. })) => {
             let mut outcome = write.decide(&Ledger::new())?;
             if dry_run {
                 outcome.recorded(0, LogHead::of(None));

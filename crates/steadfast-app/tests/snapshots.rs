@@ -233,7 +233,7 @@ fn a_writer_saves_a_snapshot_on_its_own_once_enough_events_were_folded() {
 #[derive(Debug)]
 struct NeverCommits(steadfast_store::MemoryStore);
 
-impl steadfast_store::EventStore for NeverCommits {
+impl steadfast_store::EventLog for NeverCommits {
     fn append(
         &mut self,
         request: steadfast_store::AppendRequest,
@@ -243,10 +243,9 @@ impl steadfast_store::EventStore for NeverCommits {
     fn append_streamed(
         &mut self,
         _expected: Vec<(String, steadfast_store::ExpectedVersion)>,
-        events: &mut (
-                 dyn Iterator<Item = Result<steadfast_store::NewEvent, steadfast_store::StoreError>>
-                     + Send
-             ),
+        events: &mut dyn Iterator<
+            Item = Result<steadfast_store::NewEvent, steadfast_store::StoreError>,
+        >,
     ) -> Result<steadfast_store::Appended, steadfast_store::StoreError> {
         for event in events {
             event?;
@@ -277,6 +276,9 @@ impl steadfast_store::EventStore for NeverCommits {
     fn location(&self) -> String {
         "never-commits".to_owned()
     }
+}
+
+impl steadfast_store::SnapshotStore for NeverCommits {
     fn save_snapshot(
         &mut self,
         snapshot: &steadfast_store::Snapshot,

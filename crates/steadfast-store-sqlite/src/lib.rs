@@ -22,9 +22,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use steadfast_store::{
-    AppendRequest, Appended, ChainHash, Clock, EventStore, ExpectedVersion, Head, NewEvent, Sealer,
-    Snapshot, SnapshotHeader, StoreError, StoredEvent, StoredEventRef, StreamDigest, SystemClock,
-    check_expectation, next_recorded_at, snapshot_mismatch, unlisted_stream,
+    AppendRequest, Appended, ChainHash, Clock, EventLog, ExpectedVersion, Head, NewEvent, Sealer,
+    Snapshot, SnapshotHeader, SnapshotStore, StoreError, StoredEvent, StoredEventRef, StreamDigest,
+    SystemClock, check_expectation, next_recorded_at, snapshot_mismatch, unlisted_stream,
 };
 
 /// "STDF" — marks a SQLite file as a Steadfast ledger.
@@ -43,9 +43,6 @@ const COLUMNS: &str = "position, stream, stream_version, recorded_at_us, effecti
 
 /// How long a statement waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What the read commands are, for messages that point a user without write access at them.
-const READ_COMMANDS: &str = "read commands such as `steadfast contributions list` and `steadfast log verify` open the ledger read-only and need no write access";
 
 /// How to open a ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,10 +279,9 @@ impl SqliteStore {
         };
         match &meta {
             None if mode != OpenMode::CreateIfMissing => {
-                return Err(StoreError::NotFound(format!(
-                    "no ledger at {} (run `steadfast demo` or `steadfast import contributions FILE` to create one)",
-                    path.display()
-                )));
+                return Err(StoreError::Missing {
+                    location: path.display().to_string(),
+                });
             }
             Some(meta) if !meta.is_file() => {
                 return Err(StoreError::Incompatible(format!(
@@ -402,11 +398,11 @@ impl SqliteStore {
         let found = store.checked(identity(&store.conn).map_err(|e| store.fail(e)))?;
         let version = check_identity(&store.path, store.access.writes(), found)?;
         if version < known_version() {
-            return Err(StoreError::Incompatible(format!(
-                "{} has schema version {version}, older than this build's ({}); it cannot be upgraded while opened read-only — open it once with a write command such as `steadfast import` to upgrade",
-                store.path.display(),
-                known_version()
-            )));
+            return Err(StoreError::NeedsUpgrade {
+                location: store.path.display().to_string(),
+                found: version,
+                wanted: known_version(),
+            });
         }
         Ok(store)
     }
@@ -586,10 +582,12 @@ impl SqliteStore {
 }
 
 fn not_writable(path: &Path, cause: &str) -> StoreError {
-    StoreError::Incompatible(format!(
-        "cannot write to {}: the file or its directory is not writable by this process ({cause}); SQLite writes the ledger and its -wal and -shm files beside it. Only writing needs that: {READ_COMMANDS}",
-        path.display()
-    ))
+    StoreError::NotWritable {
+        location: path.display().to_string(),
+        reason: format!(
+            "the file or its directory is not writable by this process ({cause}); SQLite writes the ledger and its -wal and -shm files beside it"
+        ),
+    }
 }
 
 /// Classifies a SQLite failure: only "not a database" means a foreign file; a lock held by
@@ -611,33 +609,33 @@ fn classify(path: &Path, access: &Access, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) if access.writes() => {
             not_writable(path, &e.to_string())
         }
-        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => {
-            StoreError::Incompatible(if *access == Access::ReadLocked {
-                // Name the side file that is actually there.
-                let journal = side_file(path, "-journal");
-                let (found, needs) = if journal.exists() {
-                    (
-                        journal,
-                        "to roll back the interrupted write first".to_owned(),
-                    )
-                } else {
-                    (
-                        side_file(path, "-wal"),
-                        format!("to create or open {}", side_file(path, "-shm").display()),
-                    )
-                };
-                format!(
-                    "cannot read {} ({e}): {} is beside it, so SQLite needs write access {needs} — a writer is active or did not close cleanly; open it once with a write command such as `steadfast import`, or read it where the directory is writable",
-                    path.display(),
-                    found.display(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) if *access == Access::ReadLocked => {
+            // Name the side file that is actually there.
+            let journal = side_file(path, "-journal");
+            let (found, needs) = if journal.exists() {
+                (
+                    journal,
+                    "to roll back the interrupted write first".to_owned(),
                 )
             } else {
-                format!(
-                    "cannot read {} ({e}): check that the file is readable by this process",
-                    path.display()
+                (
+                    side_file(path, "-wal"),
+                    format!("to create or open {}", side_file(path, "-shm").display()),
                 )
-            })
+            };
+            StoreError::ReadNeedsWriteAccess {
+                location: path.display().to_string(),
+                cause: e.to_string(),
+                reason: format!(
+                    "{} is beside it, so SQLite needs write access {needs} — a writer is active or did not close cleanly",
+                    found.display()
+                ),
+            }
         }
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => StoreError::Incompatible(format!(
+            "cannot read {} ({e}): check that the file is readable by this process",
+            path.display()
+        )),
         _ => backend(e),
     }
 }
@@ -747,70 +745,19 @@ fn read_row_borrowed<'r>(
     })())
 }
 
-/// How many sealed events travel together from the sealing thread to the writer.
-const CHUNK: usize = 256;
-
-/// How many chunks may wait for the writer: what bounds the memory of a streamed batch.
-const CHUNKS_IN_FLIGHT: usize = 16;
-
-type Chunk = Result<Vec<StoredEvent>, StoreError>;
-
-/// Seals `events` on a second thread while this one inserts them into the open transaction
-/// `tx`; returns the last event written (`None` for an empty batch) and the bytes of payload. On any failure — of the
-/// producer, of sealing, of an insert — it stops both sides and returns the error; the caller's
-/// transaction then rolls back, so nothing of the batch is written.
+/// Seals `events` one at a time and inserts each into the open transaction `tx`; returns the
+/// last event written (`None` for an empty batch) and the bytes of payload. One statement per
+/// event (a multi-row INSERT copies every row once more through its VALUES co-routine). `OR
+/// FAIL`, with the fence's `RAISE(FAIL)` (migration 0004), spares SQLite a statement journal of
+/// every page each insert touches: a refused insert has written nothing (the trigger runs and
+/// the unique constraints are checked before the row is), and a refusal rolls back the whole
+/// batch. On any failure — of the producer, of sealing, of an insert — it returns the error;
+/// the caller's transaction then rolls back, so nothing of the batch is written.
 fn write_sealed(
     tx: &Connection,
     path: &Path,
     mut sealer: Sealer,
-    events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
-) -> Result<(Option<Head>, usize), StoreError> {
-    let (to_writer, from_sealer) = std::sync::mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
-    std::thread::scope(|scope| {
-        let sealing = scope.spawn(move || {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            for item in events {
-                // Every stream was looked up and checked before sealing began.
-                match item.and_then(|e| sealer.seal(e, &mut |s| Err(unlisted_stream(s)))) {
-                    Ok(sealed) => chunk.push(sealed),
-                    Err(e) => {
-                        let _ = to_writer.send(Err(e));
-                        return;
-                    }
-                }
-                if chunk.len() == CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    if to_writer.send(Ok(full)).is_err() {
-                        return; // the writer failed and hung up
-                    }
-                }
-            }
-            if !chunk.is_empty() {
-                let _ = to_writer.send(Ok(chunk));
-            }
-        });
-        // The receiver is dropped when this returns, which stops the sealer if an insert failed.
-        let written = insert_all(tx, path, from_sealer);
-        match sealing.join() {
-            Ok(()) => written,
-            // The sealer died mid-batch: what was written is not the whole batch.
-            Err(_) => Err(backend_msg(format!(
-                "{}: sealing the batch failed unexpectedly; nothing was written",
-                path.display()
-            ))),
-        }
-    })
-}
-
-/// Inserts sealed events as they arrive, until the sealer is done. One statement per event
-/// (a multi-row INSERT copies every row once more through its VALUES co-routine). `OR FAIL`,
-/// with the fence's `RAISE(FAIL)` (migration 0004), spares SQLite a statement journal of every
-/// page each insert touches: a refused insert has written nothing (the trigger runs and the
-/// unique constraints are checked before the row is), and a refusal rolls back the whole batch.
-fn insert_all(
-    tx: &Connection,
-    path: &Path,
-    chunks: std::sync::mpsc::Receiver<Chunk>,
+    events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
 ) -> Result<(Option<Head>, usize), StoreError> {
     let fail = |e| classify(path, &Access::Write, e);
     let mut insert = tx
@@ -820,28 +767,28 @@ fn insert_all(
         .map_err(fail)?;
     let mut last = None;
     let mut bytes = 0;
-    for chunk in chunks {
-        for e in chunk? {
-            bytes += e.payload.len();
-            insert
-                .execute(params![
-                    to_i64(e.position)?,
-                    e.stream,
-                    to_i64(e.stream_version)?,
-                    e.recorded_at.as_microsecond(),
-                    e.effective_date.to_string(),
-                    e.actor,
-                    e.idempotency_key,
-                    e.event_type,
-                    i64::from(e.event_version),
-                    e.payload,
-                    e.payload_digest.0.as_slice(),
-                    e.prev_hash.0.as_slice(),
-                    e.hash.0.as_slice(),
-                ])
-                .map_err(|err| refused(tx, path, &e, err))?;
-            last = Some(e.head());
-        }
+    for item in events {
+        // Every stream was looked up and checked before sealing began.
+        let e = sealer.seal(item?, &mut |s| Err(unlisted_stream(s)))?;
+        bytes += e.payload.len();
+        insert
+            .execute(params![
+                to_i64(e.position)?,
+                e.stream,
+                to_i64(e.stream_version)?,
+                e.recorded_at.as_microsecond(),
+                e.effective_date.to_string(),
+                e.actor,
+                e.idempotency_key,
+                e.event_type,
+                i64::from(e.event_version),
+                e.payload,
+                e.payload_digest.0.as_slice(),
+                e.prev_hash.0.as_slice(),
+                e.hash.0.as_slice(),
+            ])
+            .map_err(|err| refused(tx, path, &e, err))?;
+        last = Some(e.head());
     }
     Ok((last, bytes))
 }
@@ -864,13 +811,13 @@ fn refused(conn: &Connection, path: &Path, e: &StoredEvent, err: rusqlite::Error
             Err(other) => return classify(path, &Access::Write, other),
         }
     }
-    backend_msg(format!(
-        "{}: SQLite refused to insert event {} (stream `{}`, version {}): {err}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock (run `steadfast log verify`)",
-        path.display(),
-        e.position,
-        e.stream,
-        e.stream_version
-    ))
+    StoreError::ChangedOutsideStore {
+        location: path.display().to_string(),
+        refusal: format!(
+            "SQLite refused to insert event {} (stream `{}`, version {}): {err}",
+            e.position, e.stream, e.stream_version
+        ),
+    }
 }
 
 impl SqliteStore {
@@ -969,7 +916,7 @@ impl std::io::Write for BlobSink<'_> {
     }
 }
 
-impl EventStore for SqliteStore {
+impl EventLog for SqliteStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
         // Streams the batch does not list are looked up like the listed ones, only not checked.
         let AppendRequest {
@@ -987,12 +934,12 @@ impl EventStore for SqliteStore {
     }
 
     /// One `BEGIN IMMEDIATE` transaction: the head and every listed stream's version are read
-    /// and checked under the write lock, then events are sealed on a second thread while this
-    /// one inserts them, and the transaction commits only once all of them are in.
+    /// and checked under the write lock, then each event is sealed and inserted as it comes,
+    /// and the transaction commits only once all of them are in.
     fn append_streamed(
         &mut self,
         expected: Vec<(String, ExpectedVersion)>,
-        events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
     ) -> Result<Appended, StoreError> {
         self.must_write("appending")?;
         let path = self.path.clone();
@@ -1086,7 +1033,9 @@ impl EventStore for SqliteStore {
     fn location(&self) -> String {
         format!("sqlite:{}", self.path.display())
     }
+}
 
+impl SnapshotStore for SqliteStore {
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
         self.put_snapshot(&snapshot.header(), false, &mut |sink| {
             sink.write_all(&snapshot.body)
@@ -1208,10 +1157,9 @@ mod tests {
             ),
         ] {
             let err = classify(path, &Access::Write, failure(code, message));
-            assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
+            assert!(matches!(err, StoreError::NotWritable { .. }), "{err}");
             let text = err.to_string();
             assert!(text.contains("not writable"), "{text}");
-            assert!(text.contains("open the ledger read-only"), "{text}");
             assert!(!text.contains("not a Steadfast ledger"), "{text}");
         }
     }
@@ -1256,7 +1204,10 @@ mod tests {
                 "unable to open database file",
             ),
         );
-        assert!(matches!(err, StoreError::Incompatible(_)), "{err}");
+        assert!(
+            matches!(err, StoreError::ReadNeedsWriteAccess { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("cannot read"), "{err}");
         assert!(err.to_string().contains("ledger.sqlite-wal"), "{err}");
     }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::{EventStore, Head, StoreError, StoredEventRef};
+use crate::{EventLog, Head, StoreError, StoredEventRef};
 
 /// A SHA-256 digest, shown as 64 lower-case hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -357,7 +357,7 @@ impl VerifyReport {
 /// appended since are fine; a rewritten or cut history is not). `progress` is called every so
 /// often with the number of events checked.
 pub fn verify(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     expected_head: Option<ChainHash>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerifyReport, StoreError> {

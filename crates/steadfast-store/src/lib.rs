@@ -6,7 +6,11 @@
 //! so an edit anywhere in history breaks the chain from that point, and a reader shown a redacted
 //! payload can still verify the chain from the stored digest.
 //!
-//! Backends implement [`EventStore`]; [`conformance`] is the suite each one must pass;
+//! Beside the log, a backend keeps snapshot blobs: the application's projection saved at a log
+//! position, a cache that losing costs only a replay.
+//!
+//! Backends implement the two roles, [`EventLog`] and [`SnapshotStore`] ([`EventStore`] is both,
+//! on one handle); [`conformance`] is the suite each one must pass, a part per role;
 //! [`MemoryStore`] is the reference implementation. This crate knows nothing of the domain's
 //! event types, of SQL or of files.
 
@@ -217,29 +221,61 @@ pub enum StoreError {
     DuplicateKey(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// No log at `location`, and it was to be opened, not created.
+    #[error("not found: no ledger at {location}")]
+    Missing { location: String },
+    /// Writing needs access this process lacks, to the file or beside it (`reason` says which).
+    #[error("cannot write to {location}: {reason}")]
+    NotWritable { location: String, reason: String },
+    /// Even reading needs write access this process lacks: a writer is active, or left the
+    /// backend something to finish or undo first (`reason` says what).
+    #[error("cannot read {location} ({cause}): {reason}")]
+    ReadNeedsWriteAccess {
+        location: String,
+        cause: String,
+        reason: String,
+    },
+    /// The log is of an older schema than this build's, and a read-only handle may not
+    /// upgrade it.
+    #[error(
+        "{location} has schema version {found}, older than this build's ({wanted}); it cannot be upgraded while opened read-only"
+    )]
+    NeedsUpgrade {
+        location: String,
+        found: i64,
+        wanted: i64,
+    },
+    /// The backend refused an event the store had sealed against its own head and stream
+    /// versions, under its lock: something changed the log outside the store. Nothing of the
+    /// batch was written.
+    #[error(
+        "{location}: {refusal}; the batch was rolled back and nothing was written — the ledger was changed outside this store's lock"
+    )]
+    ChangedOutsideStore { location: String, refusal: String },
     #[error("{0}")]
     Incompatible(String),
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The contract every backend fulfils; checked by [`conformance`].
-pub trait EventStore: Send + fmt::Debug {
+/// The log: what every backend keeps, append-only and hash-chained; checked by
+/// [`conformance`].
+pub trait EventLog: Send + fmt::Debug {
     /// Appends a batch atomically after checking every expected version; assigns consecutive
     /// positions and stream versions, one recorded-at for the whole batch (never earlier than
     /// the head's), and chains the hashes.
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError>;
 
-    /// [`append`](EventStore::append) for a batch whose events are still being produced:
-    /// `events` is pulled in order — on another thread, by backends that write one event while
-    /// the next is encoded and sealed — and the batch is atomic all the same (the first `Err`
+    /// [`append`](EventLog::append) for a batch whose events are still being produced:
+    /// `events` is pulled in order (by backends that write each event as it comes, so no encoded
+    /// copy of the whole batch is held), and the batch is atomic all the same (the first `Err`
     /// it yields, like any other failure, leaves nothing written). Every stream the events
     /// append to must be listed in `expected` (with [`ExpectedVersion::Any`] to check nothing):
     /// an event on a stream not listed fails the batch.
     fn append_streamed(
         &mut self,
         expected: Vec<(String, ExpectedVersion)>,
-        events: &mut (dyn Iterator<Item = Result<NewEvent, StoreError>> + Send),
+        events: &mut dyn Iterator<Item = Result<NewEvent, StoreError>>,
     ) -> Result<Appended, StoreError> {
         let events: Vec<NewEvent> = events.collect::<Result<_, _>>()?;
         let listed: std::collections::HashSet<&str> =
@@ -262,7 +298,7 @@ pub trait EventStore: Send + fmt::Debug {
         visit: &mut dyn FnMut(&StoredEventRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StoreError>;
 
-    /// [`scan_borrowed`](EventStore::scan_borrowed), handing over a copy of each event.
+    /// [`scan_borrowed`](EventLog::scan_borrowed), handing over a copy of each event.
     fn scan(
         &self,
         after: u64,
@@ -279,12 +315,16 @@ pub trait EventStore: Send + fmt::Debug {
 
     /// Where the data lives, for messages (`sqlite:/path/ledger.sqlite`, `memory`).
     fn location(&self) -> String;
+}
 
-    /// Saves a snapshot, replacing any earlier one of the same format. Snapshots are a cache
-    /// beside the log, never part of it: losing one costs a replay, nothing else.
+/// Snapshot blobs kept beside the log: the latest one per format, each with the head it was
+/// built from and the digest of its body. A cache, never part of the log: losing one costs a replay,
+/// nothing else. Checked by [`conformance`].
+pub trait SnapshotStore: Send + fmt::Debug {
+    /// Saves a snapshot, replacing any earlier one of the same format.
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
 
-    /// [`save_snapshot`](EventStore::save_snapshot) for a body written as it is produced, so a
+    /// [`save_snapshot`](SnapshotStore::save_snapshot) for a body written as it is produced, so a
     /// body of hundreds of megabytes need not be held whole in memory (by backends that write
     /// it in place): `write` writes the body into the sink it is given, and it must come to
     /// `header.len` bytes with the SHA-256 digest `header.digest` — the store checks both as
@@ -330,6 +370,12 @@ pub trait EventStore: Send + fmt::Debug {
         }
     }
 }
+
+/// Both roles on one handle: what the application opens, a ledger's log and the snapshots kept
+/// beside it.
+pub trait EventStore: EventLog + SnapshotStore {}
+
+impl<S: EventLog + SnapshotStore + ?Sized> EventStore for S {}
 
 /// What a saved snapshot is, without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]

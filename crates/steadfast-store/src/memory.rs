@@ -6,8 +6,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::{
-    AppendRequest, Appended, Clock, EventStore, Head, Snapshot, StoreError, StoredEvent,
-    StoredEventRef, SystemClock, seal_batch,
+    AppendRequest, Appended, Clock, EventLog, Head, Snapshot, SnapshotStore, StoreError,
+    StoredEvent, StoredEventRef, SystemClock, seal_batch,
 };
 
 /// Events in a vector, with indexes by stream and idempotency key.
@@ -54,7 +54,7 @@ impl MemoryStore {
     }
 }
 
-impl EventStore for MemoryStore {
+impl EventLog for MemoryStore {
     fn append(&mut self, request: AppendRequest) -> Result<Appended, StoreError> {
         let head = self.head()?;
         let sealed = seal_batch(
@@ -107,7 +107,9 @@ impl EventStore for MemoryStore {
     fn location(&self) -> String {
         "memory".to_owned()
     }
+}
 
+impl SnapshotStore for MemoryStore {
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
         self.snapshots
             .insert(snapshot.format.clone(), snapshot.clone());

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use steadfast_store::conformance::event;
-use steadfast_store::{AppendRequest, EventStore, ManualClock, MemoryStore, verify};
+use steadfast_store::{AppendRequest, EventLog, ManualClock, MemoryStore, verify};
 
 fn memory(clock: Arc<ManualClock>) -> (MemoryStore, ()) {
     (MemoryStore::with_clock(clock), ())
