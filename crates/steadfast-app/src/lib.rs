@@ -14,6 +14,7 @@ pub mod progress;
 pub mod queries;
 pub mod reports;
 pub mod scenario;
+pub mod service;
 pub mod snapshot;
 pub mod storage;
 pub mod tracker;
@@ -35,6 +36,13 @@ pub use import::{
     import_file_keeping,
 };
 pub use progress::{Phase, Progress};
+pub use service::{
+    Identity, ImportContributions, ImportRates, ImportTracker, Problem, Service, ServiceError,
+    Verified,
+};
+/// What a front end names on its command line or in a request: a date, a chain head.
+pub use steadfast_ingest::parse_date;
+pub use steadfast_store::{ChainHash, VerifyReport};
 pub use storage::{Access, Database, log_length, open_store};
 
 /// Application failures.

@@ -31,15 +31,14 @@ use jiff::civil::Date;
 use steadfast_app::queries::{self, ContributionFilter, LogHead};
 
 use steadfast_app::{
-    Access, AppError, Cancel, Database, ImportOptions, Phase, Progress, Steadfast,
-    import_file_keeping, scenario,
+    Access, Cancel, Database, Identity, ImportContributions, ImportTracker, Phase, Progress,
+    Service, ServiceError, Steadfast, scenario,
 };
+use steadfast_app::{ChainHash, Problem, parse_date};
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
     Category, Channel, ContributionId, DatasetId, FxPolicy, PartyId, ReportQuery, Stage,
 };
-use steadfast_ingest::{CsvOptions, ImportError, parse_contributions, parse_date};
-use steadfast_store::ChainHash;
 
 use output::{Format, Grid, amount_cell, emit, grouped};
 
@@ -387,6 +386,11 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Who the local user is to the ledger.
+fn identity() -> Identity {
+    Identity { actor: actor() }
+}
+
 fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
@@ -524,37 +528,18 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     let bytes = read_input(&args.file, &name)?;
     let progress = Progress::new();
     let bars = progress::Bars::start(&progress);
-    // Rows are lines but for the header (a quoted cell may hold a line break: then the bar
-    // ends a little short of 100 %).
-    let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64;
-    progress.start(Phase::Reading, Some(lines.saturating_sub(1).max(1)));
-    let parsed = parse_contributions(
-        &name,
-        &bytes,
-        CsvOptions {
+    let result = Service::new(database.clone()).import_contributions(
+        &identity(),
+        ImportContributions {
+            file: name.clone(),
+            bytes,
+            dataset: args.dataset.clone(),
             ignore_extra: args.ignore_extra,
+            dry_run: args.dry_run,
+            cancel,
         },
-        &mut |rows| progress.set(rows),
+        &progress,
     );
-    let parsed = match &args.dataset {
-        Some(d) => parsed.in_dataset(d),
-        None => parsed,
-    };
-    drop(bytes);
-    if cancel.is_requested() {
-        return Err(interrupted().into());
-    }
-    let options = ImportOptions {
-        dry_run: args.dry_run,
-        cancel,
-        progress: progress.clone(),
-    };
-    // Rules are checked even when some rows failed to parse, so one run reports everything;
-    // a ledger that does not exist yet is created only once the whole file is known good.
-    progress.start(Phase::Replaying, steadfast_app::log_length(database));
-    let result = import_file_keeping(database, parsed, &actor(), options, &mut |n| {
-        progress.set(n)
-    });
     bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
         Ok((outcome, app)) => {
@@ -590,88 +575,59 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
             drop(app);
             printed
         }
-        Err(AppError::Rejected(errors)) => {
+        Err(ServiceError::Invalid { problems, .. }) if !problems.is_empty() => {
             // The file was refused whatever happens to our output: the exit status says so.
-            match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
+            match report_errors(&name, &problems, args.max_errors, args.format.format) {
                 Err(e) if !is_broken_pipe(&e) => Err(e),
                 _ => Err(Reported.into()),
             }
         }
-        Err(AppError::Cancelled) => Err(interrupted().into()),
+        Err(ServiceError::Interrupted) => Err(interrupted().into()),
         Err(e) => Err(e.into()),
     }
 }
 
 fn import_tracker(database: &Database, args: &TrackerArgs) -> Result<()> {
-    use steadfast_app::tracker::{TrackerImport, TrackerRelease, import_tracker, sha256_hex};
     let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
-    let refused = |errors: &steadfast_ingest::ErrorList| -> Result<()> {
-        match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
+    let refused = |problems: &[Problem]| -> Result<()> {
+        match report_errors(&name, problems, args.max_errors, args.format.format) {
             Err(e) if !is_broken_pipe(&e) => Err(e),
             _ => Err(Reported.into()),
         }
     };
-    let parsed = match steadfast_ingest::parse_tracker(&name, &bytes) {
-        Ok(p) => p,
-        Err(errors) => return refused(&errors),
-    };
-    let sha256 = sha256_hex(&bytes);
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    // The release: named on the command line, else read from release_info.csv beside the
-    // file, else the file's SHA-256.
+    // The publisher's description of its release, when it is beside the file.
     let beside = args
         .file
         .parent()
         .map(|dir| dir.join("release_info.csv"))
         .filter(|p| args.file.as_os_str() != "-" && p.is_file());
-    let info = match &beside {
+    let release_info = match &beside {
         Some(path) => {
             let info_name = path.display().to_string();
             let info_bytes = read_input(path, &info_name)?;
-            match steadfast_ingest::parse_tracker_release(&info_name, &info_bytes) {
-                Ok(info) => Some(info),
-                Err(errors) => return refused(&errors),
-            }
+            Some((info_name, info_bytes))
         }
         None => None,
     };
-    let release = match (&args.release, info) {
-        (Some(label), info) => TrackerRelease {
-            release: label.clone(),
-            title: info.filter(|i| &i.release == label).map_or_else(
-                || format!("Ukraine Support Tracker, release {label}"),
-                |i| i.label,
-            ),
-            published_on: None,
-        },
-        (None, Some(info)) => TrackerRelease {
-            release: info.release,
-            title: info.label,
-            published_on: Some(info.date),
-        },
-        (None, None) => TrackerRelease {
-            release: sha256.clone(),
-            title: format!("Ukraine Support Tracker, file {}", &sha256[..12]),
-            published_on: None,
-        },
-    };
-    let import = TrackerImport {
-        file: name.clone(),
-        dataset: args.dataset.clone(),
-        release,
-        sha256,
-        parsed,
-        today,
-    };
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
     let progress = Progress::new();
     let bars = progress::Bars::start(&progress);
-    progress.start(Phase::Replaying, steadfast_app::log_length(database));
-    let result = import_tracker(database, &import, &actor(), args.dry_run, &mut |n| {
-        progress.set(n)
-    });
+    let result = Service::new(database.clone()).import_tracker(
+        &identity(),
+        ImportTracker {
+            file: name.clone(),
+            bytes,
+            dataset: args.dataset.clone(),
+            release: args.release.clone(),
+            release_info,
+            today,
+            dry_run: args.dry_run,
+        },
+        &progress,
+    );
     bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
         Ok(outcome) => {
@@ -717,7 +673,7 @@ fn import_tracker(database: &Database, args: &TrackerArgs) -> Result<()> {
                 &[verdict, head_line(&outcome.log_head)],
             )
         }
-        Err(AppError::Rejected(errors)) => refused(&errors),
+        Err(ServiceError::Invalid { problems, .. }) if !problems.is_empty() => refused(&problems),
         Err(e) => Err(e.into()),
     }
 }
@@ -746,7 +702,7 @@ fn read_input(path: &Path, name: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn report_errors(name: &str, errors: &[ImportError], max: usize, format: Format) -> Result<()> {
+fn report_errors(name: &str, errors: &[Problem], max: usize, format: Format) -> Result<()> {
     let shown = &errors[..errors.len().min(max)];
     let rest = errors.len() - shown.len();
     // Errors go to stderr first, so they are reported even if stdout is already closed.
@@ -1055,11 +1011,11 @@ fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
 }
 
 fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
-    let store = steadfast_app::open_store(database, Access::Read, None)?;
     let bar = spinner("verifying the chain");
-    let report = steadfast_store::verify(store.as_ref(), args.expect_head, &mut |n| {
+    let verified = Service::new(database.clone()).verify(args.expect_head, &mut |n| {
         bar.set_message(format!("verifying the chain: {n} events"));
     })?;
+    let report = verified.report;
     bar.finish_and_clear();
     let head = LogHead::of(report.head);
     #[derive(serde::Serialize)]
@@ -1076,7 +1032,7 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
     }
     let json = VerifyJson {
         ok: report.is_ok(),
-        database: store.location(),
+        database: verified.location.clone(),
         events_verified: report.events,
         log_head: &head,
         first_break: report
@@ -1088,7 +1044,7 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
         appended_since_expected: report.appended_since_expected(),
     };
     let mut grid = Grid::new(&[("check", false), ("result", false)]);
-    grid.push(vec!["database".into(), store.location()]);
+    grid.push(vec!["database".into(), verified.location.clone()]);
     grid.push(vec!["events verified".into(), report.events.to_string()]);
     grid.push(vec![
         "chain".into(),

@@ -9,18 +9,17 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
+use steadfast_app::parse_date;
 use steadfast_app::reports::{
     self, AnomaliesView, FairShareView, GapsFigures, GapsView, ReconcileView,
 };
 use steadfast_app::{Access, AppError, Database, Steadfast};
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{Counting, DatasetId, FrameworkId, FxPolicy, HalfYear, ReportQuery, Stage};
-use steadfast_ingest::{parse_date, parse_ecb_rates};
 
 use crate::output::{Format, Grid, amount_cell, emit, grouped};
 use crate::{
-    FormatArg, Reported, actor, choices, input_name, is_broken_pipe, open, read_input,
-    report_errors,
+    FormatArg, Reported, choices, input_name, is_broken_pipe, open, read_input, report_errors,
 };
 
 /// How many detail lines (unconverted values, earlier fixings) a table lists before pointing
@@ -699,25 +698,17 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
 pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
     let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
-    let parsed = parse_ecb_rates(&name, &bytes);
-    drop(bytes);
     let progress = steadfast_app::Progress::new();
     let bars = crate::progress::Bars::start(&progress);
-    let result = parsed.map_err(AppError::Rejected).and_then(|rates| {
-        progress.start(
-            steadfast_app::Phase::Replaying,
-            steadfast_app::log_length(database),
-        );
-        steadfast_app::write::write_to(
-            database,
-            &actor(),
-            args.dry_run,
-            &mut |n| progress.set(n),
-            &mut steadfast_app::write::DecidedBy::new(&mut |ledger| {
-                steadfast_app::fx::decide_rate_file(ledger, &name, &rates, args.dry_run)
-            }),
-        )
-    });
+    let result = steadfast_app::Service::new(database.clone()).import_rates(
+        &crate::identity(),
+        steadfast_app::ImportRates {
+            file: name.clone(),
+            bytes,
+            dry_run: args.dry_run,
+        },
+        &progress,
+    );
     bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
         Ok(outcome) => {
@@ -756,8 +747,8 @@ pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
                 &[verdict, crate::head_line(&outcome.log_head)],
             )
         }
-        Err(AppError::Rejected(errors)) => {
-            match report_errors(&name, &errors.0, args.max_errors, args.format.format) {
+        Err(steadfast_app::ServiceError::Invalid { problems, .. }) if !problems.is_empty() => {
+            match report_errors(&name, &problems, args.max_errors, args.format.format) {
                 Err(e) if !is_broken_pipe(&e) => Err(e),
                 _ => Err(Reported.into()),
             }
