@@ -409,8 +409,9 @@ fn spinner(message: impl Into<String>) -> indicatif::ProgressBar {
 fn open(database: &Database, access: Access) -> Result<Steadfast> {
     let progress = Progress::new();
     let bars = progress::Bars::start(&progress);
-    progress.start(Phase::Replaying, steadfast_app::log_length(database));
-    let app = Steadfast::open(database, access, None, &mut |n| progress.set(n));
+    let service = Service::new(database.clone());
+    progress.start(Phase::Replaying, service.log_length());
+    let app = service.open(access, &mut |n| progress.set(n));
     bars.clear();
     let app = app?;
     if let steadfast_app::snapshot::SnapshotUse::Discarded { reason } = app.snapshot_use() {
