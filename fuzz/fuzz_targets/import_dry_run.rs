@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         &mut app,
         &parsed,
         "local:fuzz",
-        ImportOptions { dry_run: true },
+        ImportOptions {
+            dry_run: true,
+            ..ImportOptions::default()
+        },
     );
     assert_eq!(app.head(), head, "a dry run wrote to the log");
     assert_eq!(app.ledger().events_applied(), events, "a dry run changed the ledger");
