@@ -150,7 +150,7 @@ impl Aggregate for DatasetState {
                 Ok(Vec::new())
             } else {
                 Err(Rejection::one(Reason::whole(format!(
-                    "release: {} of dataset {} is already recorded from another file ({}); name this one with --release",
+                    "release: {} of dataset {} is already recorded from another file ({}); give this one another release label",
                     cmd.release,
                     cmd.dataset,
                     r.file_sha256.as_deref().unwrap_or("no file")
