@@ -251,15 +251,6 @@ impl<A: Aggregate> Book<A> {
         self.records.values()
     }
 
-    /// How many records there are.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
     /// Decides a command against the record it targets.
     pub fn decide(
         &self,
@@ -269,25 +260,13 @@ impl<A: Aggregate> Book<A> {
         A::decide(self.get(&A::target(command)), command, context)
     }
 
-    /// Folds one event into its record (opening it with its first event).
+    /// Folds one event into its record, opening the record with its first event; an event
+    /// that belongs to no record and cannot open one is not folded.
     pub fn apply(&mut self, meta: crate::EventMeta, event: A::Event) {
-        fold(&mut self.records, meta, event);
-    }
-}
-
-/// Folds one event into the record it belongs to in `records`, opening the record with its
-/// first event; an event that belongs to no record and cannot open one is not folded.
-pub(crate) fn fold<A: Aggregate>(
-    records: &mut BTreeMap<A::Id, A>,
-    meta: crate::EventMeta,
-    event: A::Event,
-) {
-    let id = A::id_of(&event);
-    if let Some(record) = records.get_mut(&id) {
-        record.apply(meta, event);
-    } else if let Some(mut record) = A::open(meta, &event) {
-        record.apply(meta, event);
-        records.insert(id, record);
+        let id = A::id_of(&event);
+        if let Some(record) = evolve(self.records.remove(&id), meta, event) {
+            self.records.insert(id, record);
+        }
     }
 }
 

@@ -300,16 +300,17 @@ pub enum DomainEvent {
 impl DomainEvent {
     /// The stream the event belongs to: one per party, one per contribution.
     pub fn stream(&self) -> String {
-        match self {
-            DomainEvent::PartyRegistered(e) => format!("party:{}", e.party),
-            DomainEvent::MembershipRecorded(e) => format!("party:{}", e.party),
-            DomainEvent::ContributionRegistered(e) => format!("contribution:{}", e.contribution),
-            DomainEvent::StageRecorded(e) => format!("contribution:{}", e.contribution),
-            DomainEvent::FrameworkAdopted(e) => format!("framework:{}", e.framework),
-            DomainEvent::FxFixingsPublished(e) => format!("fx:{}", e.source),
-            DomainEvent::FrameworkRevised(e) => format!("framework:{}", e.framework),
-            DomainEvent::DatasetReleaseRecorded(e) => format!("dataset:{}", e.dataset),
-        }
+        let (kind, id): (&str, &dyn std::fmt::Display) = match self {
+            DomainEvent::PartyRegistered(e) => (Party::KIND, &e.party),
+            DomainEvent::MembershipRecorded(e) => (Party::KIND, &e.party),
+            DomainEvent::ContributionRegistered(e) => (ContributionState::KIND, &e.contribution),
+            DomainEvent::StageRecorded(e) => (ContributionState::KIND, &e.contribution),
+            DomainEvent::FrameworkAdopted(e) => (AdoptedFramework::KIND, &e.framework),
+            DomainEvent::FxFixingsPublished(e) => (RateTable::KIND, &e.source),
+            DomainEvent::FrameworkRevised(e) => (AdoptedFramework::KIND, &e.framework),
+            DomainEvent::DatasetReleaseRecorded(e) => (DatasetState::KIND, &e.dataset),
+        };
+        format!("{kind}:{id}")
     }
 
     /// The date from which the fact holds.
@@ -625,11 +626,11 @@ impl<'a> Draft<'a> {
         Ok(match self.stage(cmd)? {
             Staged::AlreadyRecorded => Decision::AlreadyRecorded,
             Staged::Record { opens } => {
-                let mut produced = Vec::with_capacity(2);
-                if opens {
-                    produced.push(DomainEvent::ContributionRegistered(cmd.registration()));
-                }
-                produced.push(DomainEvent::StageRecorded(cmd.to_event()));
+                let produced: Vec<DomainEvent> = cmd
+                    .events(opens)
+                    .into_iter()
+                    .map(DomainEvent::from)
+                    .collect();
                 self.events.extend(produced.iter().cloned());
                 Decision::Record(produced)
             }

@@ -106,6 +106,17 @@ impl RecordStage {
         }
     }
 
+    /// The events this command records once decided: the registration of its contribution
+    /// first when it `opens` it, then its stage event.
+    pub fn events(&self, opens: bool) -> Vec<ContributionEvent> {
+        let mut events = Vec::with_capacity(2);
+        if opens {
+            events.push(ContributionEvent::Registered(self.registration()));
+        }
+        events.push(ContributionEvent::StageRecorded(self.to_event()));
+        events
+    }
+
     /// The attributes of its contribution this command states differently from how the
     /// contribution is recorded, each a reason naming its field.
     pub(crate) fn attributes_differ(&self, info: &ContributionRegistered) -> Vec<Reason> {
@@ -197,14 +208,7 @@ impl Aggregate for ContributionState {
     ) -> Result<Vec<ContributionEvent>, Rejection> {
         Ok(match decide_stage(record, cmd, ledger)? {
             Staged::AlreadyRecorded => Vec::new(),
-            Staged::Record { opens } => {
-                let mut events = Vec::with_capacity(2);
-                if opens {
-                    events.push(ContributionEvent::Registered(cmd.registration()));
-                }
-                events.push(ContributionEvent::StageRecorded(cmd.to_event()));
-                events
-            }
+            Staged::Record { opens } => cmd.events(opens),
         })
     }
 
