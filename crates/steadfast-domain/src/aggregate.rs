@@ -89,6 +89,9 @@ pub enum Field {
     Dataset,
     /// The reference rate of one currency (a day of rates).
     Rate(Currency),
+    /// A key of a specification (a framework, a revision, a dataset's release), as it is
+    /// spelled there: `target`, `share_basis.indicator`.
+    Key(&'static str),
 }
 
 impl Field {
@@ -116,6 +119,7 @@ impl Field {
             Field::SourceKind => "source_kind",
             Field::Dataset => "dataset",
             Field::Rate(_) => "rate",
+            Field::Key(key) => key,
         }
     }
 }
@@ -145,11 +149,14 @@ impl Reason {
     }
 }
 
-/// The message; a reason about one currency's rate names the currency first.
+/// The message; a reason about one currency's rate names the currency first, and one about a
+/// specification's key names the key.
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(Field::Rate(currency)) = self.field {
-            write!(f, "{currency}: ")?;
+        match self.field {
+            Some(Field::Rate(currency)) => write!(f, "{currency}: ")?,
+            Some(Field::Key(key)) => write!(f, "{key}: ")?,
+            _ => {}
         }
         f.write_str(&self.message)
     }
@@ -178,14 +185,13 @@ impl Rejection {
         Err(Rejection { reasons })
     }
 
-    /// Reasons about the whole command, from texts that name what they are about.
-    pub fn whole(messages: Vec<String>) -> Result<(), Rejection> {
-        if messages.is_empty() {
+    /// `Ok(())` when there is no reason, else the rejection (reasons in the order given: a
+    /// specification's reasons follow its layout).
+    pub fn unless_none(reasons: Vec<Reason>) -> Result<(), Rejection> {
+        if reasons.is_empty() {
             return Ok(());
         }
-        Err(Rejection {
-            reasons: messages.into_iter().map(Reason::whole).collect(),
-        })
+        Err(Rejection { reasons })
     }
 }
 

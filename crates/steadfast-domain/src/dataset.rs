@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, Reason, Rejection};
+use crate::aggregate::{Aggregate, Field, Reason, Rejection};
 use crate::events::EventMeta;
 use crate::ids::{DatasetId, PartyId};
 use crate::vocabulary::Stage;
@@ -49,20 +49,26 @@ pub struct DatasetReleaseRecorded {
 
 impl DatasetReleaseRecorded {
     /// The problems of a release; empty when it may be recorded.
-    pub fn problems(&self) -> Vec<String> {
+    pub fn problems(&self) -> Vec<Reason> {
         let mut out = Vec::new();
         if self.release.trim().is_empty() || self.release.len() > 128 {
-            out.push("release: a label of 1 to 128 characters is required".to_owned());
+            out.push(Reason::at(
+                Field::Key("release"),
+                "a label of 1 to 128 characters is required",
+            ));
         }
         if self.citation.trim().is_empty() {
-            out.push("citation: say how to cite the release".to_owned());
+            out.push(Reason::at(
+                Field::Key("citation"),
+                "say how to cite the release",
+            ));
         }
         if let Some(c) = &self.coverage
             && c.from > c.to
         {
-            out.push(format!(
-                "coverage: starts on {} after it ends on {}",
-                c.from, c.to
+            out.push(Reason::at(
+                Field::Key("coverage"),
+                format!("starts on {} after it ends on {}", c.from, c.to),
             ));
         }
         out
@@ -149,15 +155,18 @@ impl Aggregate for DatasetState {
             return if r == cmd || r.file_sha256 == cmd.file_sha256 {
                 Ok(Vec::new())
             } else {
-                Err(Rejection::one(Reason::whole(format!(
-                    "release: {} of dataset {} is already recorded from another file ({}); give this one another release label",
-                    cmd.release,
-                    cmd.dataset,
-                    r.file_sha256.as_deref().unwrap_or("no file")
-                ))))
+                Err(Rejection::one(Reason::at(
+                    Field::Key("release"),
+                    format!(
+                        "{} of dataset {} is already recorded from another file ({}); give this one another release label",
+                        cmd.release,
+                        cmd.dataset,
+                        r.file_sha256.as_deref().unwrap_or("no file")
+                    ),
+                )))
             };
         }
-        Rejection::whole(cmd.problems())?;
+        Rejection::unless_none(cmd.problems())?;
         Ok(vec![cmd.clone()])
     }
 

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, Reason, Rejection};
+use crate::aggregate::{Aggregate, Field, Reason, Rejection};
 use crate::events::EventMeta;
 use crate::fx::cents;
 use crate::ids::{FrameworkId, PartyId};
@@ -95,27 +95,36 @@ pub struct FrameworkRevised {
 
 impl FrameworkRevised {
     /// The problems of a revision against the rules it revises; empty when it may be recorded.
-    pub fn problems(&self, rules: &FrameworkAdopted) -> Vec<String> {
+    pub fn problems(&self, rules: &FrameworkAdopted) -> Vec<Reason> {
         let mut out = Vec::new();
         if self.revision.trim().is_empty() || self.revision.len() > 64 {
-            out.push("revision: a label of 1 to 64 characters is required".to_owned());
+            out.push(Reason::at(
+                Field::Key("revision"),
+                "a label of 1 to 64 characters is required",
+            ));
         }
         if self.reason.trim().is_empty() {
-            out.push("reason: say why the rules change".to_owned());
+            out.push(Reason::at(Field::Key("reason"), "say why the rules change"));
         }
         if self.revised_on < rules.adopted_on {
-            out.push(format!(
-                "revised_on: {} is before the adoption on {}",
-                self.revised_on, rules.adopted_on
+            out.push(Reason::at(
+                Field::Key("revised_on"),
+                format!(
+                    "{} is before the adoption on {}",
+                    self.revised_on, rules.adopted_on
+                ),
             ));
         }
         for c in &self.add_eligible_categories {
             if rules.eligible_categories.contains(c) {
-                out.push(format!("add_eligible_categories: {c} is already eligible"));
+                out.push(Reason::at(
+                    Field::Key("add_eligible_categories"),
+                    format!("{c} is already eligible"),
+                ));
             }
         }
         if self.counting.is_none() && self.add_eligible_categories.is_empty() {
-            out.push("the revision changes nothing".to_owned());
+            out.push(Reason::whole("the revision changes nothing"));
         }
         out
     }
@@ -145,48 +154,66 @@ impl FrameworkAdopted {
     }
 
     /// The rule problems of a framework, each naming its field; empty when it can be adopted.
-    pub fn problems(&self) -> Vec<String> {
+    pub fn problems(&self) -> Vec<Reason> {
         let mut out = Vec::new();
         if self.target.currency().code() != "EUR" {
-            out.push(format!(
-                "target: only EUR targets are supported, not {}",
-                self.target.currency()
+            out.push(Reason::at(
+                Field::Key("target"),
+                format!(
+                    "only EUR targets are supported, not {}",
+                    self.target.currency()
+                ),
             ));
         }
         if !self.target.is_positive() {
-            out.push("target: must be positive".to_owned());
+            out.push(Reason::at(Field::Key("target"), "must be positive"));
         }
         if self.period_start > self.period_end {
-            out.push(format!(
-                "period: starts on {} after it ends on {}",
-                self.period_start, self.period_end
+            out.push(Reason::at(
+                Field::Key("period"),
+                format!(
+                    "starts on {} after it ends on {}",
+                    self.period_start, self.period_end
+                ),
             ));
         }
         if !self.counting_stage.is_flow() {
-            out.push(format!(
-                "counting_stage: `{}` is not a stage that accumulates value",
-                self.counting_stage
+            out.push(Reason::at(
+                Field::Key("counting_stage"),
+                format!(
+                    "`{}` is not a stage that accumulates value",
+                    self.counting_stage
+                ),
             ));
         }
         if self.participants.is_empty() {
-            out.push("participants: none listed".to_owned());
+            out.push(Reason::at(Field::Key("participants"), "none listed"));
         }
         if self.recipients.is_empty() {
-            out.push("recipients: none listed".to_owned());
+            out.push(Reason::at(Field::Key("recipients"), "none listed"));
         }
         if self.share_basis.indicator != GDP_CURRENT_USD {
-            out.push(format!(
-                "share_basis.indicator: `{}` is not supported; use {GDP_CURRENT_USD}",
-                self.share_basis.indicator
+            out.push(Reason::at(
+                Field::Key("share_basis.indicator"),
+                format!(
+                    "`{}` is not supported; use {GDP_CURRENT_USD}",
+                    self.share_basis.indicator
+                ),
             ));
         }
         let participants: BTreeSet<&PartyId> = self.participants.iter().collect();
         if participants.len() != self.participants.len() {
-            out.push("participants: a party is listed twice".to_owned());
+            out.push(Reason::at(
+                Field::Key("participants"),
+                "a party is listed twice",
+            ));
         }
         for e in &self.exemptions {
             if !participants.contains(&e.party) {
-                out.push(format!("exemptions: {} is not a participant", e.party));
+                out.push(Reason::at(
+                    Field::Key("exemptions"),
+                    format!("{} is not a participant", e.party),
+                ));
             }
         }
         let mut denominator = Decimal::ZERO;
@@ -197,24 +224,34 @@ impl FrameworkAdopted {
                     denominator = denominator.saturating_add(*v);
                 }
                 Some(v) if v.is_sign_positive() && !v.is_zero() => {}
-                Some(v) => out.push(format!(
-                    "share_basis: the {} {} of {p} is {v}; it must be positive",
-                    self.share_basis.indicator, self.share_basis.year
+                Some(v) => out.push(Reason::at(
+                    Field::Key("share_basis"),
+                    format!(
+                        "the {} {} of {p} is {v}; it must be positive",
+                        self.share_basis.indicator, self.share_basis.year
+                    ),
                 )),
-                None if counted => out.push(format!(
-                    "share_basis: no {} {} for participant {p}",
-                    self.share_basis.indicator, self.share_basis.year
+                None if counted => out.push(Reason::at(
+                    Field::Key("share_basis"),
+                    format!(
+                        "no {} {} for participant {p}",
+                        self.share_basis.indicator, self.share_basis.year
+                    ),
                 )),
                 None => {}
             }
         }
         if out.is_empty() && denominator.is_zero() {
-            out.push("participants: every participant is exempted out of the denominator".into());
+            out.push(Reason::at(
+                Field::Key("participants"),
+                "every participant is exempted out of the denominator",
+            ));
         }
         for period in &self.reporting_periods {
             if period.first_day() < self.period_start || period.last_day() > self.period_end {
-                out.push(format!(
-                    "reporting_periods: {period} is not within the framework's period"
+                out.push(Reason::at(
+                    Field::Key("reporting_periods"),
+                    format!("{period} is not within the framework's period"),
                 ));
             }
         }
@@ -325,19 +362,22 @@ fn adopt(
         return if existing.rules == *cmd {
             Ok(Vec::new())
         } else {
-            Err(Rejection::one(Reason::whole(format!(
-                "id: framework {} is already adopted with different rules; a change needs its own event",
-                cmd.framework
-            ))))
+            Err(Rejection::one(Reason::at(
+                Field::Key("id"),
+                format!(
+                    "framework {} is already adopted with different rules; a change needs its own event",
+                    cmd.framework
+                ),
+            )))
         };
     }
     let mut problems = cmd.problems();
     for party in cmd.participants.iter().chain(&cmd.recipients) {
         if !registry.knows_party(party) {
-            problems.push(format!("{party} is not a registered party"));
+            problems.push(Reason::whole(format!("{party} is not a registered party")));
         }
     }
-    Rejection::whole(problems)?;
+    Rejection::unless_none(problems)?;
     Ok(vec![FrameworkEvent::Adopted(Box::new(cmd.clone()))])
 }
 
@@ -347,10 +387,13 @@ fn revise(
     cmd: &FrameworkRevised,
 ) -> Result<Vec<FrameworkEvent>, Rejection> {
     let Some(framework) = record else {
-        return Err(Rejection::one(Reason::whole(format!(
-            "framework: {} is not adopted; a revision needs an adopted framework",
-            cmd.framework
-        ))));
+        return Err(Rejection::one(Reason::at(
+            Field::Key("framework"),
+            format!(
+                "{} is not adopted; a revision needs an adopted framework",
+                cmd.framework
+            ),
+        )));
     };
     if let Some((_, r)) = framework
         .revisions
@@ -360,13 +403,16 @@ fn revise(
         return if r == cmd {
             Ok(Vec::new())
         } else {
-            Err(Rejection::one(Reason::whole(format!(
-                "revision: {} of framework {} is already recorded with different content",
-                cmd.revision, cmd.framework
-            ))))
+            Err(Rejection::one(Reason::at(
+                Field::Key("revision"),
+                format!(
+                    "{} of framework {} is already recorded with different content",
+                    cmd.revision, cmd.framework
+                ),
+            )))
         };
     }
-    Rejection::whole(cmd.problems(&framework.rules_known_on(None)))?;
+    Rejection::unless_none(cmd.problems(&framework.rules_known_on(None)))?;
     Ok(vec![FrameworkEvent::Revised(cmd.clone())])
 }
 
