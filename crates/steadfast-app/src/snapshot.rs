@@ -397,7 +397,7 @@ impl Read for Hashing<'_> {
 /// Whether the log's event at the snapshot's position is the one it was built from.
 fn check_head(store: &dyn EventLog, head: Head) -> Result<(), String> {
     let position = head.position;
-    let at = crate::head_at(store, position)
+    let at = crate::chain::head_at(store, position)
         .map_err(|e| format!("the log cannot be read at its position: {e}"))?;
     match at {
         Some(h) if h == head => Ok(()),
