@@ -388,7 +388,7 @@ impl Decide for ImportBatch {
 }
 
 impl Batch for ImportBatch {
-    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_> {
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + '_> {
         let rows = self.rows.parsed.rows.iter().rev();
         Box::new(rows.zip(&self.rows.fates).flat_map(|(row, fate)| {
             let cmd = &row.command;

@@ -28,9 +28,9 @@ pub type Decided<O> = Result<(O, Vec<DomainEvent>), AppError>;
 /// then handed over by value to be folded into the projection. A batch that still holds the
 /// commands it was decided from (an import's rows) builds each event as it is walked rather than
 /// holding a second copy of the file, and hands the commands' texts over to the projection.
-pub trait Batch: Sync {
+pub trait Batch {
     /// The events in append order, lent or built for the caller; the same on every walk.
-    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_>;
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + '_>;
 
     /// The same events by value, in the same order, to fold once the batch is committed; the
     /// batch is left empty.
@@ -38,7 +38,7 @@ pub trait Batch: Sync {
 }
 
 impl Batch for Vec<DomainEvent> {
-    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_> {
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + '_> {
         Box::new(self.iter().map(Cow::Borrowed))
     }
 

@@ -50,7 +50,7 @@ struct StopsWhileWritten {
 }
 
 impl Batch for StopsWhileWritten {
-    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + Send + '_> {
+    fn events(&self) -> Box<dyn Iterator<Item = Cow<'_, DomainEvent>> + '_> {
         // The first walk counts the streams; the second encodes the events as they are written.
         let walk = self.walked.fetch_add(1, Ordering::SeqCst);
         Box::new(self.events.iter().enumerate().map(move |(i, e)| {

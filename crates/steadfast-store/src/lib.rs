@@ -254,8 +254,10 @@ pub enum StoreError {
     ChangedOutsideStore { location: String, refusal: String },
     #[error("{0}")]
     Incompatible(String),
+    /// The message says the backend's own error; it is not also given as the source, so a
+    /// front end printing the chain of causes prints it once.
     #[error("storage backend failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The log: what every backend keeps, append-only and hash-chained; checked by
