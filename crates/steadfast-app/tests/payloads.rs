@@ -49,7 +49,7 @@ fn a_stage_event_payload_is_the_text_it_always_was() {
         effective_date: "2024-07-10".parse().expect("date"),
         actor: "local:test",
         idempotency_key: Some("event:E-1"),
-        event_type: codec::STAGE_RECORDED,
+        event_type: steadfast_domain::event_types::STAGE_RECORDED,
         event_version: 1,
         payload: v1.as_bytes(),
         payload_digest: steadfast_store::ChainHash::GENESIS,
@@ -71,7 +71,7 @@ fn a_version_1_registration_belongs_to_the_ledger_dataset() {
         effective_date: "2024-07-10".parse().expect("date"),
         actor: "local:test",
         idempotency_key: None,
-        event_type: codec::CONTRIBUTION_REGISTERED,
+        event_type: steadfast_domain::event_types::CONTRIBUTION_REGISTERED,
         event_version: 1,
         payload: v1.as_bytes(),
         payload_digest: steadfast_store::ChainHash::GENESIS,
@@ -85,4 +85,46 @@ fn a_version_1_registration_belongs_to_the_ledger_dataset() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+fn stored<'a>(event_type: &'a str, event_version: u32, payload: &'a str) -> StoredEventRef<'a> {
+    StoredEventRef {
+        position: 3,
+        stream: "contribution:C-1",
+        stream_version: 1,
+        recorded_at: jiff::Timestamp::UNIX_EPOCH,
+        effective_date: "2024-07-10".parse().expect("date"),
+        actor: "local:test",
+        idempotency_key: None,
+        event_type,
+        event_version,
+        payload: payload.as_bytes(),
+        payload_digest: steadfast_store::ChainHash::GENESIS,
+        prev_hash: steadfast_store::ChainHash::GENESIS,
+        hash: steadfast_store::ChainHash::GENESIS,
+    }
+}
+
+#[test]
+fn an_unknown_version_or_a_payload_with_more_after_it_is_refused_by_position() {
+    let v2 = r#"{"contribution":"C-1","donor":"DEU","recipient":"UKR","category":"training","channel":"bilateral","visibility":"public","description":"","opened_on":"2024-07-10","dataset":"ledger"}"#;
+    let registered = steadfast_domain::event_types::CONTRIBUTION_REGISTERED;
+    let read = codec::decode(&stored(registered, 2, v2)).expect("version 2 reads");
+    assert_eq!(read.schema(), (registered, 2));
+
+    let unknown = codec::decode(&stored(registered, 3, v2)).expect_err("no version 3 yet");
+    assert!(
+        unknown
+            .to_string()
+            .contains("event 3 has type `contribution.registered` version 3"),
+        "{unknown}"
+    );
+    let trailing = format!("{v2} {{}}");
+    let refused = codec::decode(&stored(registered, 2, &trailing)).expect_err("trailing");
+    assert!(
+        refused
+            .to_string()
+            .contains("event 3 (contribution.registered v2) has an unreadable payload"),
+        "{refused}"
+    );
 }

@@ -2,7 +2,9 @@
 //!
 //! Each kind is a module implementing [`Aggregate`] (`party`, `contribution`, `framework`,
 //! `dataset`, `fx`); registering one here is a variant of [`DomainEvent`] for each of its
-//! events, a book in [`Ledger`] and its line in [`Draft`]. `Ledger::apply` is infallible and is
+//! events (with the name and version it is stored under, [`DomainEvent::schema`] and
+//! [`DomainEvent::read`]), a book in [`Ledger`] and its line in [`Draft`]. Nothing outside this
+//! file and the kind's own module changes. `Ledger::apply` is infallible and is
 //! the only way state changes, both when replaying the log and when adding freshly appended
 //! events, so replay equals the incremental state by construction. `Draft` decides commands
 //! against the ledger plus what the same batch has already decided, through each kind's
@@ -11,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::aggregate::{Aggregate, Book, Field, Reason, Rejection, evolve};
 use crate::contribution::{
@@ -356,6 +358,86 @@ impl DomainEvent {
                 Some(format!("dataset:{}:release:{}", e.dataset, e.release))
             }
             DomainEvent::ContributionRegistered(_) => None,
+        }
+    }
+
+    /// The name the event is stored under and the version of its form this build writes. With
+    /// the event's serde form (its payload) it is the log's schema; [`DomainEvent::read`] reads
+    /// it back, older versions too.
+    pub fn schema(&self) -> (&'static str, u32) {
+        use event_types::*;
+        match self {
+            DomainEvent::PartyRegistered(_) => (PARTY_REGISTERED, 1),
+            DomainEvent::MembershipRecorded(_) => (MEMBERSHIP_RECORDED, 1),
+            // Version 2 adds the dataset.
+            DomainEvent::ContributionRegistered(_) => (CONTRIBUTION_REGISTERED, 2),
+            // Version 2 adds the source kind and the citation.
+            DomainEvent::StageRecorded(_) => (STAGE_RECORDED, 2),
+            DomainEvent::FrameworkAdopted(_) => (FRAMEWORK_ADOPTED, 1),
+            DomainEvent::FxFixingsPublished(_) => (FX_FIXINGS_PUBLISHED, 1),
+            DomainEvent::FrameworkRevised(_) => (FRAMEWORK_REVISED, 1),
+            DomainEvent::DatasetReleaseRecorded(_) => (DATASET_RELEASE_RECORDED, 1),
+        }
+    }
+
+    /// The event stored under `event_type` at `version`, read from its payload; `None` when
+    /// this build does not know that type or version (never a silent skip: the caller says so).
+    pub fn read<'de, D: Deserializer<'de>>(
+        event_type: &str,
+        version: u32,
+        payload: D,
+    ) -> Option<Result<DomainEvent, D::Error>> {
+        use DomainEvent as E;
+        use event_types::*;
+        Some(match (event_type, version) {
+            (PARTY_REGISTERED, 1) => Deserialize::deserialize(payload).map(E::PartyRegistered),
+            (MEMBERSHIP_RECORDED, 1) => {
+                Deserialize::deserialize(payload).map(E::MembershipRecorded)
+            }
+            // Upcasting version 1: the fields version 2 added take their defaults (the `ledger`
+            // dataset; no source kind, no citation), which serde fills in when they are absent.
+            (CONTRIBUTION_REGISTERED, 1 | 2) => {
+                Deserialize::deserialize(payload).map(E::ContributionRegistered)
+            }
+            (STAGE_RECORDED, 1 | 2) => Deserialize::deserialize(payload).map(E::StageRecorded),
+            (FRAMEWORK_ADOPTED, 1) => Deserialize::deserialize(payload).map(E::FrameworkAdopted),
+            (FX_FIXINGS_PUBLISHED, 1) => {
+                Deserialize::deserialize(payload).map(E::FxFixingsPublished)
+            }
+            (FRAMEWORK_REVISED, 1) => Deserialize::deserialize(payload).map(E::FrameworkRevised),
+            (DATASET_RELEASE_RECORDED, 1) => {
+                Deserialize::deserialize(payload).map(E::DatasetReleaseRecorded)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// The names events are stored under (see [`DomainEvent::schema`]).
+pub mod event_types {
+    pub const PARTY_REGISTERED: &str = "party.registered";
+    pub const MEMBERSHIP_RECORDED: &str = "party.membership-recorded";
+    pub const CONTRIBUTION_REGISTERED: &str = "contribution.registered";
+    pub const STAGE_RECORDED: &str = "contribution.stage-recorded";
+    pub const FRAMEWORK_ADOPTED: &str = "framework.adopted";
+    pub const FX_FIXINGS_PUBLISHED: &str = "fx.fixings-published";
+    pub const FRAMEWORK_REVISED: &str = "framework.revised";
+    pub const DATASET_RELEASE_RECORDED: &str = "dataset.release-recorded";
+}
+
+/// An event's payload: the event itself, without its name (stored beside it, see
+/// [`DomainEvent::schema`]).
+impl Serialize for DomainEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DomainEvent::PartyRegistered(e) => e.serialize(s),
+            DomainEvent::MembershipRecorded(e) => e.serialize(s),
+            DomainEvent::ContributionRegistered(e) => e.serialize(s),
+            DomainEvent::StageRecorded(e) => e.serialize(s),
+            DomainEvent::FrameworkAdopted(e) => e.serialize(s),
+            DomainEvent::FxFixingsPublished(e) => e.serialize(s),
+            DomainEvent::FrameworkRevised(e) => e.serialize(s),
+            DomainEvent::DatasetReleaseRecorded(e) => e.serialize(s),
         }
     }
 }

@@ -40,7 +40,7 @@ pub use framework::{
 };
 pub use fx::{Converted, Converter, FxFixingsPublished, FxPolicy, RateBasis, RateCut, RateTable};
 pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
-pub use ledger::{Decision, DomainEvent, Draft, Ledger};
+pub use ledger::{Decision, DomainEvent, Draft, Ledger, event_types};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use party::{MembershipRecorded, Party, PartyRegistered};
 pub use period::{HalfYear, HalfYearError};
