@@ -335,7 +335,7 @@ pub(crate) fn record_into_draft(
 /// append, and the batch those rows make — built from the rows as it is encoded, and folded by
 /// value from them once committed.
 #[derive(Debug)]
-struct ImportBatch {
+pub(crate) struct ImportBatch {
     rows: Rows,
     dry_run: bool,
     cancel: Cancel,
@@ -343,7 +343,7 @@ struct ImportBatch {
 }
 
 impl ImportBatch {
-    fn new(parsed: ParsedContributions, options: ImportOptions) -> Self {
+    pub(crate) fn new(parsed: ParsedContributions, options: ImportOptions) -> Self {
         ImportBatch {
             rows: Rows::new(parsed),
             dry_run: options.dry_run,

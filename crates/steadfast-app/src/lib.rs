@@ -29,6 +29,7 @@ pub mod service;
 pub mod snapshot;
 pub mod storage;
 pub mod tracker;
+pub mod views;
 pub mod write;
 
 use std::path::Path;
@@ -47,13 +48,12 @@ pub use import::{
     import_file_keeping,
 };
 pub use progress::{Phase, Progress};
+/// What a front end names on its command line or in a request: a date, a moment, a chain head.
 pub use service::{
-    Identity, ImportContributions, ImportRates, ImportTracker, Problem, Service, ServiceError,
-    Verified,
+    ChainBreak, ChainHead, FairShareQuery, Identity, ImportContributions, ImportRates,
+    ImportTracker, PartiesQuery, Problem, ReconcileQuery, RecordStageEvent, Recorded, Service,
+    ServiceError, ShowContribution, SnapshotDiscarded, Verified, parse_date, parse_moment,
 };
-/// What a front end names on its command line or in a request: a date, a chain head.
-pub use steadfast_ingest::parse_date;
-pub use steadfast_store::{ChainHash, VerifyReport};
 pub use storage::{Access, Database, log_length, open_store};
 
 /// An open ledger: the store and its projection.

@@ -462,7 +462,11 @@ fn record(
 }
 
 /// The tracker write decided against `ledger`: what it does and its events.
-fn decided(ledger: &Ledger, import: &TrackerImport, dry_run: bool) -> Decided<TrackerOutcome> {
+pub(crate) fn decided(
+    ledger: &Ledger,
+    import: &TrackerImport,
+    dry_run: bool,
+) -> Decided<TrackerOutcome> {
     let mut draft = Draft::new(ledger);
     let outcome =
         decide_tracker(&mut draft, ledger, import, dry_run).map_err(AppError::Rejected)?;

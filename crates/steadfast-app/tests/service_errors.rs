@@ -3,8 +3,7 @@
 //! and its message.
 
 use steadfast_app::{
-    Access, AppError, Cancel, Database, Identity, ImportContributions, Progress, Service,
-    ServiceError,
+    AppError, Cancel, Database, Identity, ImportContributions, Progress, Service, ServiceError,
 };
 use steadfast_store::{ExpectedVersion, StoreError};
 
@@ -20,7 +19,7 @@ fn service_in(dir: &tempfile::TempDir) -> Service {
     )
 }
 
-fn import(service: &Service, csv: &str, cancel: Cancel) -> Result<(), ServiceError> {
+fn import(service: &mut Service, csv: &str, cancel: Cancel) -> Result<(), ServiceError> {
     service
         .import_contributions(
             &who(),
@@ -54,12 +53,12 @@ fn expected_status(e: &ServiceError) -> u16 {
 #[test]
 fn every_variant_answers_its_status_with_a_message_that_says_why() {
     let dir = tempfile::tempdir().expect("dir");
-    let service = service_in(&dir);
+    let mut service = service_in(&dir);
     let store = |e: StoreError| ServiceError::from(AppError::Store(e));
     let cases: Vec<(ServiceError, u16, &str)> = vec![
         (
             service
-                .open(Access::Write, &mut |_| {})
+                .log_head(&who(), &Progress::new())
                 .expect_err("no ledger yet"),
             404,
             "no ledger at",
@@ -83,7 +82,7 @@ fn every_variant_answers_its_status_with_a_message_that_says_why() {
         ),
         (
             import(
-                &service,
+                &mut service,
                 "not,a,contributions,file\n1,2,3,4\n",
                 Cancel::new(),
             )
@@ -107,7 +106,7 @@ fn every_variant_answers_its_status_with_a_message_that_says_why() {
             {
                 let cancel = Cancel::new();
                 cancel.request();
-                import(&service, "event_id\n", cancel).expect_err("stopped")
+                import(&mut service, "event_id\n", cancel).expect_err("stopped")
             },
             499,
             "interrupted",
@@ -130,7 +129,7 @@ fn every_variant_answers_its_status_with_a_message_that_says_why() {
 fn an_invalid_file_lists_every_problem_located() {
     let dir = tempfile::tempdir().expect("dir");
     let refused = import(
-        &service_in(&dir),
+        &mut service_in(&dir),
         "not,a,contributions,file\n",
         Cancel::new(),
     )

@@ -28,13 +28,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::civil::Date;
-use steadfast_app::queries::{self, ContributionFilter, LogHead};
-
-use steadfast_app::{
-    Access, Cancel, Database, Identity, ImportContributions, ImportTracker, Phase, Progress,
-    Service, ServiceError, Steadfast, scenario,
+use steadfast_app::views::{
+    ContributionFilter, FairShareView, LogHead, ReconcileView, SCENARIO_DATASET, ScenarioLoad,
+    TRACKER_DATASET,
 };
-use steadfast_app::{ChainHash, Problem, parse_date};
+use steadfast_app::{
+    Cancel, ChainHead, Database, FairShareQuery, Identity, ImportContributions, ImportTracker,
+    PartiesQuery, Problem, Progress, ReconcileQuery, Service, ServiceError, ShowContribution,
+    parse_date,
+};
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
     Category, Channel, ContributionId, DatasetId, FxPolicy, PartyId, ReportQuery, Stage,
@@ -254,7 +256,7 @@ enum LogCommand {
 struct VerifyArgs {
     /// Fail unless the log's head hash is this one (e.g. a head published earlier).
     #[arg(long)]
-    expect_head: Option<ChainHash>,
+    expect_head: Option<ChainHead>,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -406,66 +408,58 @@ fn spinner(message: impl Into<String>) -> indicatif::ProgressBar {
     bar
 }
 
-fn open(database: &Database, access: Access) -> Result<Steadfast> {
+/// Asks the service a question (opening the ledger first if it must: the replay is drawn as a
+/// bar on a terminal), then notes a saved snapshot that could not be used.
+fn asking<T>(
+    service: &mut Service,
+    ask: impl FnOnce(&mut Service, &Identity, &Progress) -> Result<T, ServiceError>,
+) -> Result<T> {
     let progress = Progress::new();
     let bars = progress::Bars::start(&progress);
-    let service = Service::new(database.clone());
-    progress.start(Phase::Replaying, service.log_length());
-    let app = service.open(access, &mut |n| progress.set(n));
+    let answer = ask(service, &identity(), &progress);
     bars.clear();
-    let app = app?;
-    if let steadfast_app::snapshot::SnapshotUse::Discarded { reason } = app.snapshot_use() {
+    for discarded in service.take_discarded_snapshots() {
         eprintln!(
-            "note: the saved snapshot of {} was not used: {reason}; the projection was rebuilt from the whole log",
-            app.location()
+            "note: the saved snapshot of {} was not used: {}; the projection was rebuilt from the whole log",
+            discarded.location, discarded.reason
         );
     }
-    Ok(app)
+    Ok(answer?)
 }
 
 fn head_line(head: &LogHead) -> String {
     format!("log head: position {}, hash {}", head.position, head.hash)
 }
 
-/// Opens the ledger for the demo: read-only when it already holds the whole scenario (so a
-/// read-only ledger can still be shown), else for writing, with the scenario loaded.
-fn open_demo(database: &Database) -> Result<(Steadfast, scenario::ScenarioLoad)> {
-    // Any failure to read (no ledger yet, a schema to upgrade) is left to the writer to report.
-    if let Ok(mut app) = open(database, Access::Read)
-        && let Ok(load) = scenario::check(&mut app)
-        && load.is_complete()
-    {
-        return Ok((app, load));
-    }
-    let mut app = open(database, Access::Create)?;
-    let load = scenario::load(&mut app).context("loading the founding scenario")?;
-    Ok((app, load))
-}
-
 fn demo(database: &Database, format: Format) -> Result<()> {
-    let (app, load) = open_demo(database)?;
-    let tracker = DatasetId::parse(scenario::TRACKER_DATASET)?;
-    let scenario_set = DatasetId::parse(scenario::SCENARIO_DATASET)?;
+    let mut service = Service::new(database.clone());
+    let load = asking(&mut service, |s, who, p| s.load_demo(who, p))?;
+    let tracker = DatasetId::parse(TRACKER_DATASET)?;
+    let scenario_set = DatasetId::parse(SCENARIO_DATASET)?;
     // The headline: the tracker's figures alone, under the framework's own rules.
-    let headline = ReportQuery::new(FxPolicy::EventDate).in_datasets(vec![tracker.clone()]);
-    let scoreboard = reports::fair_share_view(&app, None, None, None, &headline)?;
-    let framework = scoreboard.framework.clone();
-    let reconcile = steadfast_app::reports::reconcile(
-        &app,
-        &framework,
-        None,
-        &scenario_set,
-        &tracker,
-        Granularity::Year,
-        DEMO_TOLERANCE,
-        &ReportQuery::new(FxPolicy::EventDate),
-    )?;
+    let headline = FairShareQuery {
+        framework: None,
+        stage: None,
+        counting: None,
+        view: ReportQuery::new(FxPolicy::EventDate).in_datasets(vec![tracker.clone()]),
+    };
+    let scoreboard = asking(&mut service, |s, who, p| s.fair_share(who, headline, p))?;
+    let against = ReconcileQuery {
+        framework: Some(scoreboard.framework.clone()),
+        counting: None,
+        a: scenario_set,
+        b: tracker,
+        by: Granularity::Year,
+        tolerance: DEMO_TOLERANCE,
+        view: ReportQuery::new(FxPolicy::EventDate),
+    };
+    let reconcile = asking(&mut service, |s, who, p| s.reconcile(who, against, p))?;
     if format == Format::Json {
         #[derive(serde::Serialize)]
         struct DemoJson<'a> {
-            scenario: &'a scenario::ScenarioLoad,
-            fair_share: &'a steadfast_app::reports::FairShareView,
-            reconcile: &'a steadfast_app::reports::ReconcileView,
+            scenario: &'a ScenarioLoad,
+            fair_share: &'a FairShareView,
+            reconcile: &'a ReconcileView,
         }
         let json = DemoJson {
             scenario: &load,
@@ -480,13 +474,13 @@ fn demo(database: &Database, format: Format) -> Result<()> {
             format!(
                 "Founding scenario {} already loaded in {}; nothing changed.",
                 load.version,
-                app.location()
+                service.location()
             )
         } else {
             format!(
                 "Loaded founding scenario {} into {}: {} parties, {} memberships, {} days of ECB rates, {} framework(s) and {} revision(s), {} stage events in {} contributions of dataset {}, and {} donor-months of {} (release {}) ({} log events).",
                 load.version,
-                app.location(),
+                service.location(),
                 load.parties_registered,
                 load.memberships_recorded,
                 load.rate_days_recorded,
@@ -494,7 +488,7 @@ fn demo(database: &Database, format: Format) -> Result<()> {
                 load.frameworks_revised,
                 load.contributions.new_stage_events,
                 load.contributions.new_contributions,
-                scenario::SCENARIO_DATASET,
+                SCENARIO_DATASET,
                 load.tracker.new_records,
                 load.tracker.dataset,
                 load.tracker.release,
@@ -508,8 +502,7 @@ fn demo(database: &Database, format: Format) -> Result<()> {
         // One CSV document per run: the reconciliation has its own command.
         eprintln!(
             "The scenario against the tracker: steadfast report reconcile --dataset {} --against {} --format csv",
-            scenario::SCENARIO_DATASET,
-            scenario::TRACKER_DATASET
+            SCENARIO_DATASET, TRACKER_DATASET
         );
         return Ok(());
     }
@@ -529,7 +522,8 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     let bytes = read_input(&args.file, &name)?;
     let progress = Progress::new();
     let bars = progress::Bars::start(&progress);
-    let result = Service::new(database.clone()).import_contributions(
+    let mut service = Service::new(database.clone());
+    let result = service.import_contributions(
         &identity(),
         ImportContributions {
             file: name.clone(),
@@ -543,7 +537,7 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
     );
     bars.finish(if args.dry_run { "checked" } else { "imported" });
     match result {
-        Ok((outcome, app)) => {
+        Ok(outcome) => {
             let mut grid = Grid::new(&[("measure", false), ("value", true)]);
             for (k, v) in [
                 ("rows", outcome.rows),
@@ -573,7 +567,7 @@ fn import(database: &Database, args: &ImportArgs) -> Result<()> {
             )
             .and_then(|()| Ok(std::io::stdout().flush()?));
             // Closed only once the result is out: closing checkpoints the write-ahead log.
-            drop(app);
+            drop(service);
             printed
         }
         Err(ServiceError::Invalid { problems, .. }) if !problems.is_empty() => {
@@ -727,10 +721,10 @@ fn report_errors(name: &str, errors: &[Problem], max: usize, format: Format) -> 
             .iter()
             .map(|e| {
                 serde_json::json!({
-                    "file": e.location.file,
-                    "line": e.location.line,
-                    "column": e.location.column,
-                    "field": e.location.field,
+                    "file": e.file,
+                    "line": e.line,
+                    "column": e.column,
+                    "field": e.field,
                     "message": e.message,
                 })
             })
@@ -759,7 +753,6 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
             "--from {from} is after --to {to}: no date is in that range (swap them?)"
         ));
     }
-    let app = open(database, Access::Read)?;
     let filter = ContributionFilter {
         donor: args.donor.clone(),
         recipient: args.recipient.clone(),
@@ -770,7 +763,8 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
         to: args.to,
         datasets: args.datasets.clone(),
     };
-    let report = queries::list(app.ledger(), app.head(), &filter);
+    let mut service = Service::new(database.clone());
+    let report = asking(&mut service, |s, who, p| s.contributions(who, filter, p))?;
     let mut grid = Grid::new(&[
         ("contribution", false),
         ("donor", false),
@@ -838,10 +832,13 @@ fn list(database: &Database, args: &ListArgs) -> Result<()> {
 }
 
 fn show(database: &Database, args: &ShowArgs) -> Result<()> {
-    let app = open(database, Access::Read)?;
     let id = ContributionId::parse(&args.id)?;
-    let detail = queries::show(app.ledger(), app.head(), &id, args.fx_policy)
-        .with_context(|| format!("no contribution {id} in {}", app.location()))?;
+    let query = ShowContribution {
+        id,
+        fx_policy: args.fx_policy,
+    };
+    let mut service = Service::new(database.clone());
+    let detail = asking(&mut service, |s, who, p| s.contribution(who, query, p))?;
     let csv = args.format.format == Format::Csv;
     let amount = |d: Option<rust_decimal::Decimal>| match d {
         Some(d) if csv => d.to_string(),
@@ -973,8 +970,12 @@ fn show(database: &Database, args: &ShowArgs) -> Result<()> {
 }
 
 fn parties(database: &Database, args: &PartiesArgs) -> Result<()> {
-    let app = open(database, Access::Read)?;
-    let report = queries::parties(app.ledger(), app.head(), args.member_of.as_ref(), args.on);
+    let query = PartiesQuery {
+        member_of: args.member_of.clone(),
+        on: args.on,
+    };
+    let mut service = Service::new(database.clone());
+    let report = asking(&mut service, |s, who, p| s.parties(who, query, p))?;
     let mut grid = Grid::new(&[
         ("party", false),
         ("name", false),
@@ -1016,9 +1017,9 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
     let verified = Service::new(database.clone()).verify(args.expect_head, &mut |n| {
         bar.set_message(format!("verifying the chain: {n} events"));
     })?;
-    let report = verified.report;
+    let report = verified;
     bar.finish_and_clear();
-    let head = LogHead::of(report.head);
+    let head = report.log_head.clone();
     #[derive(serde::Serialize)]
     struct VerifyJson<'a> {
         ok: bool,
@@ -1032,8 +1033,8 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
         appended_since_expected: Option<u64>,
     }
     let json = VerifyJson {
-        ok: report.is_ok(),
-        database: verified.location.clone(),
+        ok: report.ok,
+        database: report.location.clone(),
         events_verified: report.events,
         log_head: &head,
         first_break: report
@@ -1042,10 +1043,10 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
             .map(|b| serde_json::json!({"position": b.position, "reason": b.reason})),
         expected_head: args.expect_head.map(|h| h.to_hex()),
         expected_head_position: report.expected_head_position,
-        appended_since_expected: report.appended_since_expected(),
+        appended_since_expected: report.appended_since_expected,
     };
     let mut grid = Grid::new(&[("check", false), ("result", false)]);
-    grid.push(vec!["database".into(), verified.location.clone()]);
+    grid.push(vec!["database".into(), report.location.clone()]);
     grid.push(vec!["events verified".into(), report.events.to_string()]);
     grid.push(vec![
         "chain".into(),
@@ -1059,7 +1060,7 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
             "expected head".into(),
             match (
                 report.expected_head_position,
-                report.appended_since_expected(),
+                report.appended_since_expected,
             ) {
                 (Some(p), Some(0)) => format!("matches (position {p})"),
                 (Some(p), Some(n)) => {
@@ -1069,7 +1070,7 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
             },
         ]);
     }
-    let verdict = if report.is_ok() {
+    let verdict = if report.ok {
         "the log verifies".to_owned()
     } else {
         "the log does NOT verify".to_owned()
@@ -1081,7 +1082,7 @@ fn verify(database: &Database, args: &VerifyArgs) -> Result<()> {
         &[verdict, head_line(&head)],
     );
     // A log that does not verify fails the command even if nobody reads the report.
-    if report.is_ok() {
+    if report.ok {
         emitted
     } else {
         Err(Reported.into())

@@ -9,17 +9,19 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::{Decimal, RoundingStrategy};
-use steadfast_app::parse_date;
-use steadfast_app::reports::{
-    self, AnomaliesView, FairShareView, GapsFigures, GapsView, ReconcileView,
+use steadfast_app::views::{
+    AnomaliesView, FairShareView, GapsFigures, GapsView, ReconcileView, percent,
 };
-use steadfast_app::{Access, AppError, Database, Steadfast};
+use steadfast_app::{
+    Database, FairShareQuery, ImportRates, Progress, ReconcileQuery, Service, ServiceError,
+    parse_date, parse_moment,
+};
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{Counting, DatasetId, FrameworkId, FxPolicy, HalfYear, ReportQuery, Stage};
 
 use crate::output::{Format, Grid, amount_cell, emit, grouped};
 use crate::{
-    FormatArg, Reported, choices, input_name, is_broken_pipe, open, read_input, report_errors,
+    FormatArg, Reported, asking, choices, input_name, is_broken_pipe, read_input, report_errors,
 };
 
 /// How many detail lines (unconverted values, earlier fixings) a table lists before pointing
@@ -91,7 +93,7 @@ pub struct ViewArgs {
     as_of: Option<Date>,
     /// Only events recorded at or before this moment: an RFC 3339 time (2024-07-10T12:00:00Z)
     /// or a date (the end of that day, UTC). Reproduces the report as it stood then.
-    #[arg(long, value_parser = |s: &str| reports::parse_moment(s).map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = |s: &str| parse_moment(s).map_err(|e| e.to_string()))]
     as_known_on: Option<Timestamp>,
     /// How amounts are converted to euros.
     #[arg(long, default_value = "event-date", value_parser = fx_policy())]
@@ -168,53 +170,40 @@ pub struct FxImportArgs {
 }
 
 pub fn run(database: &Database, command: &ReportCommand) -> Result<()> {
-    let app = open(database, Access::Read)?;
+    let mut service = Service::new(database.clone());
     match command {
-        ReportCommand::FairShare(args) => fair_share_view(
-            &app,
-            args.framework.as_ref(),
-            args.stage,
-            args.counting,
-            &args.view.options(),
-        )
-        .and_then(|view| print_fair_share(&view, args.view.format.format)),
-        ReportCommand::Gaps(args) => {
-            print_gaps(&reports::gaps(&app, &args.options()), args.format.format)
+        ReportCommand::FairShare(args) => {
+            let query = FairShareQuery {
+                framework: args.framework.clone(),
+                stage: args.stage,
+                counting: args.counting,
+                view: args.view.options(),
+            };
+            let view = asking(&mut service, |s, who, p| s.fair_share(who, query, p))?;
+            print_fair_share(&view, args.view.format.format)
         }
-        ReportCommand::Anomalies(args) => print_anomalies(
-            &reports::anomalies(&app, &args.options()),
-            args.format.format,
-        ),
-        ReportCommand::Reconcile(args) => reconcile_view(&app, args)
-            .and_then(|view| print_reconcile(&view, args.view.format.format)),
+        ReportCommand::Gaps(args) => {
+            let view = asking(&mut service, |s, who, p| s.gaps(who, args.options(), p))?;
+            print_gaps(&view, args.format.format)
+        }
+        ReportCommand::Anomalies(args) => {
+            let view = asking(&mut service, |s, who, p| {
+                s.anomalies(who, args.options(), p)
+            })?;
+            print_anomalies(&view, args.format.format)
+        }
+        ReportCommand::Reconcile(args) => {
+            let query = reconcile_query(args);
+            let view = asking(&mut service, |s, who, p| s.reconcile(who, query, p))?;
+            print_reconcile(&view, args.view.format.format)
+        }
     }
 }
 
-/// The framework a report names, else the only one recorded, else the headline one.
-fn framework_or_default(app: &Steadfast, framework: Option<&FrameworkId>) -> Result<FrameworkId> {
-    let ids = reports::framework_ids(app.ledger());
-    match (framework, ids.as_slice()) {
-        (Some(id), _) => Ok(id.clone()),
-        (None, [only]) => Ok(only.clone()),
-        (None, _) => match ids.iter().find(|i| i.as_str() == HEADLINE) {
-            Some(id) => Ok(id.clone()),
-            None => anyhow::bail!(
-                "name a framework with --framework; recorded frameworks: {}",
-                ids.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
-    }
-}
-
-/// The headline framework, reported when none is named.
-const HEADLINE: &str = "washington-2024";
-
-pub fn reconcile_view(app: &Steadfast, args: &ReconcileArgs) -> Result<ReconcileView> {
-    let options = args.view.options();
-    let [a] = options.datasets.as_slice() else {
+/// The reconciliation asked for: exactly one dataset, compared with another.
+fn reconcile_query(args: &ReconcileArgs) -> ReconcileQuery {
+    let view = args.view.options();
+    let [a] = view.datasets.as_slice() else {
         crate::usage_error(
             "name the dataset to compare with one --dataset ID (and the other with --against ID)"
                 .to_owned(),
@@ -225,17 +214,15 @@ pub fn reconcile_view(app: &Steadfast, args: &ReconcileArgs) -> Result<Reconcile
             "--dataset and --against name the same dataset `{a}`"
         ));
     }
-    let framework = framework_or_default(app, args.framework.as_ref())?;
-    Ok(reports::reconcile(
-        app,
-        &framework,
-        args.counting,
-        a,
-        &args.against,
-        args.by,
-        args.tolerance,
-        &options,
-    )?)
+    ReconcileQuery {
+        framework: args.framework.clone(),
+        counting: args.counting,
+        a: a.clone(),
+        b: args.against.clone(),
+        by: args.by,
+        tolerance: args.tolerance,
+        view,
+    }
 }
 
 fn optional_amount(value: Option<Decimal>, format: Format, none: &str) -> String {
@@ -282,7 +269,7 @@ pub fn print_reconcile(view: &ReconcileView, format: Format) -> Result<()> {
             view.b,
             view.framework,
             view.by.as_str(),
-            reports::percent(view.tolerance)
+            percent(view.tolerance)
         )?;
     }
     let flagged = view
@@ -303,43 +290,6 @@ pub fn print_reconcile(view: &ReconcileView, format: Format) -> Result<()> {
         ),
     ));
     emit(format, view, &grid, &footer)
-}
-
-/// The scoreboard of the named framework, or of the only one recorded.
-pub fn fair_share_view(
-    app: &Steadfast,
-    framework: Option<&FrameworkId>,
-    stage: Option<Stage>,
-    counting: Option<Counting>,
-    options: &ReportQuery,
-) -> Result<FairShareView> {
-    let ids = reports::framework_ids(app.ledger());
-    let listed = || {
-        if ids.is_empty() {
-            "no framework is recorded in this ledger (`steadfast demo` loads washington-2024)"
-                .to_owned()
-        } else {
-            format!(
-                "recorded frameworks: {}",
-                ids.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    };
-    let id = match (framework, ids.as_slice()) {
-        (Some(id), _) => id.clone(),
-        (None, [only]) => only.clone(),
-        (None, _) => anyhow::bail!("name a framework with --framework; {}", listed()),
-    };
-    match reports::fair_share(app, &id, stage, counting, options) {
-        Ok(view) => Ok(view),
-        Err(AppError::Invalid(message)) if !ids.contains(&id) => {
-            anyhow::bail!("{message}; {}", listed())
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// A fraction as a percentage in a table, as the fraction itself in CSV.
@@ -698,11 +648,11 @@ pub fn print_anomalies(view: &AnomaliesView, format: Format) -> Result<()> {
 pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
     let name = input_name(&args.file);
     let bytes = read_input(&args.file, &name)?;
-    let progress = steadfast_app::Progress::new();
+    let progress = Progress::new();
     let bars = crate::progress::Bars::start(&progress);
-    let result = steadfast_app::Service::new(database.clone()).import_rates(
+    let result = Service::new(database.clone()).import_rates(
         &crate::identity(),
-        steadfast_app::ImportRates {
+        ImportRates {
             file: name.clone(),
             bytes,
             dry_run: args.dry_run,
@@ -747,7 +697,7 @@ pub fn fx_import(database: &Database, args: &FxImportArgs) -> Result<()> {
                 &[verdict, crate::head_line(&outcome.log_head)],
             )
         }
-        Err(steadfast_app::ServiceError::Invalid { problems, .. }) if !problems.is_empty() => {
+        Err(ServiceError::Invalid { problems, .. }) if !problems.is_empty() => {
             match report_errors(&name, &problems, args.max_errors, args.format.format) {
                 Err(e) if !is_broken_pipe(&e) => Err(e),
                 _ => Err(Reported.into()),

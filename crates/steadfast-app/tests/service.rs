@@ -1,0 +1,340 @@
+//! The service's write use cases, read back through its query methods: a stage recorded and
+//! shown, a command the rules refuse (with the field at fault), a framework adopted, and two
+//! services on one ledger — each catches up with what the other appended before it answers,
+//! and a write decided on a version the ledger has left is a conflict.
+
+use jiff::civil::Date;
+use steadfast_app::frameworks::adopted_from;
+use steadfast_app::views::ContributionFilter;
+use steadfast_app::{
+    Database, FairShareQuery, Identity, Progress, RecordStageEvent, Service, ServiceError,
+    ShowContribution,
+};
+use steadfast_domain::{
+    Category, Channel, ContributionId, Currency, EventId, FrameworkAdopted, FxPolicy, Money,
+    PartyId, RecordStage, ReportQuery, Stage, ValuationBasis, Visibility,
+};
+
+fn who() -> Identity {
+    Identity {
+        actor: "test:service".to_owned(),
+    }
+}
+
+fn service(dir: &tempfile::TempDir) -> Service {
+    let path = dir.path().join("ledger.sqlite");
+    Service::new(Database::parse(path.to_str().expect("path")).expect("database"))
+}
+
+/// A stage event of contribution `contribution` from the USA to Ukraine.
+fn stage(event: &str, contribution: &str, stage: Stage, on: &str, usd: &str) -> RecordStage {
+    RecordStage {
+        event: EventId::parse(event).expect("event id"),
+        contribution: ContributionId::parse(contribution).expect("contribution id"),
+        donor: PartyId::parse("USA").expect("party"),
+        recipient: PartyId::parse("UKR").expect("party"),
+        category: Category::parse("in-kind-donation").expect("category"),
+        channel: Channel::parse("bilateral").expect("channel"),
+        visibility: Visibility::parse("public").expect("visibility"),
+        stage,
+        effective_date: on.parse::<Date>().expect("date"),
+        money: Some(Money::parse(usd, Currency::parse("USD").expect("usd")).expect("money")),
+        quantity: None,
+        valuation_basis: Some(ValuationBasis::parse("declared").expect("basis")),
+        amends: None,
+        reason: None,
+        condition: None,
+        source_url: Some("https://example.org/package".to_owned()),
+        description: None,
+        source_kind: None,
+        citation: None,
+        dataset: None,
+    }
+}
+
+fn record(
+    service: &mut Service,
+    command: RecordStage,
+    expected_version: Option<u64>,
+) -> Result<steadfast_app::Recorded, ServiceError> {
+    service.record_stage(
+        &who(),
+        RecordStageEvent {
+            command,
+            expected_version,
+        },
+        &Progress::new(),
+    )
+}
+
+fn history(service: &mut Service, contribution: &str) -> Vec<String> {
+    let detail = service
+        .contribution(
+            &who(),
+            ShowContribution {
+                id: ContributionId::parse(contribution).expect("id"),
+                fx_policy: FxPolicy::EventDate,
+            },
+            &Progress::new(),
+        )
+        .expect("shown");
+    detail.history.iter().map(|h| h.event.clone()).collect()
+}
+
+#[test]
+fn a_recorded_stage_is_read_back_and_recording_it_again_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut service = service(&dir);
+    let first = record(
+        &mut service,
+        stage(
+            "US-1-a",
+            "US-1",
+            Stage::Allocated,
+            "2024-03-12",
+            "300000000",
+        ),
+        None,
+    )
+    .expect("recorded");
+    assert!(first.new);
+    assert_eq!(
+        first.events_appended, 2,
+        "a registration and the stage event"
+    );
+    assert_eq!(first.stream_version, 2);
+    assert_eq!(first.log_head.position, 2);
+
+    assert_eq!(history(&mut service, "US-1"), ["US-1-a"]);
+    let list = service
+        .contributions(&who(), ContributionFilter::default(), &Progress::new())
+        .expect("listed");
+    assert_eq!(list.rows.len(), 1);
+    assert_eq!(list.log_head, first.log_head);
+
+    let again = record(
+        &mut service,
+        stage(
+            "US-1-a",
+            "US-1",
+            Stage::Allocated,
+            "2024-03-12",
+            "300000000",
+        ),
+        None,
+    )
+    .expect("the same event again");
+    assert!(!again.new);
+    assert_eq!(again.events_appended, 0);
+    assert_eq!(again.log_head, first.log_head);
+
+    let unknown = service
+        .contribution(
+            &who(),
+            ShowContribution {
+                id: ContributionId::parse("NOPE-1").expect("id"),
+                fx_policy: FxPolicy::EventDate,
+            },
+            &Progress::new(),
+        )
+        .expect_err("no such contribution");
+    assert_eq!(unknown.status(), 404, "{unknown}");
+    assert!(
+        unknown.to_string().contains("no contribution NOPE-1"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn a_command_the_rules_refuse_is_invalid_with_the_field_at_fault_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut service = service(&dir);
+    let mut to_itself = stage("US-2-a", "US-2", Stage::Committed, "2024-05-01", "10");
+    to_itself.recipient = to_itself.donor.clone();
+    let refused = record(&mut service, to_itself, None).expect_err("refused");
+    assert_eq!(refused.status(), 422);
+    let ServiceError::Invalid { problems, message } = &refused else {
+        panic!("expected invalid, got {refused:?}");
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].field.as_deref(), Some("recipient"));
+    assert!(problems[0].file.is_none() && problems[0].line.is_none());
+    assert!(
+        message.contains("donor and recipient are both USA"),
+        "{message}"
+    );
+    // Nothing was written: not even a ledger was created.
+    assert!(!dir.path().join("ledger.sqlite").exists());
+}
+
+#[test]
+fn two_services_on_one_ledger_see_each_others_events_and_a_stale_version_is_a_conflict() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut a = service(&dir);
+    let mut b = service(&dir);
+    let opened = record(
+        &mut a,
+        stage("C-1-a", "C-1", Stage::Committed, "2024-02-01", "100"),
+        Some(0),
+    )
+    .expect("a opens the contribution");
+    assert_eq!(opened.stream_version, 2);
+
+    // B, on its own handle, records on top of what A wrote.
+    let by_b = record(
+        &mut b,
+        stage("C-1-b", "C-1", Stage::Delivered, "2024-03-01", "100"),
+        Some(2),
+    )
+    .expect("b records at the version it read");
+    assert_eq!(by_b.stream_version, 3);
+
+    // A still holds its ledger at version 2: a write decided on that version is refused...
+    let stale = record(
+        &mut a,
+        stage("C-1-c", "C-1", Stage::Confirmed, "2024-04-01", "100"),
+        Some(2),
+    )
+    .expect_err("the contribution moved on");
+    assert_eq!(stale.status(), 409, "{stale:?}");
+    assert!(stale.to_string().contains("at version 3, not 2"), "{stale}");
+
+    // ... while a query catches up first and sees both writers' events.
+    assert_eq!(history(&mut a, "C-1"), ["C-1-a", "C-1-b"]);
+
+    // Without an expected version the write is decided on the ledger as it stands.
+    let fresh = record(
+        &mut a,
+        stage("C-1-c", "C-1", Stage::Confirmed, "2024-04-01", "100"),
+        None,
+    )
+    .expect("decided against the caught-up ledger");
+    assert_eq!(fresh.stream_version, 4);
+    assert_eq!(history(&mut b, "C-1"), ["C-1-a", "C-1-b", "C-1-c"]);
+}
+
+#[test]
+fn a_reader_held_open_sees_what_a_writer_appended_after_it_opened() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut writer = service(&dir);
+    record(
+        &mut writer,
+        stage("R-1-a", "R-1", Stage::Committed, "2024-02-01", "100"),
+        None,
+    )
+    .expect("recorded");
+    drop(writer); // the file is left quiescent: a reader opens it without locks
+    let mut reader = service(&dir);
+    assert_eq!(history(&mut reader, "R-1"), ["R-1-a"]);
+    let mut writer = service(&dir);
+    record(
+        &mut writer,
+        stage("R-1-b", "R-1", Stage::Delivered, "2024-03-01", "100"),
+        None,
+    )
+    .expect("recorded");
+    assert_eq!(history(&mut reader, "R-1"), ["R-1-a", "R-1-b"]);
+    let head = reader.log_head(&who(), &Progress::new()).expect("head");
+    assert_eq!(head.position, 3);
+}
+
+/// The founding scenario's framework, as its data file and basis give it.
+fn washington() -> FrameworkAdopted {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
+    let read = |name: &str| std::fs::read(format!("{root}{name}")).expect("data file");
+    let file = steadfast_ingest::parse_frameworks_file("frameworks.toml", &read("frameworks.toml"))
+        .expect("frameworks");
+    let basis =
+        steadfast_ingest::parse_gdp("gdp-worldbank.csv", &read("gdp-worldbank.csv")).expect("gdp");
+    adopted_from(&file.frameworks[0], &basis)
+}
+
+#[test]
+fn an_adopted_framework_is_reported_on_and_other_rules_under_its_id_are_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut service = service(&dir);
+    let framework = washington();
+    let adopted = service
+        .adopt_framework(&who(), framework.clone(), &Progress::new())
+        .expect("adopted");
+    assert!(adopted.new);
+    assert_eq!((adopted.events_appended, adopted.stream_version), (1, 1));
+    let again = service
+        .adopt_framework(&who(), framework.clone(), &Progress::new())
+        .expect("the same rules again");
+    assert!(!again.new);
+    assert_eq!(again.events_appended, 0);
+
+    let mut other = framework.clone();
+    other.name.push_str(" (amended)");
+    let refused = service
+        .adopt_framework(&who(), other, &Progress::new())
+        .expect_err("different rules");
+    let ServiceError::Invalid { problems, .. } = &refused else {
+        panic!("expected invalid, got {refused:?}");
+    };
+    assert!(
+        problems[0]
+            .message
+            .contains("already adopted with different rules"),
+        "{problems:?}"
+    );
+
+    let view = service
+        .fair_share(
+            &who(),
+            FairShareQuery {
+                framework: None,
+                stage: None,
+                counting: None,
+                view: ReportQuery::new(FxPolicy::EventDate),
+            },
+            &Progress::new(),
+        )
+        .expect("the only framework is reported on");
+    assert_eq!(view.framework, framework.framework);
+    assert_eq!(view.rows.len(), framework.participants.len());
+
+    let unknown = service
+        .fair_share(
+            &who(),
+            FairShareQuery {
+                framework: Some(steadfast_domain::FrameworkId::parse("madrid-2099").expect("id")),
+                stage: None,
+                counting: None,
+                view: ReportQuery::new(FxPolicy::EventDate),
+            },
+            &Progress::new(),
+        )
+        .expect_err("no such framework");
+    assert_eq!(unknown.status(), 404, "{unknown}");
+    assert!(
+        unknown
+            .to_string()
+            .contains("recorded frameworks: washington-2024"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn a_bad_moment_or_an_empty_date_range_is_invalid_with_its_field() {
+    let bad = steadfast_app::parse_moment("yesterday").expect_err("not a moment");
+    let ServiceError::Invalid { problems, .. } = &bad else {
+        panic!("expected invalid, got {bad:?}");
+    };
+    assert_eq!(problems[0].field.as_deref(), Some("as_known_on"));
+
+    let dir = tempfile::tempdir().expect("dir");
+    let backwards = service(&dir)
+        .contributions(
+            &who(),
+            ContributionFilter {
+                from: Some(Date::constant(2024, 6, 1)),
+                to: Some(Date::constant(2024, 1, 1)),
+                ..ContributionFilter::default()
+            },
+            &Progress::new(),
+        )
+        .expect_err("an empty range");
+    assert_eq!(backwards.status(), 422);
+}
