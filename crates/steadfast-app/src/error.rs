@@ -12,7 +12,12 @@ pub enum AppError {
     /// to run (see [`storage::hint`]); its causes are the store error's.
     Store(StoreError),
     Corrupt(String),
+    /// The request is wrong; the message says how.
     Invalid(String),
+    /// No such record (as known on the moment asked about); the message says which.
+    NotFound(String),
+    /// The ledger moved under the request; the message says how.
+    Conflict(String),
     Rejected(steadfast_ingest::ErrorList),
     /// A stop was requested (see [`Cancel`]) before the batch was committed: nothing was
     /// written.
@@ -24,7 +29,9 @@ impl std::fmt::Display for AppError {
         match self {
             AppError::Store(e) => write!(f, "{e}{}", storage::hint(e)),
             AppError::Corrupt(why) => write!(f, "the ledger is corrupt: {why}"),
-            AppError::Invalid(why) => f.write_str(why),
+            AppError::Invalid(why) | AppError::NotFound(why) | AppError::Conflict(why) => {
+                f.write_str(why)
+            }
             AppError::Rejected(errors) => errors.fmt(f),
             AppError::Cancelled => f.write_str("interrupted before anything was recorded"),
         }

@@ -12,7 +12,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use steadfast_domain::scoreboard::reconcile::{Granularity, ReconcileRow, reconcile_report};
 use steadfast_domain::scoreboard::{
-    CountedLiterally, DatasetOverlap, EarlierFixing, NotCounted, UnconvertedValue,
+    CountedLiterally, DatasetOverlap, EarlierFixing, NotCounted, ReportError, UnconvertedValue,
 };
 use steadfast_domain::{
     AnomaliesReport, ContributionId, Counting, Coverage, DatasetId, EventId, FairShareReport,
@@ -368,6 +368,15 @@ fn fair_share_method(
     lines
 }
 
+/// A framework not recorded (as known on the moment asked about) is not found; a stage that
+/// accumulates no value is a wrong request.
+fn report_error(e: ReportError) -> AppError {
+    match e {
+        ReportError::UnknownFramework(..) => AppError::NotFound(e.to_string()),
+        ReportError::NotAFlowStage(_) => AppError::Invalid(e.to_string()),
+    }
+}
+
 /// Computes the fair-share scoreboard of a framework.
 pub fn fair_share(
     app: &Steadfast,
@@ -378,7 +387,7 @@ pub fn fair_share(
 ) -> Result<FairShareView, AppError> {
     let ledger = app.ledger();
     let report = fair_share_report(ledger, framework, stage, counting, options.clone())
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
+        .map_err(report_error)?;
     let head = head_for(app, options);
     let method = fair_share_method(ledger, &report, options, &head);
     let t = &report.totals;
@@ -684,7 +693,7 @@ pub fn reconcile(
                 .datasets_known_on(None)
                 .map(ToString::to_string)
                 .collect();
-            return Err(AppError::Invalid(format!(
+            return Err(AppError::NotFound(format!(
                 "no dataset `{d}` is recorded in this ledger; datasets: {}",
                 if known.is_empty() {
                     "none".to_owned()
@@ -695,7 +704,7 @@ pub fn reconcile(
         }
     }
     let report = reconcile_report(ledger, framework, counting, a, b, by, tolerance, options)
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
+        .map_err(report_error)?;
     let head = head_for(app, options);
     let f = &report.framework;
     let mut method = vec![

@@ -12,9 +12,7 @@ mod error;
 mod types;
 
 use steadfast_domain::framework::FrameworkAdopted;
-use steadfast_domain::{
-    Aggregate, Decision, DomainEvent, Draft, FrameworkId, Ledger, ReportQuery, Stage,
-};
+use steadfast_domain::{Aggregate, Decision, DomainEvent, Draft, FrameworkId, Ledger, ReportQuery};
 use steadfast_ingest::{CsvOptions, parse_contributions, parse_ecb_rates};
 
 pub use error::{Problem, ServiceError};
@@ -407,20 +405,13 @@ impl Service {
                 ));
             }
         };
-        reports::fair_share(app, &id, query.stage, query.counting, &query.view).map_err(|e| {
-            match e {
-                AppError::Invalid(message) if !ids.contains(&id) => {
-                    ServiceError::not_found(format!("{message}; {}", listed(&ids)))
-                }
-                AppError::Invalid(message)
-                    if query.stage.is_some_and(|s| !Stage::FLOW.contains(&s)) =>
-                {
-                    ServiceError::invalid_field("stage", message)
-                }
-                // Recorded, but not yet as known on the moment asked about.
-                AppError::Invalid(message) => ServiceError::not_found(message),
-                e => e.into(),
+        reports::fair_share(app, &id, query.stage, query.counting, &query.view).map_err(|e| match e
+        {
+            AppError::NotFound(message) if !ids.contains(&id) => {
+                ServiceError::not_found(format!("{message}; {}", listed(&ids)))
             }
+            AppError::Invalid(message) => ServiceError::invalid_field("stage", message),
+            e => e.into(),
         })
     }
 
@@ -502,11 +493,7 @@ impl Service {
             query.tolerance,
             &query.view,
         )
-        .map_err(|e| match e {
-            // A dataset or the framework is not recorded (as known on the moment asked about).
-            AppError::Invalid(message) => ServiceError::not_found(message),
-            e => e.into(),
-        })
+        .map_err(ServiceError::from)
     }
 
     /// The contributions a filter keeps, one row per contribution and currency.

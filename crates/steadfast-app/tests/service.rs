@@ -279,6 +279,23 @@ fn an_adopted_framework_is_reported_on_and_other_rules_under_its_id_are_refused(
             .contains("already adopted with different rules"),
         "{problems:?}"
     );
+    assert_eq!(problems[0].field.as_deref(), Some("id"), "{problems:?}");
+
+    // A rule of the specification is refused at its key, and named once.
+    let mut wrong = framework.clone();
+    wrong.framework = steadfast_domain::FrameworkId::parse("other-pledge").expect("id");
+    wrong.participants.clear();
+    let refused = service
+        .adopt_framework(&who(), wrong, &Progress::new())
+        .expect_err("no participants");
+    let ServiceError::Invalid { problems, .. } = &refused else {
+        panic!("expected invalid, got {refused:?}");
+    };
+    let participants = problems
+        .iter()
+        .find(|p| p.field.as_deref() == Some("participants"))
+        .unwrap_or_else(|| panic!("participants not named: {problems:?}"));
+    assert_eq!(participants.to_string(), "participants: none listed");
 
     let view = service
         .fair_share(

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use steadfast_domain::{Reason, Rejection};
+use steadfast_domain::{Field, Reason, Rejection};
 use steadfast_ingest::ImportError;
 use steadfast_store::StoreError;
 
@@ -53,7 +53,12 @@ impl From<Reason> for Problem {
             line: None,
             column: None,
             field: r.field.map(|f| f.name().to_owned()),
-            message: r.to_string(),
+            // A specification key is the field itself, which the problem names already; a
+            // rate's currency is not in its field's name, so its message keeps it.
+            message: match r.field {
+                Some(Field::Key(_)) => r.message,
+                _ => r.to_string(),
+            },
         }
     }
 }
@@ -124,12 +129,12 @@ impl ServiceError {
 
     /// No such record; `message` says which (and what there is instead).
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        ServiceError::NotFound(AppError::Invalid(message.into()))
+        ServiceError::NotFound(AppError::NotFound(message.into()))
     }
 
     /// The ledger moved under the request; `message` says how.
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
-        ServiceError::Conflict(AppError::Invalid(message.into()))
+        ServiceError::Conflict(AppError::Conflict(message.into()))
     }
 
     /// One field of the request is wrong; the message is the problem's own.
@@ -171,6 +176,8 @@ impl From<AppError> for ServiceError {
                 | StoreError::Backend(_) => ServiceError::Unavailable(e),
             },
             AppError::Corrupt(_) => ServiceError::Corrupt(e),
+            AppError::NotFound(_) => ServiceError::NotFound(e),
+            AppError::Conflict(_) => ServiceError::Conflict(e),
             AppError::Invalid(message) => ServiceError::Invalid {
                 problems: Vec::new(),
                 message,
