@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Book, Field, Reason, Rejection, evolve};
 use crate::contribution::{
@@ -23,7 +22,7 @@ use crate::events::EventMeta;
 use crate::framework::{
     AdoptedFramework, FrameworkAdopted, FrameworkCommand, FrameworkEvent, FrameworkRevised,
 };
-use crate::fx::{FxFixingsPublished, RateTable};
+use crate::fx::{FxFixingsPublished, RateRecords, RateTable};
 use crate::ids::{ContributionId, DatasetId, EventId, FrameworkId, PartyId, PartyKind};
 use crate::index::ReportIndex;
 use crate::party::{
@@ -32,13 +31,13 @@ use crate::party::{
 
 /// The whole projected state: a book of records per kind.
 ///
-/// Its serde form leaves out the contributions: a snapshot stores them apart, in chunks that
-/// are decoded in parallel, and gives them back with [`Ledger::with_contributions`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What it holds that is not derived from the rest is its [`Records`]; the slots, the
+/// event-owner map, the report index and the first moment of each dataset are caches, which
+/// [`Ledger::from_records`] rebuilds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     parties: Book<Party>,
     /// In registration order; a contribution's position is its slot in the report index.
-    #[serde(skip)]
     contributions: Vec<ContributionState>,
     /// The slot of each contribution, in id order.
     slots: BTreeMap<ContributionId, u32>,
@@ -52,6 +51,41 @@ pub struct Ledger {
     datasets_since: BTreeMap<DatasetId, jiff::Timestamp>,
     rates: RateTable,
     events_applied: u64,
+}
+
+/// What a [`Ledger`] holds that is not derived from the rest, borrowed: its books, its rates,
+/// its contributions in slot order (each its registration and its stage events; the rest of a
+/// [`ContributionState`] is folded from them) and the count of events folded.
+#[derive(Debug, Clone, Copy)]
+pub struct Records<'a> {
+    pub parties: &'a Book<Party>,
+    pub frameworks: &'a Book<AdoptedFramework>,
+    pub datasets: &'a Book<DatasetState>,
+    pub rates: &'a RateTable,
+    /// In slot order; of each, only `info`, `registered_at` and the history's `meta` and
+    /// `event` are records.
+    pub contributions: &'a [ContributionState],
+    pub events_applied: u64,
+}
+
+/// [`Records`], owned: what [`Ledger::from_records`] rebuilds a ledger from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerRecords {
+    pub parties: Book<Party>,
+    pub frameworks: Book<AdoptedFramework>,
+    pub datasets: Book<DatasetState>,
+    pub rates: RateRecords,
+    /// In slot order.
+    pub contributions: Vec<ContributionRecord>,
+    pub events_applied: u64,
+}
+
+/// A contribution's record: its registration and its stage events, in log order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributionRecord {
+    pub info: ContributionRegistered,
+    pub registered_at: EventMeta,
+    pub events: Vec<(EventMeta, StageRecorded)>,
 }
 
 impl Ledger {
@@ -105,7 +139,8 @@ impl Ledger {
             DomainEvent::DatasetReleaseRecorded(e) => self.datasets.apply(meta, e),
             DomainEvent::FxFixingsPublished(e) => {
                 self.rates.apply(meta, &e);
-                self.index.rates_changed(e.date, meta, self.rates.events());
+                self.index
+                    .rates_changed(e.date, meta.recorded_at, self.rates.events());
             }
         }
     }
@@ -233,34 +268,109 @@ impl Ledger {
         self.slots.get(id).map(|slot| self.at_slot(*slot))
     }
 
-    /// Every contribution in slot (registration) order: what a snapshot stores apart from the
-    /// rest of the ledger's serde form.
-    pub fn contributions_by_slot(&self) -> &[ContributionState] {
-        &self.contributions
+    /// What the ledger holds that is not derived, borrowed (see [`LedgerRecords`]).
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            parties: &self.parties,
+            frameworks: &self.frameworks,
+            datasets: &self.datasets,
+            rates: &self.rates,
+            contributions: &self.contributions,
+            events_applied: self.events_applied,
+        }
     }
 
-    /// A ledger decoded from its serde form (which has no contributions), given back its
-    /// contributions in slot order. Refused unless they are exactly the ones the rest of the
-    /// ledger indexes, slot by slot.
-    pub fn with_contributions(
-        mut self,
-        contributions: Vec<ContributionState>,
-    ) -> Result<Ledger, String> {
-        if !self.contributions.is_empty() || contributions.len() != self.slots.len() {
-            return Err(format!(
-                "{} contributions for a ledger that indexes {}",
-                contributions.len() + self.contributions.len(),
-                self.slots.len()
-            ));
+    /// The ledger's records, taken apart (see [`LedgerRecords`]).
+    pub fn into_records(self) -> LedgerRecords {
+        LedgerRecords {
+            parties: self.parties,
+            frameworks: self.frameworks,
+            datasets: self.datasets,
+            rates: self.rates.into_records(),
+            contributions: self
+                .contributions
+                .into_iter()
+                .map(|c| ContributionRecord {
+                    info: c.info,
+                    registered_at: c.registered_at,
+                    events: c.history.into_iter().map(|h| (h.meta, h.event)).collect(),
+                })
+                .collect(),
+            events_applied: self.events_applied,
         }
-        for (id, slot) in &self.slots {
-            let at = contributions.get(*slot as usize);
-            if at.map(|c| &c.info.contribution) != Some(id) {
-                return Err(format!("contribution {id} is not at its slot {slot}"));
+    }
+
+    /// The ledger of these records, its caches rebuilt: each contribution is opened in its
+    /// slot, the stage events of all of them are folded in log order (by position) as
+    /// [`apply`](Self::apply) folds them, the rate events are noted in the report index, and
+    /// the index is valued. The ledger [`revalue`](Self::revalue)d after its last fold whose
+    /// records these are is rebuilt exactly. Refused when a contribution id is in two slots, a
+    /// stage event names another contribution than its record's, or the rates do not hold
+    /// together.
+    pub fn from_records(records: LedgerRecords) -> Result<Ledger, String> {
+        let LedgerRecords {
+            parties,
+            frameworks,
+            datasets,
+            rates,
+            contributions,
+            events_applied,
+        } = records;
+        let mut ledger = Ledger {
+            parties,
+            frameworks,
+            datasets,
+            rates: RateTable::from_records(rates)?,
+            events_applied,
+            ..Ledger::default()
+        };
+        let mut order = Vec::new();
+        let mut events = Vec::with_capacity(contributions.len());
+        ledger.contributions.reserve_exact(contributions.len());
+        for (slot, record) in contributions.into_iter().enumerate() {
+            let slot = u32::try_from(slot).map_err(|_| "too many contributions".to_owned())?;
+            let id = record.info.contribution.clone();
+            if let Some((meta, e)) = record.events.iter().find(|(_, e)| e.contribution != id) {
+                return Err(format!(
+                    "the event {} at {} of contribution {id} names {}",
+                    e.event, meta.position, e.contribution
+                ));
             }
+            if ledger.slots.insert(id.clone(), slot).is_some() {
+                return Err(format!("contribution {id} is in two slots"));
+            }
+            ledger
+                .datasets_since
+                .entry(record.info.dataset.clone())
+                .or_insert(record.registered_at.recorded_at);
+            order.extend(record.events.iter().map(|(meta, _)| (meta.position, slot)));
+            let state = ContributionState::new(record.info, record.registered_at);
+            ledger.index.add_contribution(&state);
+            ledger.contributions.push(state);
+            events.push(record.events.into_iter());
         }
-        self.contributions = contributions;
-        Ok(self)
+        // Stable: a contribution's events keep their order.
+        order.sort_by_key(|(position, _)| *position);
+        ledger.event_owner.reserve(order.len());
+        for (_, slot) in order {
+            let Some((meta, e)) = events[slot as usize].next() else {
+                continue;
+            };
+            ledger.event_owner.insert(e.event.clone(), slot);
+            let state = &mut ledger.contributions[slot as usize];
+            if state.history.capacity() == 0 {
+                state.history.reserve_exact(events[slot as usize].len());
+            }
+            state.apply_owned(meta, e);
+            ledger.index.add_entry(slot, state);
+        }
+        for (i, p) in ledger.rates.publications().iter().enumerate() {
+            ledger
+                .index
+                .rates_changed(p.date, p.recorded_at, i as u64 + 1);
+        }
+        ledger.revalue();
+        Ok(ledger)
     }
 
     /// Every contribution, in id order.

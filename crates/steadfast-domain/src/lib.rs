@@ -8,7 +8,6 @@
 //! knows a database, a file format or a network; Cargo.toml keeps it that way.
 
 pub mod aggregate;
-pub mod compact;
 pub mod contribution;
 pub mod counting;
 pub mod dataset;
@@ -25,6 +24,7 @@ pub mod period;
 pub mod reference;
 pub mod scoreboard;
 pub mod small_map;
+mod text;
 pub mod vocabulary;
 
 pub use aggregate::{Aggregate, Book, Field, Reason, Rejection};
@@ -38,9 +38,14 @@ pub use framework::{
     AdoptedFramework, Allocation, Exemption, FairShares, FrameworkAdopted, FrameworkRevised,
     ShareBasis, fair_shares,
 };
-pub use fx::{Converted, Converter, FxFixingsPublished, FxPolicy, RateBasis, RateCut, RateTable};
+pub use fx::{
+    Converted, Converter, Fixing, FxFixingsPublished, FxPolicy, Publication, RateBasis, RateCut,
+    RateRecords, RateTable,
+};
 pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
-pub use ledger::{Decision, DomainEvent, Draft, Ledger};
+pub use ledger::{
+    ContributionRecord, Decision, DomainEvent, Draft, Ledger, LedgerRecords, Records,
+};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use party::{MembershipRecorded, Party, PartyRegistered};
 pub use period::{HalfYear, HalfYearError};

@@ -3,7 +3,7 @@
 //! rates that arrive before, between and after the events they value, amendments (of
 //! amendments), withdrawals, quantities, refused valuation bases, ineligible categories,
 //! unconvertible currencies, sources cited many times, and the index revalued at random points
-//! or not at all.
+//! or not at all. A ledger rebuilt from its records equals it.
 
 mod common;
 
@@ -424,6 +424,17 @@ proptest! {
             let scanned = fair_share_report_scan(&built.ledger, &id, stage, q.clone());
             prop_assert_eq!(indexed, scanned, "view {:?} at {:?}", q, stage);
         }
+    }
+
+    /// The report index, the slots and the event-owner map are caches: a ledger valued after
+    /// its last fold is rebuilt from its records exactly, whatever the order of its rates,
+    /// events and earlier valuations.
+    #[test]
+    fn a_ledger_rebuilt_from_its_records_equals_it(ops in prop::collection::vec(op(), 1..120)) {
+        let mut ledger = build(&ops, true).ledger;
+        ledger.revalue();
+        let rebuilt = Ledger::from_records(ledger.clone().into_records());
+        prop_assert_eq!(rebuilt.as_ref(), Ok(&ledger));
     }
 }
 

@@ -22,9 +22,7 @@ use crate::vocabulary::Stage;
 /// The accumulated increments of one stage: an amount per currency and a quantity per unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTotals {
-    #[serde(with = "crate::compact::decimal_values")]
     pub amounts: SmallMap<Currency, Decimal>,
-    #[serde(with = "crate::compact::decimal_values")]
     pub quantities: SmallMap<String, Decimal>,
 }
 
@@ -53,7 +51,7 @@ impl StageTotals {
 }
 
 /// One entry of a contribution's history, in log order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
     pub meta: EventMeta,
     pub event: StageRecorded,
@@ -78,19 +76,17 @@ pub struct NetIncrement {
 pub(crate) const INDEXED_FROM: usize = 16;
 
 /// A contribution as the log tells it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContributionState {
     pub info: ContributionRegistered,
     pub registered_at: EventMeta,
     pub history: Vec<HistoryEntry>,
     pub totals: SmallMap<Stage, StageTotals>,
-    #[serde(with = "crate::compact::option_date")]
     pub withdrawn_on: Option<Date>,
     /// Position in `history` by a hash of the event id (first id with the hash); a lookup checks
     /// the id found and falls back to a scan, so the map holds no copy of any id. Empty (no
     /// allocation) until the history is [`INDEXED_FROM`] long: shorter ones are scanned.
     pub(crate) index: HashMap<u64, u32>,
-    #[serde(with = "crate::compact::option_date")]
     pub(crate) latest_effective: Option<Date>,
 }
 
