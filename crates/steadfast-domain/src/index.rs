@@ -232,6 +232,12 @@ impl ReportIndex {
     /// (for a root flow event), to be noted in the entry.
     pub(crate) fn add_entry(&mut self, slot: u32, state: &mut ContributionState) {
         let at = state.history.len() - 1;
+        self.add_entry_at(slot, state, at);
+    }
+
+    /// The entry `at` of the contribution at `slot` is next in log order, the entries after it
+    /// not yet seen (when the index is rebuilt from folded contributions).
+    pub(crate) fn add_entry_at(&mut self, slot: u32, state: &mut ContributionState, at: usize) {
         let entry = &state.history[at];
         let event = &entry.event;
         match event.stage {
@@ -240,8 +246,7 @@ impl ReportIndex {
                 let Some(root) = event
                     .amends
                     .as_ref()
-                    .and_then(|t| state.root_of(t))
-                    .and_then(|r| state.position(r))
+                    .and_then(|t| state.root_position_within(t, at + 1))
                 else {
                     return;
                 };

@@ -75,17 +75,10 @@ pub struct LedgerRecords {
     pub frameworks: Book<AdoptedFramework>,
     pub datasets: Book<DatasetState>,
     pub rates: RateRecords,
-    /// In slot order.
-    pub contributions: Vec<ContributionRecord>,
+    /// In slot order, each folded from its record ([`ContributionState::from_record`], which
+    /// needs no other record, so a snapshot reader folds them as it decodes them).
+    pub contributions: Vec<ContributionState>,
     pub events_applied: u64,
-}
-
-/// A contribution's record: its registration and its stage events, in log order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContributionRecord {
-    pub info: ContributionRegistered,
-    pub registered_at: EventMeta,
-    pub events: Vec<(EventMeta, StageRecorded)>,
 }
 
 impl Ledger {
@@ -287,25 +280,16 @@ impl Ledger {
             frameworks: self.frameworks,
             datasets: self.datasets,
             rates: self.rates.into_records(),
-            contributions: self
-                .contributions
-                .into_iter()
-                .map(|c| ContributionRecord {
-                    info: c.info,
-                    registered_at: c.registered_at,
-                    events: c.history.into_iter().map(|h| (h.meta, h.event)).collect(),
-                })
-                .collect(),
+            contributions: self.contributions,
             events_applied: self.events_applied,
         }
     }
 
-    /// The ledger of these records, its caches rebuilt: each contribution is opened in its
-    /// slot, the stage events of all of them are folded in log order (by position) as
-    /// [`apply`](Self::apply) folds them, the rate events are noted in the report index, and
-    /// the index is valued. The ledger [`revalue`](Self::revalue)d after its last fold whose
-    /// records these are is rebuilt exactly. Refused when a contribution id is in two slots, a
-    /// stage event names another contribution than its record's, or the rates do not hold
+    /// The ledger of these records, its caches rebuilt: the contributions take their slots,
+    /// the report index sees their stage events in log order (by position) as
+    /// [`apply`](Self::apply) shows them to it, then the rate events, and is valued. The ledger
+    /// [`revalue`](Self::revalue)d after its last fold whose records these are is rebuilt
+    /// exactly. Refused when a contribution id is in two slots or the rates do not hold
     /// together.
     pub fn from_records(records: LedgerRecords) -> Result<Ledger, String> {
         let LedgerRecords {
@@ -321,48 +305,36 @@ impl Ledger {
             frameworks,
             datasets,
             rates: RateTable::from_records(rates)?,
+            contributions,
             events_applied,
             ..Ledger::default()
         };
         let mut order = Vec::new();
-        let mut events = Vec::with_capacity(contributions.len());
-        ledger.contributions.reserve_exact(contributions.len());
-        for (slot, record) in contributions.into_iter().enumerate() {
+        for (slot, state) in ledger.contributions.iter_mut().enumerate() {
             let slot = u32::try_from(slot).map_err(|_| "too many contributions".to_owned())?;
-            let id = record.info.contribution.clone();
-            if let Some((meta, e)) = record.events.iter().find(|(_, e)| e.contribution != id) {
-                return Err(format!(
-                    "the event {} at {} of contribution {id} names {}",
-                    e.event, meta.position, e.contribution
-                ));
-            }
+            let id = &state.info.contribution;
             if ledger.slots.insert(id.clone(), slot).is_some() {
                 return Err(format!("contribution {id} is in two slots"));
             }
             ledger
                 .datasets_since
-                .entry(record.info.dataset.clone())
-                .or_insert(record.registered_at.recorded_at);
-            order.extend(record.events.iter().map(|(meta, _)| (meta.position, slot)));
-            let state = ContributionState::new(record.info, record.registered_at);
-            ledger.index.add_contribution(&state);
-            ledger.contributions.push(state);
-            events.push(record.events.into_iter());
+                .entry(state.info.dataset.clone())
+                .or_insert(state.registered_at.recorded_at);
+            for (at, entry) in state.history.iter_mut().enumerate() {
+                entry.row = u32::MAX;
+                order.push((entry.meta.position, slot, at as u32));
+            }
+            ledger.index.add_contribution(state);
         }
         // Stable: a contribution's events keep their order.
-        order.sort_by_key(|(position, _)| *position);
+        order.sort_by_key(|(position, _, _)| *position);
         ledger.event_owner.reserve(order.len());
-        for (_, slot) in order {
-            let Some((meta, e)) = events[slot as usize].next() else {
-                continue;
-            };
-            ledger.event_owner.insert(e.event.clone(), slot);
+        for (_, slot, at) in order {
             let state = &mut ledger.contributions[slot as usize];
-            if state.history.capacity() == 0 {
-                state.history.reserve_exact(events[slot as usize].len());
-            }
-            state.apply_owned(meta, e);
-            ledger.index.add_entry(slot, state);
+            ledger
+                .event_owner
+                .insert(state.history[at as usize].event.event.clone(), slot);
+            ledger.index.add_entry_at(slot, state, at as usize);
         }
         for (i, p) in ledger.rates.publications().iter().enumerate() {
             ledger

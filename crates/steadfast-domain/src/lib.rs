@@ -29,8 +29,8 @@ pub mod vocabulary;
 
 pub use aggregate::{Aggregate, Book, Field, Reason, Rejection};
 pub use contribution::{
-    Anomaly, AnomalyKind, ContributionEvent, ContributionRegistered, ContributionState,
-    HistoryEntry, Quantity, RecordStage, StageRecorded, StageTotals, Staged,
+    Anomaly, AnomalyKind, ContributionEvent, ContributionRecord, ContributionRegistered,
+    ContributionState, HistoryEntry, Quantity, RecordStage, StageRecorded, StageTotals, Staged,
 };
 pub use dataset::{Covered, DatasetCoverage, DatasetReleaseRecorded, DatasetState};
 pub use events::EventMeta;
@@ -43,9 +43,7 @@ pub use fx::{
     RateRecords, RateTable,
 };
 pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
-pub use ledger::{
-    ContributionRecord, Decision, DomainEvent, Draft, Ledger, LedgerRecords, Records,
-};
+pub use ledger::{Decision, DomainEvent, Draft, Ledger, LedgerRecords, Records};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use party::{MembershipRecorded, Party, PartyRegistered};
 pub use period::{HalfYear, HalfYearError};

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use steadfast_domain::{ContributionRecord, Ledger, LedgerRecords};
+use steadfast_domain::{ContributionRecord, ContributionState, Ledger, LedgerRecords};
 use steadfast_store::{ChainHash, EventLog, Head, SnapshotHeader, SnapshotStore, StreamDigest};
 
 use crate::AppError;
@@ -157,7 +157,7 @@ fn encode(state: &StateRef<'_>, out: &mut dyn Write) -> Result<(), String> {
 }
 
 /// A part's contributions, each written as its record.
-struct Chunk<'a>(&'a [steadfast_domain::ContributionState]);
+struct Chunk<'a>(&'a [ContributionState]);
 
 impl Serialize for Chunk<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -352,7 +352,8 @@ fn next_part(queue: &Mutex<Receiver<(usize, Vec<u8>)>>) -> Option<(usize, Vec<u8
 /// A decoded part.
 enum Decoded {
     Frame(Box<Frame>),
-    Chunk(Vec<ContributionRecord>),
+    /// Each folded from its record here, on the decoder's thread.
+    Chunk(Vec<ContributionState>),
 }
 
 fn decode_part(seq: usize, bytes: &[u8]) -> Result<Decoded, String> {
@@ -366,7 +367,9 @@ fn decode_part(seq: usize, bytes: &[u8]) -> Result<Decoded, String> {
             .and_then(|chunk| {
                 chunk
                     .into_iter()
-                    .map(ContributionRecord::try_from)
+                    .map(|c| {
+                        ContributionRecord::try_from(c).and_then(ContributionState::from_record)
+                    })
                     .collect()
             })
             .map(Decoded::Chunk)

@@ -75,6 +75,15 @@ pub struct NetIncrement {
 /// snapshot time than the scan costs lookups.
 pub(crate) const INDEXED_FROM: usize = 16;
 
+/// A contribution's record: its registration and its stage events, in log order. Everything
+/// else in a [`ContributionState`] is folded from it ([`ContributionState::from_record`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributionRecord {
+    pub info: ContributionRegistered,
+    pub registered_at: EventMeta,
+    pub events: Vec<(EventMeta, StageRecorded)>,
+}
+
 /// A contribution as the log tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContributionState {
@@ -103,6 +112,41 @@ impl ContributionState {
         }
     }
 
+    /// The contribution folded from its record, as [`apply`](Self::apply) folds each event.
+    /// Refused when a stage event names another contribution.
+    pub fn from_record(record: ContributionRecord) -> Result<Self, String> {
+        let ContributionRecord {
+            info,
+            registered_at,
+            events,
+        } = record;
+        let mut state = ContributionState::new(info, registered_at);
+        state.history.reserve_exact(events.len());
+        for (meta, e) in events {
+            if e.contribution != state.info.contribution {
+                return Err(format!(
+                    "the event {} at {} of contribution {} names {}",
+                    e.event, meta.position, state.info.contribution, e.contribution
+                ));
+            }
+            state.apply_owned(meta, e);
+        }
+        Ok(state)
+    }
+
+    /// The contribution's record, taken apart.
+    pub fn into_record(self) -> ContributionRecord {
+        ContributionRecord {
+            info: self.info,
+            registered_at: self.registered_at,
+            events: self
+                .history
+                .into_iter()
+                .map(|h| (h.meta, h.event))
+                .collect(),
+        }
+    }
+
     /// The position of an event in `history`.
     pub(crate) fn position(&self, id: &EventId) -> Option<usize> {
         if self.index.is_empty() {
@@ -124,6 +168,25 @@ impl ContributionState {
             match (&entry.event.stage, &entry.event.amends) {
                 (Stage::Amended, Some(target)) => entry = &self.history[self.position(target)?],
                 _ => return Some(&entry.event.event),
+            }
+        }
+        None
+    }
+
+    /// The position of the root event an event id adds to, as the history stood with only its
+    /// first `end` entries (the same as [`root_of`](Self::root_of) when `end` is its length):
+    /// how the report index, rebuilt after the whole history is folded, sees each entry as it
+    /// was when folded. Event ids are unique in a log (their idempotency keys are).
+    pub(crate) fn root_position_within(&self, id: &EventId, end: usize) -> Option<usize> {
+        let within = |id: &EventId| self.position(id).filter(|p| *p < end);
+        let mut at = within(id)?;
+        for _ in 0..=end {
+            match (
+                &self.history[at].event.stage,
+                &self.history[at].event.amends,
+            ) {
+                (Stage::Amended, Some(target)) => at = within(target)?,
+                _ => return Some(at),
             }
         }
         None
