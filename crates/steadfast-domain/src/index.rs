@@ -390,6 +390,40 @@ impl ReportIndex {
     }
 }
 
+impl ReportIndex {
+    /// Values every row, as [`revalue`](Self::revalue) after a rate event does, on two threads
+    /// (one this one): what a ledger rebuilt from its records waits on.
+    pub(crate) fn value_all(&mut self, contributions: &[ContributionState], rates: &RateTable) {
+        self.pending.clear();
+        self.rates_moved = false;
+        let (amended, changed) = (&self.amended, &self.changed);
+        let valuer = || Valuer {
+            contributions,
+            amended,
+            changed,
+            converters: POLICIES.map(|p| Converter::new(rates, p, Default::default())),
+            count: 0,
+        };
+        // Runs of rows dealt alternately to the two threads, so each gets about half.
+        let mut runs: [Vec<&mut [Row]>; 2] = [Vec::new(), Vec::new()];
+        let all = self.rows.iter_mut().flat_map(|s| s.values_mut());
+        for (i, run) in all.flat_map(|rows| rows.chunks_mut(1 << 14)).enumerate() {
+            runs[i % 2].push(run);
+        }
+        let [mine, theirs] = runs;
+        let value = |runs: Vec<&mut [Row]>| {
+            let mut valuer = valuer();
+            for row in runs.into_iter().flatten() {
+                valuer.refresh(row);
+            }
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| value(theirs));
+            value(mine);
+        });
+    }
+}
+
 /// Values rows with the rates recorded now.
 struct Valuer<'a> {
     contributions: &'a [ContributionState],

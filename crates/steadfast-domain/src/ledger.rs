@@ -326,14 +326,10 @@ impl Ledger {
             }
             ledger.index.add_contribution(state);
         }
-        // Stable: a contribution's events keep their order.
-        order.sort_by_key(|(position, _, _)| *position);
-        ledger.event_owner.reserve(order.len());
+        // By position; a contribution's events keep their order.
+        order.sort_unstable();
         for (_, slot, at) in order {
             let state = &mut ledger.contributions[slot as usize];
-            ledger
-                .event_owner
-                .insert(state.history[at as usize].event.event.clone(), slot);
             ledger.index.add_entry_at(slot, state, at as usize);
         }
         for (i, p) in ledger.rates.publications().iter().enumerate() {
@@ -341,7 +337,34 @@ impl Ledger {
                 .index
                 .rates_changed(p.date, p.recorded_at, i as u64 + 1);
         }
-        ledger.revalue();
+        // The event-owner map and the index's values read the contributions and write apart:
+        // both at once (the values on two threads themselves), as an open has a snapshot's
+        // whole rebuild waiting on them.
+        let Ledger {
+            contributions,
+            slots,
+            event_owner,
+            index,
+            rates,
+            ..
+        } = &mut ledger;
+        std::thread::scope(|scope| {
+            let owners = scope.spawn(|| {
+                let mut owners =
+                    HashMap::with_capacity(contributions.iter().map(|c| c.history.len()).sum());
+                for (slot, state) in (0u32..).zip(contributions.iter()) {
+                    for entry in &state.history {
+                        owners.insert(entry.event.event.clone(), slot);
+                    }
+                }
+                owners
+            });
+            index.rank(slots.values().copied());
+            index.value_all(contributions, rates);
+            *event_owner = owners
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        });
         Ok(ledger)
     }
 
