@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
     pub position: u64,
-    #[serde(with = "crate::compact::timestamp")]
     pub recorded_at: Timestamp,
 }
 

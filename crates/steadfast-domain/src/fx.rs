@@ -134,25 +134,40 @@ pub struct Converted {
     pub basis: RateBasis,
 }
 
-/// One currency's fixings, in date order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Fixing {
-    #[serde(with = "crate::compact::date")]
-    date: Date,
-    #[serde(with = "crate::compact::decimal")]
-    rate: Decimal,
-    #[serde(with = "crate::compact::timestamp")]
-    recorded_at: Timestamp,
+/// One fixing of a currency as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixing {
+    pub date: Date,
+    /// Units of the currency per euro.
+    pub rate: Decimal,
+    /// When the event that first gave it was recorded.
+    pub recorded_at: Timestamp,
+}
+
+/// One rate event as the table keeps it: its publication day and when it was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Publication {
+    pub date: Date,
+    pub recorded_at: Timestamp,
+}
+
+/// What a [`RateTable`] holds that is not derived from the rest: each currency's fixings and
+/// the rate events folded, in order. See [`RateTable::from_records`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateRecords {
+    /// Per currency, its fixings in date order.
+    pub fixings: Vec<(Currency, Vec<Fixing>)>,
+    pub publications: Vec<Publication>,
 }
 
 /// All recorded fixings, per currency, in date order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RateTable {
     series: HashMap<Currency, Vec<Fixing>>,
     /// Publication days recorded, with the rates of each (to decide re-imports).
     days: BTreeMap<Date, BTreeMap<Currency, Decimal>>,
-    /// Rate events folded (a day may take more than one: currencies added later).
-    events: u64,
+    /// Rate events folded, in order (a day may take more than one: currencies added later).
+    publications: Vec<Publication>,
 }
 
 impl RateTable {
@@ -160,7 +175,10 @@ impl RateTable {
     /// file with fewer currencies first); a currency already recorded for the day keeps its
     /// first rate (the draft refuses a different one).
     pub fn apply(&mut self, meta: EventMeta, event: &FxFixingsPublished) {
-        self.events += 1;
+        self.publications.push(Publication {
+            date: event.date,
+            recorded_at: meta.recorded_at,
+        });
         let day = self.days.entry(event.date).or_default();
         for (currency, rate) in &event.rates {
             if day.contains_key(currency) {
@@ -196,7 +214,64 @@ impl RateTable {
 
     /// Number of rate events folded.
     pub fn events(&self) -> u64 {
-        self.events
+        self.publications.len() as u64
+    }
+
+    /// The rate events folded, in order.
+    pub fn publications(&self) -> &[Publication] {
+        &self.publications
+    }
+
+    /// Each currency's fixings in date order, currencies in order.
+    pub fn fixings(&self) -> Vec<(Currency, &[Fixing])> {
+        let mut all: Vec<_> = self
+            .series
+            .iter()
+            .map(|(c, series)| (*c, series.as_slice()))
+            .collect();
+        all.sort_unstable_by_key(|(c, _)| *c);
+        all
+    }
+
+    /// The table's records, taken apart.
+    pub fn into_records(self) -> RateRecords {
+        let mut fixings: Vec<_> = self.series.into_iter().collect();
+        fixings.sort_unstable_by_key(|(c, _)| *c);
+        RateRecords {
+            fixings,
+            publications: self.publications,
+        }
+    }
+
+    /// The table whose [`fixings`](Self::fixings) and [`publications`](Self::publications)
+    /// these are; the publication days and their rates are derived from them. Refused unless
+    /// each currency's fixings are in date order, once per day, on a day published.
+    pub fn from_records(records: RateRecords) -> Result<RateTable, String> {
+        let mut table = RateTable {
+            publications: records.publications,
+            ..RateTable::default()
+        };
+        for p in &table.publications {
+            table.days.entry(p.date).or_default();
+        }
+        for (currency, series) in records.fixings {
+            if series.windows(2).any(|w| w[0].date >= w[1].date) {
+                return Err(format!("the {currency} fixings are not in date order"));
+            }
+            for f in &series {
+                let Some(day) = table.days.get_mut(&f.date) else {
+                    return Err(format!(
+                        "a {currency} fixing of {} was never published",
+                        f.date
+                    ));
+                };
+                day.insert(currency, f.rate);
+            }
+            if table.series.insert(currency, series).is_some() {
+                return Err(format!("the {currency} fixings are given twice"));
+            }
+        }
+        Ok(table)
     }
 
     /// The first and last publication days recorded.
@@ -530,7 +605,7 @@ impl Aggregate for RateTable {
     }
 
     fn version(&self) -> u64 {
-        self.events
+        self.events()
     }
 }
 

@@ -6,8 +6,8 @@ use std::fmt;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-use crate::compact::ParsedText;
 use crate::reference;
+use crate::text::ParsedText;
 
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

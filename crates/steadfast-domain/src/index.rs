@@ -20,10 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 use crate::contribution::{ContributionState, HistoryEntry};
-use crate::events::EventMeta;
 use crate::fx::{Converted, Converter, EVENT_DATE_WINDOW_DAYS, FxPolicy, RateBasis, RateTable};
 use crate::hash::text_hash;
 use crate::ids::{DatasetId, PartyId};
@@ -52,7 +50,7 @@ pub(crate) fn stage_index(stage: Stage) -> Option<usize> {
 }
 
 /// A contribution's attributes as the scoreboard filters them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot {
     pub(crate) donor: u32,
     pub(crate) recipient: u32,
@@ -64,9 +62,8 @@ pub(crate) struct Slot {
 }
 
 /// One root flow event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Row {
-    #[serde(with = "crate::compact::timestamp")]
     pub(crate) recorded_at: Timestamp,
     /// Euro cents per policy (see [`POLICIES`]), or [`UNCACHED`].
     pub(crate) eur: [i64; 2],
@@ -80,152 +77,20 @@ pub(crate) struct Row {
     pub(crate) site: u32,
     /// Index into [`ReportIndex::amended`], or [`NONE`].
     pub(crate) amended: u32,
-    #[serde(with = "crate::compact::date")]
     pub(crate) date: Date,
     /// Under the event-date policy, the date of the fixing the cached value used.
-    #[serde(with = "crate::compact::date")]
     pub(crate) fixing: Date,
-    /// One more than the number of rate events the cached values were computed with; 0 when
-    /// never valued.
+    /// One more than its half-year's rate-change mark ([`RateChange::at`]) when the cached
+    /// values were computed; 0 when never valued. A value depends only on the fixings that can
+    /// reach its half-year, so it holds while that mark stays below this; and a ledger
+    /// rebuilt from its records and valued afresh gets exactly the marks it had.
     pub(crate) valued_at: u32,
     pub(crate) basis: Option<ValuationBasis>,
     pub(crate) has_money: bool,
 }
 
-/// The rows in binary form: per stage, each year's rows as one run of [`packed_rows::RECORD`]-byte
-/// little-endian records, read without a call per field (a million rows are most of a
-/// snapshot's frame). A human-readable form is the derived one.
-mod packed_rows {
-    use serde::de::Error as _;
-    use serde::{Deserializer, Serializer};
-
-    use super::*;
-    use crate::compact::{Bytes, Fields, date, deserialize_bytes_with};
-
-    type Rows = [BTreeMap<i16, Vec<Row>>; 5];
-
-    pub(super) const RECORD: usize = 66;
-
-    pub(super) fn pack(rows: &[Row]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(rows.len() * RECORD);
-        for r in rows {
-            out.extend_from_slice(&r.recorded_at.as_second().to_le_bytes());
-            out.extend_from_slice(&r.recorded_at.subsec_nanosecond().to_le_bytes());
-            out.extend_from_slice(&r.eur[0].to_le_bytes());
-            out.extend_from_slice(&r.eur[1].to_le_bytes());
-            out.extend_from_slice(&r.source.to_le_bytes());
-            for n in [r.slot, r.entry, r.site, r.amended] {
-                out.extend_from_slice(&n.to_le_bytes());
-            }
-            out.extend_from_slice(&date::pack(r.date).to_le_bytes());
-            out.extend_from_slice(&date::pack(r.fixing).to_le_bytes());
-            out.extend_from_slice(&r.valued_at.to_le_bytes());
-            let basis = r.basis.map_or(0, |b| {
-                1 + ValuationBasis::ALL
-                    .iter()
-                    .position(|v| *v == b)
-                    .unwrap_or(0) as u8
-            });
-            out.push(basis);
-            out.push(u8::from(r.has_money));
-        }
-        out
-    }
-
-    pub(super) fn unpack(bytes: &[u8]) -> Result<Vec<Row>, String> {
-        if !bytes.len().is_multiple_of(RECORD) {
-            return Err(format!(
-                "{} bytes is not a whole number of rows",
-                bytes.len()
-            ));
-        }
-        let day = |n: i32| date::unpack(n).ok_or_else(|| format!("{n} is not a packed date"));
-        bytes
-            .chunks_exact(RECORD)
-            .map(|record| {
-                let mut f = Fields(record);
-                let (seconds, nanos) = (f.i64(), f.i32());
-                Ok(Row {
-                    recorded_at: Timestamp::new(seconds, nanos).map_err(|e| e.to_string())?,
-                    eur: [f.i64(), f.i64()],
-                    source: f.u64(),
-                    slot: f.u32(),
-                    entry: f.u32(),
-                    site: f.u32(),
-                    amended: f.u32(),
-                    date: day(f.i32())?,
-                    fixing: day(f.i32())?,
-                    valued_at: f.u32(),
-                    basis: match f.u8() {
-                        0 => None,
-                        n => Some(
-                            *ValuationBasis::ALL
-                                .get(usize::from(n) - 1)
-                                .ok_or_else(|| format!("{n} is not a packed valuation basis"))?,
-                        ),
-                    },
-                    has_money: match f.u8() {
-                        0 => false,
-                        1 => true,
-                        n => return Err(format!("{n} is not a packed flag")),
-                    },
-                })
-            })
-            .collect()
-    }
-
-    pub(super) fn serialize<S: Serializer>(rows: &Rows, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            return rows.serialize(s);
-        }
-        // Each year is packed as it is written, so no packed copy of every row is held.
-        s.collect_seq(rows.iter().map(|years| {
-            years
-                .iter()
-                .map(|(y, rows)| (*y, PackedYear(rows)))
-                .collect::<Vec<_>>()
-        }))
-    }
-
-    /// One year's rows, written as their run of bytes.
-    struct PackedYear<'a>(&'a [Row]);
-
-    impl Serialize for PackedYear<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Bytes(&pack(self.0)).serialize(s)
-        }
-    }
-
-    /// One year's rows, read from their run of bytes.
-    struct Year(Vec<Row>);
-
-    impl<'de> Deserialize<'de> for Year {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            deserialize_bytes_with(d, "packed report rows", unpack).map(Year)
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Rows, D::Error> {
-        if d.is_human_readable() {
-            return Rows::deserialize(d);
-        }
-        let packed = Vec::<Vec<(i16, Year)>>::deserialize(d)?;
-        if packed.len() != 5 {
-            return Err(D::Error::custom(format!(
-                "{} stages of report rows where 5 were expected",
-                packed.len()
-            )));
-        }
-        let mut rows = Rows::default();
-        for (stage, years) in rows.iter_mut().zip(packed) {
-            *stage = years.into_iter().map(|(y, year)| (y, year.0)).collect();
-        }
-        Ok(rows)
-    }
-}
-
 /// The amendments of one root event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Amended {
     /// History indexes of the amendments (in the root's contribution).
     pub(crate) entries: Vec<u32>,
@@ -234,7 +99,7 @@ pub(crate) struct Amended {
 }
 
 /// The last rate event that can change a value in a half-year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RateChange {
     /// The rate-event count once it was folded.
     pub(crate) at: u32,
@@ -242,7 +107,7 @@ pub(crate) struct RateChange {
     pub(crate) recorded_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ReportIndex {
     pub(crate) parties: Vec<PartyId>,
     party_ids: HashMap<PartyId, u32>,
@@ -255,7 +120,6 @@ pub(crate) struct ReportIndex {
     pub(crate) slots: Vec<Slot>,
     /// Per flow stage, per year of the effective date, in log order: a yearly framework reads
     /// one year's rows.
-    #[serde(with = "packed_rows")]
     pub(crate) rows: [BTreeMap<i16, Vec<Row>>; 5],
     pub(crate) amended: Vec<Amended>,
     changed: BTreeMap<HalfYear, RateChange>,
@@ -368,6 +232,12 @@ impl ReportIndex {
     /// (for a root flow event), to be noted in the entry.
     pub(crate) fn add_entry(&mut self, slot: u32, state: &mut ContributionState) {
         let at = state.history.len() - 1;
+        self.add_entry_at(slot, state, at);
+    }
+
+    /// The entry `at` of the contribution at `slot` is next in log order, the entries after it
+    /// not yet seen (when the index is rebuilt from folded contributions).
+    pub(crate) fn add_entry_at(&mut self, slot: u32, state: &mut ContributionState, at: usize) {
         let entry = &state.history[at];
         let event = &entry.event;
         match event.stage {
@@ -376,8 +246,7 @@ impl ReportIndex {
                 let Some(root) = event
                     .amends
                     .as_ref()
-                    .and_then(|t| state.root_of(t))
-                    .and_then(|r| state.position(r))
+                    .and_then(|t| state.root_position_within(t, at + 1))
                 else {
                     return;
                 };
@@ -450,19 +319,19 @@ impl ReportIndex {
     }
 
     /// A rate event was folded: values in the half-years its fixings can reach may change.
-    pub(crate) fn rates_changed(&mut self, date: Date, meta: EventMeta, events: u64) {
+    pub(crate) fn rates_changed(&mut self, date: Date, recorded_at: Timestamp, events: u64) {
         let at = u32::try_from(events).unwrap_or(u32::MAX);
         self.rates_moved = true;
         let reach = date
             .checked_add(i64::from(EVENT_DATE_WINDOW_DAYS).days())
             .unwrap_or(date);
         for period in [HalfYear::of(date), HalfYear::of(reach)] {
-            let change = self.changed.entry(period).or_insert(RateChange {
-                at,
-                recorded_at: meta.recorded_at,
-            });
+            let change = self
+                .changed
+                .entry(period)
+                .or_insert(RateChange { at, recorded_at });
             change.at = change.at.max(at);
-            change.recorded_at = change.recorded_at.max(meta.recorded_at);
+            change.recorded_at = change.recorded_at.max(recorded_at);
         }
     }
 
@@ -501,7 +370,6 @@ impl ReportIndex {
             amended: &self.amended,
             changed: &self.changed,
             converters: POLICIES.map(|p| Converter::new(rates, p, Default::default())),
-            valued_at: u32::try_from(rates.events().saturating_add(1)).unwrap_or(u32::MAX),
             count: 0,
         };
         let pending = std::mem::take(&mut self.pending);
@@ -522,13 +390,46 @@ impl ReportIndex {
     }
 }
 
+impl ReportIndex {
+    /// Values every row, as [`revalue`](Self::revalue) after a rate event does, on two threads
+    /// (one this one): what a ledger rebuilt from its records waits on.
+    pub(crate) fn value_all(&mut self, contributions: &[ContributionState], rates: &RateTable) {
+        self.pending.clear();
+        self.rates_moved = false;
+        let (amended, changed) = (&self.amended, &self.changed);
+        let valuer = || Valuer {
+            contributions,
+            amended,
+            changed,
+            converters: POLICIES.map(|p| Converter::new(rates, p, Default::default())),
+            count: 0,
+        };
+        // Runs of rows dealt alternately to the two threads, so each gets about half.
+        let mut runs: [Vec<&mut [Row]>; 2] = [Vec::new(), Vec::new()];
+        let all = self.rows.iter_mut().flat_map(|s| s.values_mut());
+        for (i, run) in all.flat_map(|rows| rows.chunks_mut(1 << 14)).enumerate() {
+            runs[i % 2].push(run);
+        }
+        let [mine, theirs] = runs;
+        let value = |runs: Vec<&mut [Row]>| {
+            let mut valuer = valuer();
+            for row in runs.into_iter().flatten() {
+                valuer.refresh(row);
+            }
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| value(theirs));
+            value(mine);
+        });
+    }
+}
+
 /// Values rows with the rates recorded now.
 struct Valuer<'a> {
     contributions: &'a [ContributionState],
     amended: &'a [Amended],
     changed: &'a BTreeMap<HalfYear, RateChange>,
     converters: [Converter<'a>; 2],
-    valued_at: u32,
     count: u64,
 }
 
@@ -562,7 +463,7 @@ impl Valuer<'_> {
         }
         row.eur = eur;
         row.fixing = fixing;
-        row.valued_at = self.valued_at;
+        row.valued_at = change.saturating_add(1);
         self.count += 1;
     }
 }
@@ -600,42 +501,6 @@ pub(crate) fn convert_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(n: u32) -> Row {
-        Row {
-            recorded_at: Timestamp::new(1_735_689_600 + i64::from(n), 123_456_000).expect("moment"),
-            eur: [i64::from(n) * 100, UNCACHED],
-            source: u64::MAX - u64::from(n),
-            slot: n,
-            entry: n + 1,
-            site: NONE,
-            amended: n % 2,
-            date: Date::constant(2024, 2, 29),
-            fixing: Date::constant(1999, 1, 4),
-            valued_at: n,
-            basis: ValuationBasis::ALL.get(n as usize % 6).copied(),
-            has_money: n.is_multiple_of(3),
-        }
-    }
-
-    #[test]
-    fn packed_rows_read_back_exactly_and_refuse_what_no_row_packs_to() {
-        let rows: Vec<Row> = (0..12).map(row).collect();
-        let bytes = packed_rows::pack(&rows);
-        assert_eq!(bytes.len(), rows.len() * packed_rows::RECORD);
-        assert_eq!(packed_rows::unpack(&bytes), Ok(rows));
-        assert!(packed_rows::unpack(&bytes[..packed_rows::RECORD - 1]).is_err());
-        let last = packed_rows::RECORD - 1;
-        let mut flag = bytes[..packed_rows::RECORD].to_vec();
-        flag[last] = 2;
-        assert!(packed_rows::unpack(&flag).is_err());
-        let mut basis = bytes[..packed_rows::RECORD].to_vec();
-        basis[last - 1] = 9;
-        assert!(packed_rows::unpack(&basis).is_err());
-        let mut date = bytes[..packed_rows::RECORD].to_vec();
-        date[52..56].copy_from_slice(&0x7FFF_FFFFi32.to_le_bytes());
-        assert!(packed_rows::unpack(&date).is_err());
-    }
 
     #[test]
     fn cents_that_do_not_fit_are_not_cached() {

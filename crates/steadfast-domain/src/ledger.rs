@@ -25,7 +25,7 @@ use crate::events::EventMeta;
 use crate::framework::{
     AdoptedFramework, FrameworkAdopted, FrameworkCommand, FrameworkEvent, FrameworkRevised,
 };
-use crate::fx::{FxFixingsPublished, RateTable};
+use crate::fx::{FxFixingsPublished, RateRecords, RateTable};
 use crate::ids::{ContributionId, DatasetId, EventId, FrameworkId, PartyId, PartyKind};
 use crate::index::ReportIndex;
 use crate::party::{
@@ -34,13 +34,13 @@ use crate::party::{
 
 /// The whole projected state: a book of records per kind.
 ///
-/// Its serde form leaves out the contributions: a snapshot stores them apart, in chunks that
-/// are decoded in parallel, and gives them back with [`Ledger::with_contributions`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What it holds that is not derived from the rest is its [`Records`]; the slots, the
+/// event-owner map, the report index and the first moment of each dataset are caches, which
+/// [`Ledger::from_records`] rebuilds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     parties: Book<Party>,
     /// In registration order; a contribution's position is its slot in the report index.
-    #[serde(skip)]
     contributions: Vec<ContributionState>,
     /// The slot of each contribution, in id order.
     slots: BTreeMap<ContributionId, u32>,
@@ -54,6 +54,34 @@ pub struct Ledger {
     datasets_since: BTreeMap<DatasetId, jiff::Timestamp>,
     rates: RateTable,
     events_applied: u64,
+}
+
+/// What a [`Ledger`] holds that is not derived from the rest, borrowed: its books, its rates,
+/// its contributions in slot order (each its registration and its stage events; the rest of a
+/// [`ContributionState`] is folded from them) and the count of events folded.
+#[derive(Debug, Clone, Copy)]
+pub struct Records<'a> {
+    pub parties: &'a Book<Party>,
+    pub frameworks: &'a Book<AdoptedFramework>,
+    pub datasets: &'a Book<DatasetState>,
+    pub rates: &'a RateTable,
+    /// In slot order; of each, only `info`, `registered_at` and the history's `meta` and
+    /// `event` are records.
+    pub contributions: &'a [ContributionState],
+    pub events_applied: u64,
+}
+
+/// [`Records`], owned: what [`Ledger::from_records`] rebuilds a ledger from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerRecords {
+    pub parties: Book<Party>,
+    pub frameworks: Book<AdoptedFramework>,
+    pub datasets: Book<DatasetState>,
+    pub rates: RateRecords,
+    /// In slot order, each folded from its record ([`ContributionState::from_record`], which
+    /// needs no other record, so a snapshot reader folds them as it decodes them).
+    pub contributions: Vec<ContributionState>,
+    pub events_applied: u64,
 }
 
 impl Ledger {
@@ -107,7 +135,8 @@ impl Ledger {
             DomainEvent::DatasetReleaseRecorded(e) => self.datasets.apply(meta, e),
             DomainEvent::FxFixingsPublished(e) => {
                 self.rates.apply(meta, &e);
-                self.index.rates_changed(e.date, meta, self.rates.events());
+                self.index
+                    .rates_changed(e.date, meta.recorded_at, self.rates.events());
             }
         }
     }
@@ -235,34 +264,111 @@ impl Ledger {
         self.slots.get(id).map(|slot| self.at_slot(*slot))
     }
 
-    /// Every contribution in slot (registration) order: what a snapshot stores apart from the
-    /// rest of the ledger's serde form.
-    pub fn contributions_by_slot(&self) -> &[ContributionState] {
-        &self.contributions
+    /// What the ledger holds that is not derived, borrowed (see [`LedgerRecords`]).
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            parties: &self.parties,
+            frameworks: &self.frameworks,
+            datasets: &self.datasets,
+            rates: &self.rates,
+            contributions: &self.contributions,
+            events_applied: self.events_applied,
+        }
     }
 
-    /// A ledger decoded from its serde form (which has no contributions), given back its
-    /// contributions in slot order. Refused unless they are exactly the ones the rest of the
-    /// ledger indexes, slot by slot.
-    pub fn with_contributions(
-        mut self,
-        contributions: Vec<ContributionState>,
-    ) -> Result<Ledger, String> {
-        if !self.contributions.is_empty() || contributions.len() != self.slots.len() {
-            return Err(format!(
-                "{} contributions for a ledger that indexes {}",
-                contributions.len() + self.contributions.len(),
-                self.slots.len()
-            ));
+    /// The ledger's records, taken apart (see [`LedgerRecords`]).
+    pub fn into_records(self) -> LedgerRecords {
+        LedgerRecords {
+            parties: self.parties,
+            frameworks: self.frameworks,
+            datasets: self.datasets,
+            rates: self.rates.into_records(),
+            contributions: self.contributions,
+            events_applied: self.events_applied,
         }
-        for (id, slot) in &self.slots {
-            let at = contributions.get(*slot as usize);
-            if at.map(|c| &c.info.contribution) != Some(id) {
-                return Err(format!("contribution {id} is not at its slot {slot}"));
+    }
+
+    /// The ledger of these records, its caches rebuilt: the contributions take their slots,
+    /// the report index sees their stage events in log order (by position) as
+    /// [`apply`](Self::apply) shows them to it, then the rate events, and is valued. The ledger
+    /// [`revalue`](Self::revalue)d after its last fold whose records these are is rebuilt
+    /// exactly. Refused when a contribution id is in two slots or the rates do not hold
+    /// together.
+    pub fn from_records(records: LedgerRecords) -> Result<Ledger, String> {
+        let LedgerRecords {
+            parties,
+            frameworks,
+            datasets,
+            rates,
+            contributions,
+            events_applied,
+        } = records;
+        let mut ledger = Ledger {
+            parties,
+            frameworks,
+            datasets,
+            rates: RateTable::from_records(rates)?,
+            contributions,
+            events_applied,
+            ..Ledger::default()
+        };
+        let mut order = Vec::new();
+        for (slot, state) in ledger.contributions.iter_mut().enumerate() {
+            let slot = u32::try_from(slot).map_err(|_| "too many contributions".to_owned())?;
+            let id = &state.info.contribution;
+            if ledger.slots.insert(id.clone(), slot).is_some() {
+                return Err(format!("contribution {id} is in two slots"));
             }
+            ledger
+                .datasets_since
+                .entry(state.info.dataset.clone())
+                .or_insert(state.registered_at.recorded_at);
+            for (at, entry) in state.history.iter_mut().enumerate() {
+                entry.row = u32::MAX;
+                order.push((entry.meta.position, slot, at as u32));
+            }
+            ledger.index.add_contribution(state);
         }
-        self.contributions = contributions;
-        Ok(self)
+        // By position; a contribution's events keep their order.
+        order.sort_unstable();
+        for (_, slot, at) in order {
+            let state = &mut ledger.contributions[slot as usize];
+            ledger.index.add_entry_at(slot, state, at as usize);
+        }
+        for (i, p) in ledger.rates.publications().iter().enumerate() {
+            ledger
+                .index
+                .rates_changed(p.date, p.recorded_at, i as u64 + 1);
+        }
+        // The event-owner map and the index's values read the contributions and write apart:
+        // both at once (the values on two threads themselves), as an open has a snapshot's
+        // whole rebuild waiting on them.
+        let Ledger {
+            contributions,
+            slots,
+            event_owner,
+            index,
+            rates,
+            ..
+        } = &mut ledger;
+        std::thread::scope(|scope| {
+            let owners = scope.spawn(|| {
+                let mut owners =
+                    HashMap::with_capacity(contributions.iter().map(|c| c.history.len()).sum());
+                for (slot, state) in (0u32..).zip(contributions.iter()) {
+                    for entry in &state.history {
+                        owners.insert(entry.event.event.clone(), slot);
+                    }
+                }
+                owners
+            });
+            index.rank(slots.values().copied());
+            index.value_all(contributions, rates);
+            *event_owner = owners
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        });
+        Ok(ledger)
     }
 
     /// Every contribution, in id order.

@@ -8,7 +8,6 @@
 //! knows a database, a file format or a network; Cargo.toml keeps it that way.
 
 pub mod aggregate;
-pub mod compact;
 pub mod contribution;
 pub mod counting;
 pub mod dataset;
@@ -25,12 +24,13 @@ pub mod period;
 pub mod reference;
 pub mod scoreboard;
 pub mod small_map;
+mod text;
 pub mod vocabulary;
 
 pub use aggregate::{Aggregate, Book, Field, Reason, Rejection};
 pub use contribution::{
-    Anomaly, AnomalyKind, ContributionEvent, ContributionRegistered, ContributionState,
-    HistoryEntry, Quantity, RecordStage, StageRecorded, StageTotals, Staged,
+    Anomaly, AnomalyKind, ContributionEvent, ContributionRecord, ContributionRegistered,
+    ContributionState, HistoryEntry, Quantity, RecordStage, StageRecorded, StageTotals, Staged,
 };
 pub use dataset::{Covered, DatasetCoverage, DatasetReleaseRecorded, DatasetState};
 pub use events::EventMeta;
@@ -38,9 +38,12 @@ pub use framework::{
     AdoptedFramework, Allocation, Exemption, FairShares, FrameworkAdopted, FrameworkRevised,
     ShareBasis, fair_shares,
 };
-pub use fx::{Converted, Converter, FxFixingsPublished, FxPolicy, RateBasis, RateCut, RateTable};
+pub use fx::{
+    Converted, Converter, Fixing, FxFixingsPublished, FxPolicy, Publication, RateBasis, RateCut,
+    RateRecords, RateTable,
+};
 pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
-pub use ledger::{Decision, DomainEvent, Draft, Ledger, event_types};
+pub use ledger::{Decision, DomainEvent, Draft, Ledger, LedgerRecords, Records, event_types};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use party::{MembershipRecorded, Party, PartyRegistered};
 pub use period::{HalfYear, HalfYearError};

@@ -114,7 +114,7 @@ impl Serialize for Currency {
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Over the text as the deserializer holds it: no copy of the code.
-        d.deserialize_str(crate::compact::ParsedText(
+        d.deserialize_str(crate::text::ParsedText(
             "an ISO 4217 currency code",
             Currency::parse,
         ))
@@ -128,7 +128,6 @@ impl<'de> Deserialize<'de> for Currency {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawMoney")]
 pub struct Money {
-    #[serde(with = "crate::compact::decimal")]
     amount: Decimal,
     currency: Currency,
 }
@@ -136,7 +135,6 @@ pub struct Money {
 /// The serialized shape of `Money`, checked on the way in.
 #[derive(Deserialize)]
 struct RawMoney {
-    #[serde(with = "crate::compact::decimal")]
     amount: Decimal,
     currency: Currency,
 }

@@ -28,33 +28,19 @@ macro_rules! vocabulary {
             $( $(#[$vdoc])* $variant ),+
         }
 
-        /// The identifier in human-readable forms (JSON: events, reports); the position in
-        /// `ALL` in binary ones (snapshots), so reordering the variants changes the snapshot
-        /// format.
+        /// The identifier, in every serde form (the events' JSON, the reports).
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                if s.is_human_readable() {
-                    s.serialize_str(self.as_str())
-                } else {
-                    s.serialize_u8(*self as u8)
-                }
+                s.serialize_str(self.as_str())
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                use serde::de::Error as _;
-                if d.is_human_readable() {
-                    d.deserialize_str(crate::compact::ParsedText(
-                        concat!("a ", $what, " identifier"),
-                        $name::parse,
-                    ))
-                } else {
-                    let n = u8::deserialize(d)?;
-                    $name::ALL.get(usize::from(n)).copied().ok_or_else(|| {
-                        D::Error::custom(format!("{n} is not the position of a {}", $what))
-                    })
-                }
+                d.deserialize_str(crate::text::ParsedText(
+                    concat!("a ", $what, " identifier"),
+                    $name::parse,
+                ))
             }
         }
 

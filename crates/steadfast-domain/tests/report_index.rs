@@ -3,7 +3,7 @@
 //! rates that arrive before, between and after the events they value, amendments (of
 //! amendments), withdrawals, quantities, refused valuation bases, ineligible categories,
 //! unconvertible currencies, sources cited many times, and the index revalued at random points
-//! or not at all.
+//! or not at all. A ledger rebuilt from its records equals it.
 
 mod common;
 
@@ -15,10 +15,10 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use steadfast_domain::scoreboard::reference::fair_share_report_scan;
 use steadfast_domain::{
-    Category, Channel, ContributionId, ContributionRegistered, DatasetId, DomainEvent, EventId,
-    EventMeta, Exemption, FrameworkAdopted, FrameworkId, FxFixingsPublished, FxPolicy, HalfYear,
-    Ledger, Money, Quantity, ReportQuery, ShareBasis, Stage, StageRecorded, ValuationBasis,
-    Visibility, fair_share_report,
+    Category, Channel, ContributionId, ContributionRegistered, ContributionState, DatasetId,
+    DomainEvent, EventId, EventMeta, Exemption, FrameworkAdopted, FrameworkId, FxFixingsPublished,
+    FxPolicy, HalfYear, Ledger, Money, Quantity, ReportQuery, ShareBasis, Stage, StageRecorded,
+    ValuationBasis, Visibility, fair_share_report,
 };
 
 use common::{cur, date, dec, party};
@@ -424,6 +424,23 @@ proptest! {
             let scanned = fair_share_report_scan(&built.ledger, &id, stage, q.clone());
             prop_assert_eq!(indexed, scanned, "view {:?} at {:?}", q, stage);
         }
+    }
+
+    /// The report index, the slots and the event-owner map are caches: a ledger valued after
+    /// its last fold is rebuilt from its records exactly, whatever the order of its rates,
+    /// events and earlier valuations.
+    #[test]
+    fn a_ledger_rebuilt_from_its_records_equals_it(ops in prop::collection::vec(op(), 1..120)) {
+        let mut ledger = build(&ops, true).ledger;
+        ledger.revalue();
+        let mut records = ledger.clone().into_records();
+        records.contributions = records
+            .contributions
+            .into_iter()
+            .map(|c| ContributionState::from_record(c.into_record()).expect("its own record"))
+            .collect();
+        let rebuilt = Ledger::from_records(records);
+        prop_assert_eq!(rebuilt.as_ref(), Ok(&ledger));
     }
 }
 

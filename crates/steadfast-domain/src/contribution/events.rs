@@ -14,7 +14,6 @@ use crate::vocabulary::{
 /// A quantity of items with its unit ("6 F-16 aircraft", "14000 155mm rounds").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Quantity {
-    #[serde(with = "crate::compact::decimal")]
     pub value: Decimal,
     pub unit: String,
 }
@@ -30,7 +29,6 @@ pub struct ContributionRegistered {
     pub visibility: Visibility,
     pub description: String,
     /// The effective date of the contribution's first stage event.
-    #[serde(with = "crate::compact::date")]
     pub opened_on: Date,
     /// Its provenance (version 2 of the event; version 1 events belong to `ledger`).
     #[serde(default)]
@@ -44,7 +42,6 @@ pub struct StageRecorded {
     pub event: EventId,
     pub contribution: ContributionId,
     pub stage: Stage,
-    #[serde(with = "crate::compact::date")]
     pub effective_date: Date,
     pub money: Option<Money>,
     pub quantity: Option<Quantity>,

@@ -7,4 +7,7 @@ mod state;
 
 pub use events::{ContributionEvent, ContributionRegistered, Quantity, StageRecorded};
 pub use rules::{Lookup, RecordStage, Staged, decide_stage};
-pub use state::{Anomaly, AnomalyKind, ContributionState, HistoryEntry, NetIncrement, StageTotals};
+pub use state::{
+    Anomaly, AnomalyKind, ContributionRecord, ContributionState, HistoryEntry, NetIncrement,
+    StageTotals,
+};

@@ -22,9 +22,7 @@ use crate::vocabulary::Stage;
 /// The accumulated increments of one stage: an amount per currency and a quantity per unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageTotals {
-    #[serde(with = "crate::compact::decimal_values")]
     pub amounts: SmallMap<Currency, Decimal>,
-    #[serde(with = "crate::compact::decimal_values")]
     pub quantities: SmallMap<String, Decimal>,
 }
 
@@ -53,7 +51,7 @@ impl StageTotals {
 }
 
 /// One entry of a contribution's history, in log order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
     pub meta: EventMeta,
     pub event: StageRecorded,
@@ -77,20 +75,27 @@ pub struct NetIncrement {
 /// snapshot time than the scan costs lookups.
 pub(crate) const INDEXED_FROM: usize = 16;
 
+/// A contribution's record: its registration and its stage events, in log order. Everything
+/// else in a [`ContributionState`] is folded from it ([`ContributionState::from_record`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributionRecord {
+    pub info: ContributionRegistered,
+    pub registered_at: EventMeta,
+    pub events: Vec<(EventMeta, StageRecorded)>,
+}
+
 /// A contribution as the log tells it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContributionState {
     pub info: ContributionRegistered,
     pub registered_at: EventMeta,
     pub history: Vec<HistoryEntry>,
     pub totals: SmallMap<Stage, StageTotals>,
-    #[serde(with = "crate::compact::option_date")]
     pub withdrawn_on: Option<Date>,
     /// Position in `history` by a hash of the event id (first id with the hash); a lookup checks
     /// the id found and falls back to a scan, so the map holds no copy of any id. Empty (no
     /// allocation) until the history is [`INDEXED_FROM`] long: shorter ones are scanned.
     pub(crate) index: HashMap<u64, u32>,
-    #[serde(with = "crate::compact::option_date")]
     pub(crate) latest_effective: Option<Date>,
 }
 
@@ -104,6 +109,41 @@ impl ContributionState {
             withdrawn_on: None,
             index: HashMap::new(),
             latest_effective: None,
+        }
+    }
+
+    /// The contribution folded from its record, as [`apply`](Self::apply) folds each event.
+    /// Refused when a stage event names another contribution.
+    pub fn from_record(record: ContributionRecord) -> Result<Self, String> {
+        let ContributionRecord {
+            info,
+            registered_at,
+            events,
+        } = record;
+        let mut state = ContributionState::new(info, registered_at);
+        state.history.reserve_exact(events.len());
+        for (meta, e) in events {
+            if e.contribution != state.info.contribution {
+                return Err(format!(
+                    "the event {} at {} of contribution {} names {}",
+                    e.event, meta.position, state.info.contribution, e.contribution
+                ));
+            }
+            state.apply_owned(meta, e);
+        }
+        Ok(state)
+    }
+
+    /// The contribution's record, taken apart.
+    pub fn into_record(self) -> ContributionRecord {
+        ContributionRecord {
+            info: self.info,
+            registered_at: self.registered_at,
+            events: self
+                .history
+                .into_iter()
+                .map(|h| (h.meta, h.event))
+                .collect(),
         }
     }
 
@@ -128,6 +168,25 @@ impl ContributionState {
             match (&entry.event.stage, &entry.event.amends) {
                 (Stage::Amended, Some(target)) => entry = &self.history[self.position(target)?],
                 _ => return Some(&entry.event.event),
+            }
+        }
+        None
+    }
+
+    /// The position of the root event an event id adds to, as the history stood with only its
+    /// first `end` entries (the same as [`root_of`](Self::root_of) when `end` is its length):
+    /// how the report index, rebuilt after the whole history is folded, sees each entry as it
+    /// was when folded. Event ids are unique in a log (their idempotency keys are).
+    pub(crate) fn root_position_within(&self, id: &EventId, end: usize) -> Option<usize> {
+        let within = |id: &EventId| self.position(id).filter(|p| *p < end);
+        let mut at = within(id)?;
+        for _ in 0..=end {
+            match (
+                &self.history[at].event.stage,
+                &self.history[at].event.amends,
+            ) {
+                (Stage::Amended, Some(target)) => at = within(target)?,
+                _ => return Some(at),
             }
         }
         None

@@ -14,11 +14,16 @@
 //! chain is verified from the first event, as on every open: what a snapshot saves is decoding
 //! and folding the events it covers, not checking them.
 //!
+//! A snapshot stores only the ledger's records (see [`Ledger::records`]); what is folded from
+//! them — the report index, the slots, the event-owner map — is rebuilt on open by
+//! [`Ledger::from_records`]. How the records are encoded is [`codec`]'s business.
+//!
 //! The body is a sequence of parts, each a little-endian `u32` length and that many bytes of
-//! MessagePack: first the frame (the ledger without its contributions, the stream versions,
-//! the heads and the number of contributions), then the contributions in slot order, at most
-//! [`CHUNK`] to a part. Opening reads the parts in order, hashing every byte, and decodes them
-//! on [`DECODERS`] threads: decoding is most of an open's time, and the parts are independent.
+//! MessagePack: first the frame (the ledger's records but its contributions, the stream
+//! versions, the heads and the number of contributions), then the contributions' records in
+//! slot order, at most [`CHUNK`] to a part. Opening reads the parts in order, hashing every
+//! byte, and decodes them on [`DECODERS`] threads: decoding is most of an open's time, and the
+//! parts are independent.
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
@@ -26,16 +31,20 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-use steadfast_domain::{ContributionState, Ledger};
+use serde::Serialize;
+use steadfast_domain::{ContributionRecord, ContributionState, Ledger, LedgerRecords};
 use steadfast_store::{ChainHash, EventLog, Head, SnapshotHeader, SnapshotStore, StreamDigest};
 
 use crate::AppError;
 
+mod codec;
+
+use codec::{ContributionIn, ContributionOut, Frame, FrameOut};
+
 /// The snapshot format this build writes and reads. Bump the suffix whenever a projection type
 /// changes shape: the encoding (MessagePack, fields by position) is compact, not self-describing enough to
 /// tell an old shape from a new one.
-pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s12");
+pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s13");
 
 /// Events folded since the last snapshot before a writer saves a new one.
 pub const EVERY: u64 = 50_000;
@@ -52,7 +61,7 @@ pub enum SnapshotUse {
 }
 
 /// Contributions per part: small enough that a few parts in flight cost little memory, large
-/// enough that handing one to a decoder costs nothing by comparison (about 3 MB each).
+/// enough that handing one to a decoder costs nothing by comparison (about 1 MB each).
 pub const CHUNK: usize = 2048;
 
 /// Threads decoding parts while the opening thread reads and hashes them.
@@ -60,26 +69,6 @@ pub const DECODERS: usize = 2;
 
 /// Parts read ahead of the decoders (what bounds the memory of an open beyond the state).
 const IN_FLIGHT: usize = 4;
-
-/// The first part of a snapshot: everything but the contributions.
-#[derive(Debug, Deserialize)]
-struct Frame {
-    /// Without its contributions (see [`Ledger::with_contributions`]).
-    ledger: Ledger,
-    versions: HashMap<String, u64>,
-    /// `(position, hash, recorded_at in microseconds)` of each recording moment's last event.
-    known_heads: Vec<(u64, [u8; 32], i64)>,
-    contributions: u64,
-}
-
-/// [`Frame`] to encode, borrowed.
-#[derive(Debug, Serialize)]
-struct FrameRef<'a> {
-    ledger: &'a Ledger,
-    versions: &'a HashMap<String, u64>,
-    known_heads: &'a [(u64, [u8; 32], i64)],
-    contributions: u64,
-}
 
 pub(crate) fn encode_heads(heads: &[Head]) -> Vec<(u64, [u8; 32], i64)> {
     heads
@@ -156,20 +145,24 @@ impl Write for Measuring {
 
 /// Writes the body's parts (see the module's documentation) to `out`.
 fn encode(state: &StateRef<'_>, out: &mut dyn Write) -> Result<(), String> {
-    let contributions = state.ledger.contributions_by_slot();
-    let frame = FrameRef {
-        ledger: state.ledger,
-        versions: state.versions,
-        known_heads: &state.known_heads,
-        contributions: contributions.len() as u64,
-    };
-    // The frame (a quarter of the body: the report index's rows) is not held; each chunk is.
+    let records = state.ledger.records();
+    let frame = FrameOut::new(records, state.versions, &state.known_heads);
+    // The frame is not held; each chunk is.
     write_part_unheld(&frame, out)?;
     let mut part = Vec::new();
-    for chunk in contributions.chunks(CHUNK) {
-        write_part(&mut part, &chunk, out)?;
+    for chunk in records.contributions.chunks(CHUNK) {
+        write_part(&mut part, &Chunk(chunk), out)?;
     }
     Ok(())
+}
+
+/// A part's contributions, each written as its record.
+struct Chunk<'a>(&'a [ContributionState]);
+
+impl Serialize for Chunk<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ContributionOut))
+    }
 }
 
 /// Writes a part without holding its bytes: encoded once to learn its length, then again into
@@ -319,10 +312,34 @@ fn decode(body: &mut dyn Read, len: u64) -> Result<Restored, String> {
             Decoded::Frame(_) => return Err("it has two frames".to_owned()),
         }
     }
+    if contributions.len() != count {
+        return Err(format!(
+            "it holds {} contributions where its frame announces {count}",
+            contributions.len()
+        ));
+    }
+    let Frame {
+        parties,
+        frameworks,
+        datasets,
+        rates,
+        events_applied,
+        versions,
+        known_heads,
+        contributions: _,
+    } = *frame;
+    let records = LedgerRecords {
+        parties,
+        frameworks,
+        datasets,
+        rates: rates.into(),
+        contributions,
+        events_applied,
+    };
     Ok(Restored {
-        known_heads: decode_heads(&frame.known_heads)?,
-        ledger: frame.ledger.with_contributions(contributions)?,
-        versions: frame.versions,
+        known_heads: decode_heads(&known_heads)?,
+        ledger: Ledger::from_records(records)?,
+        versions,
     })
 }
 
@@ -335,14 +352,27 @@ fn next_part(queue: &Mutex<Receiver<(usize, Vec<u8>)>>) -> Option<(usize, Vec<u8
 /// A decoded part.
 enum Decoded {
     Frame(Box<Frame>),
+    /// Each folded from its record here, on the decoder's thread.
     Chunk(Vec<ContributionState>),
 }
 
 fn decode_part(seq: usize, bytes: &[u8]) -> Result<Decoded, String> {
     let decoded = if seq == 0 {
-        rmp_serde::from_slice(bytes).map(|frame| Decoded::Frame(Box::new(frame)))
+        rmp_serde::from_slice(bytes)
+            .map(|frame| Decoded::Frame(Box::new(frame)))
+            .map_err(|e| e.to_string())
     } else {
-        rmp_serde::from_slice(bytes).map(Decoded::Chunk)
+        rmp_serde::from_slice::<Vec<ContributionIn>>(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|chunk| {
+                chunk
+                    .into_iter()
+                    .map(|c| {
+                        ContributionRecord::try_from(c).and_then(ContributionState::from_record)
+                    })
+                    .collect()
+            })
+            .map(Decoded::Chunk)
     };
     decoded.map_err(|e| format!("part {seq}: {e}"))
 }
