@@ -54,7 +54,7 @@ pub use service::{
     ImportTracker, PartiesQuery, Problem, ReconcileQuery, RecordStageEvent, Recorded, Service,
     ServiceError, ShowContribution, SnapshotDiscarded, Verified, parse_date, parse_moment,
 };
-pub use storage::{Access, Database, log_length, open_store};
+pub use storage::{Access, Database, ServingLock, hold_for_serving, log_length, open_store};
 
 /// An open ledger: the store and its projection.
 #[derive(Debug)]

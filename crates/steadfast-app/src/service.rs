@@ -65,6 +65,12 @@ impl Service {
         }
     }
 
+    /// Holds the ledger for this process alone to serve, until the lock is dropped: a second
+    /// server on the same ledger is refused (`Conflict`).
+    pub fn hold_for_serving(&self) -> Result<crate::ServingLock, ServiceError> {
+        Ok(crate::storage::hold_for_serving(&self.database)?)
+    }
+
     /// The position of the log's last event, without replaying it (a progress bar's total).
     pub fn log_length(&self) -> Option<u64> {
         log_length(&self.database)

@@ -94,3 +94,42 @@ pub(crate) fn hint(e: &StoreError) -> &'static str {
         | StoreError::Backend(_) => "",
     }
 }
+
+/// A ledger held by one serving process: while it is held, another process asking for it is
+/// refused. It is an operating-system lock on a file beside the ledger (`<ledger>.serving`),
+/// released when this is dropped or the process ends, however it ends.
+#[derive(Debug)]
+pub struct ServingLock {
+    _file: std::fs::File,
+}
+
+/// Takes the serving lock of `database`, or says who holds it.
+pub fn hold_for_serving(database: &Database) -> Result<ServingLock, AppError> {
+    let Database::Sqlite(path) = database;
+    let mut lock_path = path.clone().into_os_string();
+    lock_path.push(".serving");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            AppError::Invalid(format!(
+                "cannot open the serving lock {}: {e}",
+                lock_path.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(ServingLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AppError::Conflict(format!(
+            "{} is already served by another process (it holds {}); one server per ledger",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(AppError::Invalid(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
+    }
+}

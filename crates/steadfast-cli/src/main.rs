@@ -19,6 +19,7 @@ macro_rules! outln {
 }
 
 mod reports;
+mod serve_cmd;
 mod synth_cmd;
 
 use std::io::{Read, Write};
@@ -91,6 +92,11 @@ enum Command {
     /// Inspect the event log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Serve the ledger's HTTP API (JSON) until Ctrl-C or SIGTERM.
+    Serve(serve_cmd::ServeArgs),
+    /// The server's settings.
+    #[command(subcommand)]
+    Config(serve_cmd::ConfigCommand),
     /// Write a synthetic ledger: a reproducible, realistic contributions CSV (opens no ledger).
     Synth(synth_cmd::SynthArgs),
     /// Print a shell completion script, e.g. `steadfast completions bash >
@@ -106,6 +112,7 @@ impl Command {
     fn opens_no_ledger(&self) -> Option<&'static str> {
         match self {
             Command::Synth(_) => Some("synth"),
+            Command::Config(_) => Some("config"),
             Command::Completions(_) => Some("completions"),
             Command::Man => Some("man"),
             _ => None,
@@ -374,6 +381,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(command) => reports::run(&database, &command),
         Command::Fx(reports::FxCommand::Import(args)) => reports::fx_import(&database, &args),
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
+        Command::Serve(args) => serve_cmd::serve(database, &args),
+        Command::Config(command) => serve_cmd::config(&command),
         Command::Synth(args) => synth_cmd::run(&args),
         Command::Completions(args) => {
             let mut out = Vec::new();

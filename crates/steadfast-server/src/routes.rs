@@ -1,0 +1,295 @@
+//! The routes: each reads its parameters, asks the [`Service`] on a blocking thread (the
+//! service and its store are synchronous) and answers JSON, or a problem.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use steadfast_app::views::{ContributionFilter, ContributionLine, LogHead};
+use steadfast_app::{
+    FairShareQuery, Identity, PartiesQuery, Progress, Service, ServiceError, ShowContribution,
+    parse_date, parse_moment,
+};
+use steadfast_domain::{
+    Category, Channel, ContributionId, Counting, DatasetId, FrameworkId, FxPolicy, PartyId,
+    ReportQuery, Stage,
+};
+
+use crate::AppState;
+use crate::params::{Params, one_of};
+use crate::problem::ProblemDetails;
+
+/// The most rows a page of contributions holds, and how many when the caller does not say.
+pub const MAX_PAGE: usize = 1000;
+pub const DEFAULT_PAGE: usize = 100;
+
+type Answer<T> = Result<Json<T>, ProblemDetails>;
+
+/// Runs `use_case` on the service, on a thread that may block, as the caller.
+async fn ask<T: Send + 'static>(
+    state: &AppState,
+    use_case: impl FnOnce(&mut Service, &Identity, &Progress) -> Result<T, ServiceError>
+    + Send
+    + 'static,
+) -> Answer<T> {
+    let service: Arc<Mutex<Service>> = Arc::clone(&state.service);
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut service = service.lock().unwrap_or_else(PoisonError::into_inner);
+        // Until identities come, every caller is anonymous.
+        let who = Identity {
+            actor: "anonymous".to_owned(),
+        };
+        use_case(&mut service, &who, &Progress::new())
+    })
+    .await
+    .map_err(|_| {
+        ProblemDetails::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request failed unexpectedly; nothing was recorded by it",
+        )
+    })?;
+    answer.map(Json).map_err(|e| ProblemDetails::from(&e))
+}
+
+/// Alive: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready: the ledger was opened and verified, and requests are being taken.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.ready.load(Ordering::Acquire) {
+        "ready\n".into_response()
+    } else {
+        ProblemDetails::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the ledger is not open yet, or the server is stopping",
+        )
+        .into_response()
+    }
+}
+
+/// No such route.
+pub async fn not_found() -> ProblemDetails {
+    ProblemDetails::new(StatusCode::NOT_FOUND, "no such resource")
+}
+
+fn id<T, E: std::fmt::Display>(
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> impl Fn(&str) -> Result<T, String> {
+    move |text| parse(text).map_err(|e| e.to_string())
+}
+
+/// The report parameters every report takes.
+fn report_query(params: &Params) -> Result<ReportQuery, ProblemDetails> {
+    let fx_policy = params
+        .one(
+            "fx_policy",
+            one_of(FxPolicy::parse, "event-date, period-average"),
+        )?
+        .unwrap_or(FxPolicy::EventDate);
+    let mut query = ReportQuery::new(fx_policy);
+    query.as_of = params.one("as_of", id(parse_date))?;
+    query.as_known_on = params.one("as_known_on", id(parse_moment))?;
+    Ok(query.in_datasets(params.all("dataset", id(DatasetId::parse))?))
+}
+
+/// `GET /api/v1/log/head`: the position and hash of the log's last event.
+pub async fn log_head(State(state): State<AppState>) -> Answer<LogHead> {
+    ask(&state, |service, who, progress| {
+        service.log_head(who, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/parties`: the registered parties (`member_of`, `on`).
+pub async fn parties(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Answer<steadfast_app::views::PartyList> {
+    let params = Params::parse(query.as_deref(), &["member_of", "on"])?;
+    let query = PartiesQuery {
+        member_of: params.one("member_of", id(PartyId::parse))?,
+        on: params.one("on", id(parse_date))?,
+    };
+    ask(&state, move |service, who, progress| {
+        service.parties(who, query, progress)
+    })
+    .await
+}
+
+/// A page of contributions, and where the next one starts.
+#[derive(Debug, Serialize)]
+pub struct ContributionPage {
+    pub log_head: LogHead,
+    pub rows: Vec<ContributionLine>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/contributions`: contributions by id, a page at a time (`cursor`, `limit`),
+/// filtered by `donor`, `recipient`, `category`, `channel`, `stage`, `from`, `to`, `dataset`.
+pub async fn contributions(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Answer<ContributionPage> {
+    let params = Params::parse(
+        query.as_deref(),
+        &[
+            "donor",
+            "recipient",
+            "category",
+            "channel",
+            "stage",
+            "from",
+            "to",
+            "dataset",
+            "cursor",
+            "limit",
+        ],
+    )?;
+    let filter = ContributionFilter {
+        donor: params.one("donor", id(PartyId::parse))?,
+        recipient: params.one("recipient", id(PartyId::parse))?,
+        category: params.one("category", id(Category::parse))?,
+        channel: params.one("channel", id(Channel::parse))?,
+        stage: params.one("stage", id(Stage::parse))?,
+        from: params.one("from", id(parse_date))?,
+        to: params.one("to", id(parse_date))?,
+        datasets: params.all("dataset", id(DatasetId::parse))?,
+    };
+    let after = params.one("cursor", id(ContributionId::parse))?;
+    let limit = params
+        .one("limit", |text: &str| match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(format!("is not a page size from 1 to {MAX_PAGE}")),
+        })?
+        .unwrap_or(DEFAULT_PAGE);
+    let Json(list) = ask(&state, move |service, who, progress| {
+        service.contributions(who, filter, progress)
+    })
+    .await?;
+    let (rows, next_cursor) = page(list.rows, |r| &r.contribution, after.as_ref(), limit);
+    Ok(Json(ContributionPage {
+        log_head: list.log_head,
+        rows,
+        next_cursor: next_cursor.map(|id| id.to_string()),
+    }))
+}
+
+/// The rows of the `limit` contributions after `after`, and the cursor of the next page when
+/// there is one. Rows come in id order, one per currency; a contribution's rows stay on one
+/// page.
+fn page<R>(
+    rows: Vec<R>,
+    id_of: impl Fn(&R) -> &ContributionId,
+    after: Option<&ContributionId>,
+    limit: usize,
+) -> (Vec<R>, Option<ContributionId>) {
+    let mut kept: Vec<R> = Vec::new();
+    let mut count = 0;
+    for row in rows
+        .into_iter()
+        .filter(|r| after.is_none_or(|a| id_of(r) > a))
+    {
+        if kept.last().is_none_or(|k| id_of(k) != id_of(&row)) {
+            if count == limit {
+                let next = kept.last().map(|k| id_of(k).clone());
+                return (kept, next);
+            }
+            count += 1;
+        }
+        kept.push(row);
+    }
+    (kept, None)
+}
+
+/// `GET /api/v1/contributions/{id}`: one contribution with its stage events (`fx_policy`).
+pub async fn contribution(
+    State(state): State<AppState>,
+    Path(contribution): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer<steadfast_app::views::ContributionDetail> {
+    let params = Params::parse(query.as_deref(), &["fx_policy"])?;
+    let id = ContributionId::parse(&contribution)
+        .map_err(|_| ProblemDetails::new(StatusCode::NOT_FOUND, "no such contribution"))?;
+    let fx_policy = params
+        .one(
+            "fx_policy",
+            one_of(FxPolicy::parse, "event-date, period-average"),
+        )?
+        .unwrap_or(FxPolicy::EventDate);
+    ask(&state, move |service, who, progress| {
+        service.contribution(who, ShowContribution { id, fx_policy }, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/reports/fair-share`: each participant's count against its fair share
+/// (`framework`, `stage`, `counting`, `fx_policy`, `as_of`, `as_known_on`, `dataset`).
+pub async fn fair_share(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Answer<steadfast_app::views::FairShareView> {
+    let params = Params::parse(
+        query.as_deref(),
+        &[
+            "framework",
+            "stage",
+            "counting",
+            "fx_policy",
+            "as_of",
+            "as_known_on",
+            "dataset",
+        ],
+    )?;
+    let query = FairShareQuery {
+        framework: params.one("framework", id(FrameworkId::parse))?,
+        stage: params.one("stage", id(Stage::parse))?,
+        counting: params.one("counting", id(Counting::parse))?,
+        view: report_query(&params)?,
+    };
+    ask(&state, move |service, who, progress| {
+        service.fair_share(who, query, progress)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(ids: &[&str]) -> Vec<(ContributionId, usize)> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| (ContributionId::parse(id).expect("id"), i))
+            .collect()
+    }
+
+    #[test]
+    fn pages_hold_whole_contributions_and_chain_by_cursor() {
+        // C-2 has rows in two currencies.
+        let all = rows(&["C-1", "C-2", "C-2", "C-3", "C-4"]);
+        let (first, next) = page(all.clone(), |r| &r.0, None, 2);
+        assert_eq!(first.iter().map(|r| r.1).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(
+            next.as_ref().map(ToString::to_string).as_deref(),
+            Some("C-2")
+        );
+        let (second, next) = page(all.clone(), |r| &r.0, next.as_ref(), 2);
+        assert_eq!(second.iter().map(|r| r.1).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(next, None);
+        let (none, next) = page(
+            all,
+            |r| &r.0,
+            Some(&ContributionId::parse("C-9").expect("id")),
+            2,
+        );
+        assert!(none.is_empty() && next.is_none());
+    }
+}

@@ -1,0 +1,291 @@
+//! The API over a real ledger (the founding scenario, loaded through the service): each route
+//! answers what the service holds, bad requests are problems naming the parameter, and the
+//! server itself listens, refuses a second server on the same ledger and stops when told.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::Value;
+use steadfast_app::{Database, Identity, Progress, Service};
+use steadfast_server::{AppState, Settings, router};
+use tower::ServiceExt;
+
+fn demo_ledger(dir: &tempfile::TempDir) -> Database {
+    let database = Database::Sqlite(dir.path().join("ledger.sqlite"));
+    let mut service = Service::new(database.clone());
+    let who = Identity {
+        actor: "local:test".to_owned(),
+    };
+    service.load_demo(&who, &Progress::new()).expect("demo");
+    database
+}
+
+fn app(database: Database) -> Router {
+    let state = AppState {
+        service: Arc::new(Mutex::new(Service::new(database))),
+        ready: Arc::new(AtomicBool::new(true)),
+    };
+    router(state, &Settings::default())
+}
+
+/// Status, content type and the JSON body (`Null` when the body is not JSON).
+async fn get(app: &Router, uri: &str) -> (StatusCode, String, Value) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("answer");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "{uri}: no request id"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn assert_problem(answer: &(StatusCode, String, Value), status: StatusCode, pointer: Option<&str>) {
+    let (got, content_type, body) = answer;
+    assert_eq!(*got, status, "{body}");
+    assert_eq!(content_type, "application/problem+json", "{body}");
+    assert_eq!(body["status"], status.as_u16(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    match pointer {
+        Some(p) => assert_eq!(body["errors"][0]["pointer"], p, "{body}"),
+        None => assert!(body.get("errors").is_none(), "{body}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contributions_come_a_page_at_a_time_and_the_pages_add_up_to_the_list() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(demo_ledger(&dir));
+    let (status, _, all) = get(&app, "/api/v1/contributions?donor=DEU&limit=1000").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let every: Vec<Value> = all["rows"].as_array().expect("rows").clone();
+    assert!(
+        every.len() > 3,
+        "the scenario has several German contributions"
+    );
+    assert!(every.iter().all(|r| r["donor"] == "DEU"));
+    assert!(all.get("next_cursor").is_none());
+
+    let mut paged = Vec::new();
+    let mut uri = "/api/v1/contributions?donor=DEU&limit=2".to_owned();
+    loop {
+        let (status, _, page) = get(&app, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(page["rows"].as_array().expect("rows").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                uri = format!("/api/v1/contributions?donor=DEU&limit=2&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(paged, every);
+
+    let first = every[0]["contribution"].as_str().expect("id");
+    let (status, _, detail) = get(&app, &format!("/api/v1/contributions/{first}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["contribution"], first);
+    assert_eq!(detail["donor"], "DEU");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_parties_and_the_log_head_answer_json() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(demo_ledger(&dir));
+    let (status, _, head) = get(&app, "/api/v1/log/head").await;
+    assert_eq!(status, StatusCode::OK);
+    let position = head["position"].as_u64().expect("position");
+    assert!(position > 0);
+
+    let (status, _, report) = get(
+        &app,
+        "/api/v1/reports/fair-share?dataset=scenario-2024&counting=literal",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["framework"], "washington-2024");
+    assert_eq!(report["datasets"], serde_json::json!(["scenario-2024"]));
+    assert_eq!(report["log_head"]["position"], position);
+    assert!(report["rows"].as_array().is_some_and(|r| !r.is_empty()));
+
+    let (status, _, parties) = get(&app, "/api/v1/parties?member_of=NATO").await;
+    assert_eq!(status, StatusCode::OK, "{parties}");
+    assert!(
+        parties["rows"]
+            .as_array()
+            .is_some_and(|rows| rows.iter().any(|p| p["party"] == "DEU")),
+        "{parties}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_are_problems_naming_the_parameter() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(demo_ledger(&dir));
+    for (uri, status, pointer) in [
+        (
+            "/api/v1/contributions?donr=DEU",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/donr"),
+        ),
+        (
+            "/api/v1/contributions?limit=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/limit"),
+        ),
+        (
+            "/api/v1/contributions?limit=1001",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/limit"),
+        ),
+        (
+            "/api/v1/contributions?from=2024-13-01",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/from"),
+        ),
+        (
+            "/api/v1/contributions?donor=DEU&donor=FRA",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/donor"),
+        ),
+        (
+            "/api/v1/contributions?from=2024-06-01&to=2024-01-01",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/to"),
+        ),
+        (
+            "/api/v1/reports/fair-share?fx_policy=spot",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/fx_policy"),
+        ),
+        (
+            "/api/v1/reports/fair-share?stage=pledged",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/stage"),
+        ),
+        (
+            "/api/v1/reports/fair-share?as_known_on=yesterday",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/as_known_on"),
+        ),
+        (
+            "/api/v1/reports/fair-share?framework=no-such-pledge",
+            StatusCode::NOT_FOUND,
+            None,
+        ),
+        (
+            "/api/v1/contributions/NO-SUCH-1",
+            StatusCode::NOT_FOUND,
+            None,
+        ),
+        ("/api/v1/nothing-here", StatusCode::NOT_FOUND, None),
+    ] {
+        let answer = get(&app, uri).await;
+        assert_problem(&answer, status, pointer);
+    }
+}
+
+/// Reads one HTTP/1.1 answer to `GET path` from the server at `address`.
+async fn http_get(address: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_listens_refuses_a_second_on_its_ledger_and_stops_when_told() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = demo_ledger(&dir);
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Settings::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound, address) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let server = tokio::spawn(steadfast_server::serve(
+        database.clone(),
+        settings.clone(),
+        async {
+            let _ = stopped.await;
+        },
+        move |a| {
+            let _ = bound.send(a);
+        },
+    ));
+    let address = address.await.expect("listening");
+    assert!(address.ip().is_loopback());
+    let ready = http_get(address, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let head = http_get(address, "/api/v1/log/head").await;
+    assert!(head.contains("\"position\":"), "{head}");
+
+    let second = steadfast_server::serve(database, settings, async {}, |_| {
+        panic!("a second server must not listen")
+    })
+    .await
+    .expect_err("one server per ledger");
+    assert!(second.to_string().contains("already served"), "{second}");
+
+    stop.send(()).expect("stop");
+    server.await.expect("joined").expect("stopped cleanly");
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "nothing listens after the stop"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_ledger_or_an_open_address_without_tls_stops_the_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = Database::Sqlite(dir.path().join("none.sqlite"));
+    let err = steadfast_server::serve(missing, Settings::default(), async {}, |_| {
+        panic!("must not listen")
+    })
+    .await
+    .expect_err("no ledger");
+    assert!(err.to_string().contains("none.sqlite"), "{err}");
+
+    let open = Settings {
+        listen: "0.0.0.0:0".parse().expect("addr"),
+        ..Settings::default()
+    };
+    let err = steadfast_server::serve(demo_ledger(&dir), open, async {}, |_| {
+        panic!("must not listen")
+    })
+    .await
+    .expect_err("needs TLS");
+    assert!(err.to_string().contains("needs TLS"), "{err}");
+}
