@@ -277,3 +277,9 @@ mod tests {
         }
     }
 }
+token_id!(
+    /// An API token's public name (`T-` and the first twelve hex digits of its SHA-256): what
+    /// lists and revocations name it by. The token itself is never recorded.
+    TokenId,
+    "token id"
+);

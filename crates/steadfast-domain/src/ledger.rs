@@ -1,10 +1,11 @@
 //! The registry of every kind of record, and the ledger folded from their events.
 //!
 //! Each kind is a module implementing [`Aggregate`] (`party`, `contribution`, `framework`,
-//! `dataset`, `fx`); registering one here is a variant of [`DomainEvent`] for each of its
-//! events (with the name and version it is stored under, [`DomainEvent::schema`] and
-//! [`DomainEvent::read`]), a book in [`Ledger`] and its line in [`Draft`]. Nothing outside this
-//! file and the kind's own module changes. `Ledger::apply` is infallible and is
+//! `dataset`, `fx`, `credential`); registering one here is a variant of [`DomainEvent`] for
+//! each of its events (with the name and version it is stored under, [`DomainEvent::schema`]
+//! and [`DomainEvent::read`]), a book in [`Ledger`] (and in its [`Records`]) and its line in
+//! [`Draft`]. Outside this file and the kind's own module, only the application's snapshot
+//! codec changes: the frame gains the new book, and the format's name its next number. `Ledger::apply` is infallible and is
 //! the only way state changes, both when replaying the log and when adding freshly appended
 //! events, so replay equals the incremental state by construction. `Draft` decides commands
 //! against the ledger plus what the same batch has already decided, through each kind's
@@ -20,13 +21,16 @@ use crate::contribution::{
     ContributionRegistered, ContributionState, Lookup, RecordStage, StageRecorded, Staged,
     decide_stage,
 };
+use crate::credential::{
+    Credential, CredentialCommand, CredentialEvent, TokenIssued, TokenRevoked,
+};
 use crate::dataset::{DatasetReleaseRecorded, DatasetState};
 use crate::events::EventMeta;
 use crate::framework::{
     AdoptedFramework, FrameworkAdopted, FrameworkCommand, FrameworkEvent, FrameworkRevised,
 };
 use crate::fx::{FxFixingsPublished, RateRecords, RateTable};
-use crate::ids::{ContributionId, DatasetId, EventId, FrameworkId, PartyId, PartyKind};
+use crate::ids::{ContributionId, DatasetId, EventId, FrameworkId, PartyId, PartyKind, TokenId};
 use crate::index::ReportIndex;
 use crate::party::{
     Directory, MembershipRecorded, Party, PartyCommand, PartyEvent, PartyRegistered,
@@ -49,6 +53,7 @@ pub struct Ledger {
     /// What the fair-share scoreboard reads (see [`crate::index`]).
     pub(crate) index: ReportIndex,
     frameworks: Book<AdoptedFramework>,
+    credentials: Book<Credential>,
     datasets: Book<DatasetState>,
     /// When each dataset's first contribution was recorded.
     datasets_since: BTreeMap<DatasetId, jiff::Timestamp>,
@@ -63,6 +68,7 @@ pub struct Ledger {
 pub struct Records<'a> {
     pub parties: &'a Book<Party>,
     pub frameworks: &'a Book<AdoptedFramework>,
+    pub credentials: &'a Book<Credential>,
     pub datasets: &'a Book<DatasetState>,
     pub rates: &'a RateTable,
     /// In slot order; of each, only `info`, `registered_at` and the history's `meta` and
@@ -76,6 +82,7 @@ pub struct Records<'a> {
 pub struct LedgerRecords {
     pub parties: Book<Party>,
     pub frameworks: Book<AdoptedFramework>,
+    pub credentials: Book<Credential>,
     pub datasets: Book<DatasetState>,
     pub rates: RateRecords,
     /// In slot order, each folded from its record ([`ContributionState::from_record`], which
@@ -129,6 +136,12 @@ impl Ledger {
             DomainEvent::FrameworkAdopted(e) => {
                 self.frameworks.apply(meta, FrameworkEvent::Adopted(e));
             }
+            DomainEvent::TokenIssued(e) => {
+                self.credentials.apply(meta, CredentialEvent::Issued(e));
+            }
+            DomainEvent::TokenRevoked(e) => {
+                self.credentials.apply(meta, CredentialEvent::Revoked(e));
+            }
             DomainEvent::FrameworkRevised(e) => {
                 self.frameworks.apply(meta, FrameworkEvent::Revised(e));
             }
@@ -157,6 +170,8 @@ impl Ledger {
             DomainEvent::FrameworkAdopted(e) => {
                 self.frameworks.get(&e.framework).map(Aggregate::version)
             }
+            DomainEvent::TokenIssued(e) => self.credentials.get(&e.token).map(Aggregate::version),
+            DomainEvent::TokenRevoked(e) => self.credentials.get(&e.token).map(Aggregate::version),
             DomainEvent::FrameworkRevised(e) => {
                 self.frameworks.get(&e.framework).map(Aggregate::version)
             }
@@ -189,6 +204,16 @@ impl Ledger {
 
     pub fn frameworks(&self) -> impl Iterator<Item = &AdoptedFramework> {
         self.frameworks.iter()
+    }
+
+    /// Every token issued, in id order.
+    pub fn credentials(&self) -> impl Iterator<Item = &Credential> {
+        self.credentials.iter()
+    }
+
+    /// The token whose SHA-256 is `digest` (lowercase hex), if one was issued.
+    pub fn credential_by_digest(&self, digest: &str) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.issued.digest == digest)
     }
 
     /// The exchange rates recorded.
@@ -269,6 +294,7 @@ impl Ledger {
         Records {
             parties: &self.parties,
             frameworks: &self.frameworks,
+            credentials: &self.credentials,
             datasets: &self.datasets,
             rates: &self.rates,
             contributions: &self.contributions,
@@ -281,6 +307,7 @@ impl Ledger {
         LedgerRecords {
             parties: self.parties,
             frameworks: self.frameworks,
+            credentials: self.credentials,
             datasets: self.datasets,
             rates: self.rates.into_records(),
             contributions: self.contributions,
@@ -298,6 +325,7 @@ impl Ledger {
         let LedgerRecords {
             parties,
             frameworks,
+            credentials,
             datasets,
             rates,
             contributions,
@@ -306,6 +334,7 @@ impl Ledger {
         let mut ledger = Ledger {
             parties,
             frameworks,
+            credentials,
             datasets,
             rates: RateTable::from_records(rates)?,
             contributions,
@@ -403,6 +432,9 @@ pub enum DomainEvent {
     FrameworkRevised(FrameworkRevised),
     /// A dataset's release was recorded (its coverage, its citation).
     DatasetReleaseRecorded(DatasetReleaseRecorded),
+    /// An API token was issued (its SHA-256, role and party; never the token).
+    TokenIssued(TokenIssued),
+    TokenRevoked(TokenRevoked),
 }
 
 impl DomainEvent {
@@ -417,6 +449,8 @@ impl DomainEvent {
             DomainEvent::FxFixingsPublished(e) => (RateTable::KIND, &e.source),
             DomainEvent::FrameworkRevised(e) => (AdoptedFramework::KIND, &e.framework),
             DomainEvent::DatasetReleaseRecorded(e) => (DatasetState::KIND, &e.dataset),
+            DomainEvent::TokenIssued(e) => (Credential::KIND, &e.token),
+            DomainEvent::TokenRevoked(e) => (Credential::KIND, &e.token),
         };
         format!("{kind}:{id}")
     }
@@ -432,6 +466,8 @@ impl DomainEvent {
             DomainEvent::FxFixingsPublished(e) => e.date,
             DomainEvent::FrameworkRevised(e) => e.revised_on,
             DomainEvent::DatasetReleaseRecorded(e) => e.recorded_on,
+            DomainEvent::TokenIssued(e) => e.issued_on,
+            DomainEvent::TokenRevoked(e) => e.revoked_on,
         }
     }
 
@@ -463,6 +499,8 @@ impl DomainEvent {
             DomainEvent::DatasetReleaseRecorded(e) => {
                 Some(format!("dataset:{}:release:{}", e.dataset, e.release))
             }
+            DomainEvent::TokenIssued(e) => Some(format!("token:{}", e.token)),
+            DomainEvent::TokenRevoked(e) => Some(format!("token:{}:revoked", e.token)),
             DomainEvent::ContributionRegistered(_) => None,
         }
     }
@@ -483,6 +521,8 @@ impl DomainEvent {
             DomainEvent::FxFixingsPublished(_) => (FX_FIXINGS_PUBLISHED, 1),
             DomainEvent::FrameworkRevised(_) => (FRAMEWORK_REVISED, 1),
             DomainEvent::DatasetReleaseRecorded(_) => (DATASET_RELEASE_RECORDED, 1),
+            DomainEvent::TokenIssued(_) => (TOKEN_ISSUED, 1),
+            DomainEvent::TokenRevoked(_) => (TOKEN_REVOKED, 1),
         }
     }
 
@@ -514,6 +554,8 @@ impl DomainEvent {
             (DATASET_RELEASE_RECORDED, 1) => {
                 Deserialize::deserialize(payload).map(E::DatasetReleaseRecorded)
             }
+            (TOKEN_ISSUED, 1) => Deserialize::deserialize(payload).map(E::TokenIssued),
+            (TOKEN_REVOKED, 1) => Deserialize::deserialize(payload).map(E::TokenRevoked),
             _ => return None,
         })
     }
@@ -529,6 +571,8 @@ pub mod event_types {
     pub const FX_FIXINGS_PUBLISHED: &str = "fx.fixings-published";
     pub const FRAMEWORK_REVISED: &str = "framework.revised";
     pub const DATASET_RELEASE_RECORDED: &str = "dataset.release-recorded";
+    pub const TOKEN_ISSUED: &str = "credential.token-issued";
+    pub const TOKEN_REVOKED: &str = "credential.token-revoked";
 }
 
 /// An event's payload: the event itself, without its name (stored beside it, see
@@ -544,6 +588,8 @@ impl Serialize for DomainEvent {
             DomainEvent::FxFixingsPublished(e) => e.serialize(s),
             DomainEvent::FrameworkRevised(e) => e.serialize(s),
             DomainEvent::DatasetReleaseRecorded(e) => e.serialize(s),
+            DomainEvent::TokenIssued(e) => e.serialize(s),
+            DomainEvent::TokenRevoked(e) => e.serialize(s),
         }
     }
 }
@@ -553,6 +599,15 @@ impl From<PartyEvent> for DomainEvent {
         match event {
             PartyEvent::Registered(e) => DomainEvent::PartyRegistered(e),
             PartyEvent::MembershipRecorded(e) => DomainEvent::MembershipRecorded(e),
+        }
+    }
+}
+
+impl From<CredentialEvent> for DomainEvent {
+    fn from(event: CredentialEvent) -> Self {
+        match event {
+            CredentialEvent::Issued(e) => DomainEvent::TokenIssued(e),
+            CredentialEvent::Revoked(e) => DomainEvent::TokenRevoked(e),
         }
     }
 }
@@ -627,6 +682,21 @@ impl Registered for Party {
     }
 }
 
+impl Registered for Credential {
+    fn recorded<'l>(ledger: &'l Ledger, id: &TokenId) -> Option<&'l Self> {
+        ledger.credentials.get(id)
+    }
+    fn drafted<'d>(draft: &'d mut Draft<'_>) -> &'d mut HashMap<TokenId, Self> {
+        &mut draft.credentials
+    }
+    fn drafted_ref<'d>(draft: &'d Draft<'_>) -> &'d HashMap<TokenId, Self> {
+        &draft.credentials
+    }
+    fn context<'d>(draft: &'d Draft<'_>) -> &'d (dyn Directory + 'd) {
+        draft
+    }
+}
+
 impl Registered for AdoptedFramework {
     fn recorded<'l>(ledger: &'l Ledger, id: &FrameworkId) -> Option<&'l Self> {
         ledger.frameworks.get(id)
@@ -681,6 +751,7 @@ pub struct Draft<'a> {
     base: &'a Ledger,
     parties: HashMap<PartyId, Party>,
     frameworks: HashMap<FrameworkId, AdoptedFramework>,
+    credentials: HashMap<TokenId, Credential>,
     datasets: HashMap<DatasetId, DatasetState>,
     /// The reference rates by publisher.
     rates: HashMap<String, RateTable>,
@@ -717,6 +788,7 @@ impl<'a> Draft<'a> {
             base,
             parties: HashMap::new(),
             frameworks: HashMap::new(),
+            credentials: HashMap::new(),
             datasets: HashMap::new(),
             rates: HashMap::new(),
             touched: HashMap::new(),
@@ -786,6 +858,16 @@ impl<'a> Draft<'a> {
     /// Revises an adopted framework's counting rules; the same revision again is a no-op.
     pub fn revise_framework(&mut self, cmd: FrameworkRevised) -> Result<bool, Rejection> {
         self.decide::<AdoptedFramework>(&FrameworkCommand::Revise(cmd))
+    }
+
+    /// Issues a token; the same issue again is a no-op.
+    pub fn issue_token(&mut self, cmd: TokenIssued) -> Result<bool, Rejection> {
+        self.decide::<Credential>(&CredentialCommand::Issue(cmd))
+    }
+
+    /// Revokes a token; revoking it again is a no-op.
+    pub fn revoke_token(&mut self, cmd: TokenRevoked) -> Result<bool, Rejection> {
+        self.decide::<Credential>(&CredentialCommand::Revoke(cmd))
     }
 
     /// Records a dataset's release; the same release again is a no-op, a different one under

@@ -10,6 +10,7 @@
 pub mod aggregate;
 pub mod contribution;
 pub mod counting;
+pub mod credential;
 pub mod dataset;
 pub mod events;
 pub mod framework;
@@ -32,6 +33,7 @@ pub use contribution::{
     Anomaly, AnomalyKind, ContributionEvent, ContributionRecord, ContributionRegistered,
     ContributionState, HistoryEntry, Quantity, RecordStage, StageRecorded, StageTotals, Staged,
 };
+pub use credential::{Credential, TokenIssued, TokenRevoked};
 pub use dataset::{Covered, DatasetCoverage, DatasetReleaseRecorded, DatasetState};
 pub use events::EventMeta;
 pub use framework::{
@@ -42,7 +44,9 @@ pub use fx::{
     Converted, Converter, Fixing, FxFixingsPublished, FxPolicy, Publication, RateBasis, RateCut,
     RateRecords, RateTable,
 };
-pub use ids::{ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind};
+pub use ids::{
+    ContributionId, DatasetId, EventId, FrameworkId, IdError, PartyId, PartyKind, TokenId,
+};
 pub use ledger::{Decision, DomainEvent, Draft, Ledger, LedgerRecords, Records, event_types};
 pub use money::{Currency, MAX_AMOUNT_UNITS, Money, MoneyError};
 pub use party::{MembershipRecorded, Party, PartyRegistered};
@@ -54,6 +58,6 @@ pub use scoreboard::{
 };
 pub use small_map::SmallMap;
 pub use vocabulary::{
-    Category, Channel, Condition, Counting, SourceKind, Stage, ValuationBasis, Visibility,
+    Category, Channel, Condition, Counting, Role, SourceKind, Stage, ValuationBasis, Visibility,
     VocabularyError,
 };

@@ -157,6 +157,27 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// What a token's holder may do (see DESIGN.md, the security model): administer tokens and
+    /// parties, coordinate (frameworks, datasets, every record but confirmations), act as one
+    /// donor's liaison or as the recipient's liaison (the only one who confirms receipt), or
+    /// observe the coalition's records.
+    Role, "role" {
+        Administrator = "administrator",
+        Coordinator = "coordinator",
+        Donor = "donor",
+        Recipient = "recipient",
+        Observer = "observer",
+    }
+);
+
+impl Role {
+    /// Whether a token of this role acts for one party (a donor's or the recipient's liaison).
+    pub fn acts_for_a_party(self) -> bool {
+        matches!(self, Role::Donor | Role::Recipient)
+    }
+}
+
+vocabulary!(
     /// Who may see a record: everyone, the coalition's members, or named parties only.
     Visibility, "visibility" {
         Public = "public",

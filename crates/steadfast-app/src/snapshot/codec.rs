@@ -25,9 +25,9 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use steadfast_domain::{
     AdoptedFramework, Book, Category, Channel, Condition, ContributionId, ContributionRecord,
-    ContributionRegistered, ContributionState, Currency, DatasetId, DatasetState, EventId,
-    EventMeta, Fixing, HistoryEntry, Money, Party, PartyId, Publication, Quantity, RateRecords,
-    RateTable, Records, SourceKind, Stage, StageRecorded, ValuationBasis, Visibility,
+    ContributionRegistered, ContributionState, Credential, Currency, DatasetId, DatasetState,
+    EventId, EventMeta, Fixing, HistoryEntry, Money, Party, PartyId, Publication, Quantity,
+    RateRecords, RateTable, Records, SourceKind, Stage, StageRecorded, ValuationBasis, Visibility,
 };
 
 /// A date in binary form: `year << 9 | month << 5 | day`.
@@ -499,6 +499,7 @@ impl From<RatesDto> for RateRecords {
 pub(super) struct FrameOut<'a> {
     pub(super) parties: &'a Book<Party>,
     pub(super) frameworks: &'a Book<AdoptedFramework>,
+    pub(super) credentials: &'a Book<Credential>,
     pub(super) datasets: &'a Book<DatasetState>,
     pub(super) rates: RatesDto,
     pub(super) events_applied: u64,
@@ -517,6 +518,7 @@ impl<'a> FrameOut<'a> {
         let Records {
             parties,
             frameworks,
+            credentials,
             datasets,
             rates,
             contributions,
@@ -525,6 +527,7 @@ impl<'a> FrameOut<'a> {
         FrameOut {
             parties,
             frameworks,
+            credentials,
             datasets,
             rates: RatesDto::from(rates),
             events_applied,
@@ -540,6 +543,7 @@ impl<'a> FrameOut<'a> {
 pub(super) struct Frame {
     pub(super) parties: Book<Party>,
     pub(super) frameworks: Book<AdoptedFramework>,
+    pub(super) credentials: Book<Credential>,
     pub(super) datasets: Book<DatasetState>,
     pub(super) rates: RatesDto,
     pub(super) events_applied: u64,

@@ -44,7 +44,7 @@ use codec::{ContributionIn, ContributionOut, Frame, FrameOut};
 /// The snapshot format this build writes and reads. Bump the suffix whenever a projection type
 /// changes shape: the encoding (MessagePack, fields by position) is compact, not self-describing enough to
 /// tell an old shape from a new one.
-pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s13");
+pub const FORMAT: &str = concat!("ledger-", env!("CARGO_PKG_VERSION"), "-s14");
 
 /// Events folded since the last snapshot before a writer saves a new one.
 pub const EVERY: u64 = 50_000;
@@ -321,6 +321,7 @@ fn decode(body: &mut dyn Read, len: u64) -> Result<Restored, String> {
     let Frame {
         parties,
         frameworks,
+        credentials,
         datasets,
         rates,
         events_applied,
@@ -331,6 +332,7 @@ fn decode(body: &mut dyn Read, len: u64) -> Result<Restored, String> {
     let records = LedgerRecords {
         parties,
         frameworks,
+        credentials,
         datasets,
         rates: rates.into(),
         contributions,
