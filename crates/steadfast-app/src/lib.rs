@@ -50,9 +50,10 @@ pub use import::{
 pub use progress::{Phase, Progress};
 /// What a front end names on its command line or in a request: a date, a moment, a chain head.
 pub use service::{
-    ChainBreak, ChainHead, FairShareQuery, Identity, ImportContributions, ImportRates,
-    ImportTracker, PartiesQuery, Problem, ReconcileQuery, RecordStageEvent, Recorded, Service,
-    ServiceError, ShowContribution, SnapshotDiscarded, Verified, parse_date, parse_moment,
+    Caller, ChainBreak, ChainHead, CreateToken, CreatedToken, FairShareQuery, Identity,
+    ImportContributions, ImportRates, ImportTracker, PartiesQuery, Problem, ReconcileQuery,
+    RecordStageEvent, Recorded, Service, ServiceError, ShowContribution, SnapshotDiscarded,
+    TOKEN_PREFIX, TokenLine, TokenList, Verified, parse_date, parse_moment,
 };
 pub use storage::{Access, Database, ServingLock, hold_for_serving, log_length, open_store};
 

@@ -9,6 +9,7 @@
 //! requests.
 
 mod error;
+mod tokens;
 mod types;
 
 use steadfast_domain::framework::FrameworkAdopted;
@@ -16,6 +17,7 @@ use steadfast_domain::{Aggregate, Decision, DomainEvent, Draft, FrameworkId, Led
 use steadfast_ingest::{CsvOptions, parse_contributions, parse_ecb_rates};
 
 pub use error::{Problem, ServiceError};
+pub use tokens::{Caller, CreateToken, CreatedToken, TOKEN_PREFIX, TokenLine, TokenList};
 pub use types::{
     ChainBreak, ChainHead, FairShareQuery, Identity, ImportContributions, ImportRates,
     ImportTracker, PartiesQuery, ReconcileQuery, RecordStageEvent, Recorded, ShowContribution,

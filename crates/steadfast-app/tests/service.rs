@@ -355,3 +355,111 @@ fn a_bad_moment_or_an_empty_date_range_is_invalid_with_its_field() {
         .expect_err("an empty range");
     assert_eq!(backwards.status(), 422);
 }
+
+#[test]
+fn a_token_identifies_its_caller_until_it_is_revoked_and_only_its_digest_is_recorded() {
+    use steadfast_app::{CreateToken, TOKEN_PREFIX};
+    use steadfast_domain::{PartyId, Role};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut service = service(&dir);
+    service.load_demo(&who(), &Progress::new()).expect("demo");
+    let today: jiff::civil::Date = "2026-12-04".parse().expect("day");
+    let created = service
+        .create_token(
+            &who(),
+            CreateToken {
+                role: Role::Donor,
+                party: Some(PartyId::parse("POL").expect("party")),
+                holder: "Polish liaison".to_owned(),
+                expires_on: None,
+                today,
+            },
+            &Progress::new(),
+        )
+        .expect("created");
+    assert!(created.secret.starts_with(TOKEN_PREFIX));
+    assert_eq!(
+        created.secret.len(),
+        TOKEN_PREFIX.len() + 64,
+        "256 bits in hex"
+    );
+    assert_eq!(
+        created.issued.expires_on,
+        "2027-03-04".parse::<jiff::civil::Date>().expect("day"),
+        "90 days by default"
+    );
+    assert!(created.recorded.new);
+
+    let caller = service
+        .authenticate(&created.secret, today, &Progress::new())
+        .expect("valid");
+    assert_eq!(caller.role, Role::Donor);
+    assert_eq!(caller.party.as_ref().map(PartyId::as_str), Some("POL"));
+    assert_eq!(
+        caller.identity.actor,
+        format!("token:{}", created.issued.token)
+    );
+    let expired = service
+        .authenticate(
+            &created.secret,
+            "2027-03-05".parse().expect("day"),
+            &Progress::new(),
+        )
+        .expect_err("expired");
+    assert_eq!(expired.status(), 401);
+    // One hex digit off: another digit than the last one.
+    let mut guessed = created.secret.clone();
+    let last = guessed.pop();
+    guessed.push(if last == Some('0') { '1' } else { '0' });
+    assert_eq!(
+        service
+            .authenticate(&guessed, today, &Progress::new())
+            .map(|_| ())
+            .expect_err("guessed")
+            .to_string(),
+        expired.to_string(),
+        "a guess and an expired token get the same answer"
+    );
+
+    let listed = service
+        .tokens(&who(), today, &Progress::new())
+        .expect("list");
+    assert_eq!(listed.rows.len(), 1);
+    assert_eq!(listed.rows[0].status, "active");
+    let json = serde_json::to_string(&listed).expect("json");
+    assert!(!json.contains(&created.secret) && !json.contains(&created.issued.digest));
+
+    // The secret is nowhere in the ledger's files (the database and its write-ahead log); its
+    // digest is.
+    let mut file = std::fs::read(dir.path().join("ledger.sqlite")).expect("ledger file");
+    file.extend(std::fs::read(dir.path().join("ledger.sqlite-wal")).unwrap_or_default());
+    let holds = |needle: &str| file.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!holds(&created.secret));
+    assert!(holds(&created.issued.digest));
+
+    let revoked = service
+        .revoke_token(
+            &who(),
+            created.issued.token.clone(),
+            today,
+            &Progress::new(),
+        )
+        .expect("revoked");
+    assert!(revoked.new);
+    assert_eq!(
+        service
+            .authenticate(&created.secret, today, &Progress::new())
+            .expect_err("revoked")
+            .status(),
+        401
+    );
+    let unknown = service
+        .revoke_token(
+            &who(),
+            steadfast_domain::TokenId::parse("T-000000000000").expect("id"),
+            today,
+            &Progress::new(),
+        )
+        .expect_err("unknown");
+    assert_eq!(unknown.status(), 404);
+}

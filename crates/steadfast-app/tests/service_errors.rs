@@ -40,6 +40,7 @@ fn import(service: &mut Service, csv: &str, cancel: Cancel) -> Result<(), Servic
 /// it is given one.
 fn expected_status(e: &ServiceError) -> u16 {
     match e {
+        ServiceError::Unauthenticated(_) => 401,
         ServiceError::NotFound(_) => 404,
         ServiceError::Forbidden(_) => 403,
         ServiceError::Conflict(_) => 409,
@@ -56,6 +57,17 @@ fn every_variant_answers_its_status_with_a_message_that_says_why() {
     let mut service = service_in(&dir);
     let store = |e: StoreError| ServiceError::from(AppError::Store(e));
     let cases: Vec<(ServiceError, u16, &str)> = vec![
+        (
+            service
+                .authenticate(
+                    "guessed",
+                    "2026-12-04".parse().expect("day"),
+                    &Progress::new(),
+                )
+                .expect_err("no such token"),
+            401,
+            "not valid",
+        ),
         (
             service
                 .log_head(&who(), &Progress::new())
@@ -122,7 +134,7 @@ fn every_variant_answers_its_status_with_a_message_that_says_why() {
         );
         seen.insert(*status);
     }
-    assert_eq!(seen.len(), 7, "every variant is walked");
+    assert_eq!(seen.len(), 8, "every variant is walked");
 }
 
 #[test]

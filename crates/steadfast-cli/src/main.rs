@@ -21,6 +21,7 @@ macro_rules! outln {
 mod reports;
 mod serve_cmd;
 mod synth_cmd;
+mod token_cmd;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -97,6 +98,9 @@ enum Command {
     /// The server's settings.
     #[command(subcommand)]
     Config(serve_cmd::ConfigCommand),
+    /// The API's tokens: create, list, revoke.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
     /// Write a synthetic ledger: a reproducible, realistic contributions CSV (opens no ledger).
     Synth(synth_cmd::SynthArgs),
     /// Print a shell completion script, e.g. `steadfast completions bash >
@@ -383,6 +387,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Log(LogCommand::Verify(args)) => verify(&database, &args),
         Command::Serve(args) => serve_cmd::serve(database, &args),
         Command::Config(command) => serve_cmd::config(&command),
+        Command::Token(command) => token_cmd::run(&database, &command),
         Command::Synth(args) => synth_cmd::run(&args),
         Command::Completions(args) => {
             let mut out = Vec::new();
@@ -406,7 +411,8 @@ fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".to_owned());
-    format!("local:{user}")
+    // The command line acts as the ledger's local administrator, and says so in the log.
+    format!("local-administrator:{user}")
 }
 
 /// A spinner on stderr, drawn only when stderr is a terminal.

@@ -5,8 +5,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use steadfast_app::views::{ContributionFilter, ContributionLine, LogHead};
@@ -29,21 +30,63 @@ pub const DEFAULT_PAGE: usize = 100;
 
 type Answer<T> = Result<Json<T>, ProblemDetails>;
 
-/// Runs `use_case` on the service, on a thread that may block, as the caller.
-async fn ask<T: Send + 'static>(
-    state: &AppState,
-    use_case: impl FnOnce(&mut Service, &Identity, &Progress) -> Result<T, ServiceError>
-    + Send
-    + 'static,
-) -> Answer<T> {
-    let service: Arc<Mutex<Service>> = Arc::clone(&state.service);
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut service = service.lock().unwrap_or_else(PoisonError::into_inner);
-        // Until identities come, every caller is anonymous.
-        let who = Identity {
-            actor: "anonymous".to_owned(),
+/// Who asks: the caller a request's bearer token names, checked before anything else of the
+/// request is read (anonymous without one). The token comes from the `Authorization` header
+/// only; cookies are never read. A header that is not `Bearer <token>`, or a token that is
+/// unknown, expired or revoked, is answered 401.
+#[derive(Debug, Clone)]
+pub struct Who(pub Identity);
+
+impl FromRequestParts<AppState> for Who {
+    type Rejection = ProblemDetails;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Who(Identity {
+                actor: "anonymous".to_owned(),
+            }));
         };
-        use_case(&mut service, &who, &Progress::new())
+        let Some(token) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+        else {
+            return Err(ProblemDetails::new(
+                StatusCode::UNAUTHORIZED,
+                "the Authorization header must be `Bearer <token>`",
+            ));
+        };
+        let caller = on_the_service(state, move |service| {
+            service.authenticate(&token, today(), &Progress::new())
+        })
+        .await?;
+        Ok(Who(caller.identity))
+    }
+}
+
+/// Today in UTC: a token's days are UTC days.
+fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// Runs `work` on the service, on a thread that may block (the service and its store are
+/// synchronous); requests take turns on it.
+async fn on_the_service<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&mut Service) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ProblemDetails> {
+    let service: Arc<Mutex<Service>> = Arc::clone(&state.service);
+    tokio::task::spawn_blocking(move || {
+        let mut service = service.lock().unwrap_or_else(PoisonError::into_inner);
+        work(&mut service)
     })
     .await
     .map_err(|_| {
@@ -51,8 +94,23 @@ async fn ask<T: Send + 'static>(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the request failed unexpectedly; nothing was recorded by it",
         )
-    })?;
-    answer.map(Json).map_err(|e| ProblemDetails::from(&e))
+    })?
+    .map_err(|e| ProblemDetails::from(&e))
+}
+
+/// Runs `use_case` on the service as `who`, answering JSON.
+async fn ask<T: Send + 'static>(
+    state: &AppState,
+    Who(who): Who,
+    use_case: impl FnOnce(&mut Service, &Identity, &Progress) -> Result<T, ServiceError>
+    + Send
+    + 'static,
+) -> Answer<T> {
+    on_the_service(state, move |service| {
+        use_case(service, &who, &Progress::new())
+    })
+    .await
+    .map(Json)
 }
 
 /// Alive: the process answers.
@@ -99,8 +157,8 @@ fn report_query(params: &Params) -> Result<ReportQuery, ProblemDetails> {
 }
 
 /// `GET /api/v1/log/head`: the position and hash of the log's last event.
-pub async fn log_head(State(state): State<AppState>) -> Answer<LogHead> {
-    ask(&state, |service, who, progress| {
+pub async fn log_head(State(state): State<AppState>, who: Who) -> Answer<LogHead> {
+    ask(&state, who, |service, who, progress| {
         service.log_head(who, progress)
     })
     .await
@@ -109,6 +167,7 @@ pub async fn log_head(State(state): State<AppState>) -> Answer<LogHead> {
 /// `GET /api/v1/parties`: the registered parties (`member_of`, `on`).
 pub async fn parties(
     State(state): State<AppState>,
+    who: Who,
     RawQuery(query): RawQuery,
 ) -> Answer<steadfast_app::views::PartyList> {
     let params = Params::parse(query.as_deref(), &["member_of", "on"])?;
@@ -116,7 +175,7 @@ pub async fn parties(
         member_of: params.one("member_of", id(PartyId::parse))?,
         on: params.one("on", id(parse_date))?,
     };
-    ask(&state, move |service, who, progress| {
+    ask(&state, who, move |service, who, progress| {
         service.parties(who, query, progress)
     })
     .await
@@ -136,6 +195,7 @@ pub struct ContributionPage {
 /// filtered by `donor`, `recipient`, `category`, `channel`, `stage`, `from`, `to`, `dataset`.
 pub async fn contributions(
     State(state): State<AppState>,
+    who: Who,
     RawQuery(query): RawQuery,
 ) -> Answer<ContributionPage> {
     let params = Params::parse(
@@ -170,7 +230,7 @@ pub async fn contributions(
             _ => Err(format!("is not a page size from 1 to {MAX_PAGE}")),
         })?
         .unwrap_or(DEFAULT_PAGE);
-    let Json(list) = ask(&state, move |service, who, progress| {
+    let Json(list) = ask(&state, who, move |service, who, progress| {
         service.contributions(who, filter, progress)
     })
     .await?;
@@ -212,6 +272,7 @@ fn page<R>(
 /// `GET /api/v1/contributions/{id}`: one contribution with its stage events (`fx_policy`).
 pub async fn contribution(
     State(state): State<AppState>,
+    who: Who,
     Path(contribution): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Answer<steadfast_app::views::ContributionDetail> {
@@ -224,7 +285,7 @@ pub async fn contribution(
             one_of(FxPolicy::parse, "event-date, period-average"),
         )?
         .unwrap_or(FxPolicy::EventDate);
-    ask(&state, move |service, who, progress| {
+    ask(&state, who, move |service, who, progress| {
         service.contribution(who, ShowContribution { id, fx_policy }, progress)
     })
     .await
@@ -234,6 +295,7 @@ pub async fn contribution(
 /// (`framework`, `stage`, `counting`, `fx_policy`, `as_of`, `as_known_on`, `dataset`).
 pub async fn fair_share(
     State(state): State<AppState>,
+    who: Who,
     RawQuery(query): RawQuery,
 ) -> Answer<steadfast_app::views::FairShareView> {
     let params = Params::parse(
@@ -254,7 +316,7 @@ pub async fn fair_share(
         counting: params.one("counting", id(Counting::parse))?,
         view: report_query(&params)?,
     };
-    ask(&state, move |service, who, progress| {
+    ask(&state, who, move |service, who, progress| {
         service.fair_share(who, query, progress)
     })
     .await

@@ -289,3 +289,105 @@ async fn a_missing_ledger_or_an_open_address_without_tls_stops_the_start() {
     .expect_err("needs TLS");
     assert!(err.to_string().contains("needs TLS"), "{err}");
 }
+
+/// Status and `WWW-Authenticate` of `GET uri` with `headers`.
+async fn get_with(
+    app: &Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Option<String>) {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("answer");
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (response.status(), challenge)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bearer_token_is_checked_on_every_request_and_a_revocation_holds_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = demo_ledger(&dir);
+    let admin = Identity {
+        actor: "local-administrator:test".to_owned(),
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    // Another process (a CLI) issues and revokes tokens while the server runs.
+    let mut cli = Service::new(database.clone());
+    let created = cli
+        .create_token(
+            &admin,
+            steadfast_app::CreateToken {
+                role: steadfast_domain::Role::Observer,
+                party: None,
+                holder: "Analyst".to_owned(),
+                expires_on: None,
+                today,
+            },
+            &Progress::new(),
+        )
+        .expect("token");
+    let app = app(database);
+    let bearer = format!("Bearer {}", created.secret);
+    let uri = "/api/v1/log/head";
+
+    assert_eq!(
+        get_with(&app, uri, &[]).await.0,
+        StatusCode::OK,
+        "anonymous reads"
+    );
+    assert_eq!(
+        get_with(&app, uri, &[("authorization", &bearer)]).await.0,
+        StatusCode::OK
+    );
+    for headers in [
+        vec![("authorization", "Bearer sf_0000")],
+        vec![("authorization", "Basic dXNlcjpwYXNz")],
+        vec![("authorization", "Bearer ")],
+    ] {
+        let (status, challenge) = get_with(&app, uri, &headers).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{headers:?}");
+        assert_eq!(challenge.as_deref(), Some("Bearer"), "{headers:?}");
+    }
+    // Credentials are checked before anything else: a bad token with a bad parameter is 401.
+    let (status, _) = get_with(
+        &app,
+        "/api/v1/contributions?donr=x",
+        &[("authorization", "Bearer sf_0000")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A cookie is never a credential: the request is anonymous.
+    let cookie = format!("token={}", created.secret);
+    assert_eq!(
+        get_with(&app, uri, &[("cookie", &cookie)]).await.0,
+        StatusCode::OK
+    );
+    let answer = get(&app, "/api/v1/contributions?donr=x").await;
+    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("/donr"));
+
+    cli.revoke_token(
+        &admin,
+        created.issued.token.clone(),
+        today,
+        &Progress::new(),
+    )
+    .expect("revoked");
+    let (status, _) = get_with(&app, uri, &[("authorization", &bearer)]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "revoked, and the server knows at once"
+    );
+}

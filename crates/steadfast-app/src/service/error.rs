@@ -89,6 +89,9 @@ impl std::error::Error for Problem {}
 /// Why a use case failed, one variant per answer a server gives.
 #[derive(Debug)]
 pub enum ServiceError {
+    /// No valid credentials: a token unknown, expired or revoked (HTTP 401). The message is
+    /// the same for each, so it tells a guesser nothing.
+    Unauthenticated(String),
     /// No such ledger or record (HTTP 404).
     NotFound(AppError),
     /// This process may not do it: the ledger is not writable, or reading needs write access
@@ -117,6 +120,7 @@ impl ServiceError {
     /// The HTTP status a server answers with.
     pub fn status(&self) -> u16 {
         match self {
+            ServiceError::Unauthenticated(_) => 401,
             ServiceError::NotFound(_) => 404,
             ServiceError::Forbidden(_) => 403,
             ServiceError::Conflict(_) => 409,
@@ -199,7 +203,9 @@ impl fmt::Display for ServiceError {
             | ServiceError::Conflict(e)
             | ServiceError::Unavailable(e)
             | ServiceError::Corrupt(e) => e.fmt(f),
-            ServiceError::Invalid { message, .. } => f.write_str(message),
+            ServiceError::Invalid { message, .. } | ServiceError::Unauthenticated(message) => {
+                f.write_str(message)
+            }
             ServiceError::Interrupted => f.write_str("interrupted before anything was recorded"),
         }
     }
@@ -213,7 +219,9 @@ impl std::error::Error for ServiceError {
             | ServiceError::Conflict(e)
             | ServiceError::Unavailable(e)
             | ServiceError::Corrupt(e) => std::error::Error::source(e),
-            ServiceError::Invalid { .. } | ServiceError::Interrupted => None,
+            ServiceError::Invalid { .. }
+            | ServiceError::Unauthenticated(_)
+            | ServiceError::Interrupted => None,
         }
     }
 }
