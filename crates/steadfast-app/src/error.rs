@@ -18,6 +18,8 @@ pub enum AppError {
     NotFound(String),
     /// The ledger moved under the request; the message says how.
     Conflict(String),
+    /// The caller's role may not do this; the message says what it needs.
+    Forbidden(String),
     Rejected(steadfast_ingest::ErrorList),
     /// A stop was requested (see [`Cancel`]) before the batch was committed: nothing was
     /// written.
@@ -29,9 +31,10 @@ impl std::fmt::Display for AppError {
         match self {
             AppError::Store(e) => write!(f, "{e}{}", storage::hint(e)),
             AppError::Corrupt(why) => write!(f, "the ledger is corrupt: {why}"),
-            AppError::Invalid(why) | AppError::NotFound(why) | AppError::Conflict(why) => {
-                f.write_str(why)
-            }
+            AppError::Invalid(why)
+            | AppError::NotFound(why)
+            | AppError::Conflict(why)
+            | AppError::Forbidden(why) => f.write_str(why),
             AppError::Rejected(errors) => errors.fmt(f),
             AppError::Cancelled => f.write_str("interrupted before anything was recorded"),
         }

@@ -16,9 +16,7 @@ use steadfast_domain::{
 };
 
 fn who() -> Identity {
-    Identity {
-        actor: "test:service".to_owned(),
-    }
+    Identity::local_administrator("service")
 }
 
 fn service(dir: &tempfile::TempDir) -> Service {

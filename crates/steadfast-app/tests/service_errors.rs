@@ -8,9 +8,7 @@ use steadfast_app::{
 use steadfast_store::{ExpectedVersion, StoreError};
 
 fn who() -> Identity {
-    Identity {
-        actor: "test:service".to_owned(),
-    }
+    Identity::local_administrator("service")
 }
 
 fn service_in(dir: &tempfile::TempDir) -> Service {

@@ -403,16 +403,12 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Who the local user is to the ledger.
+/// The command line acts as the ledger's local administrator, and says so in the log.
 fn identity() -> Identity {
-    Identity { actor: actor() }
-}
-
-fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".to_owned());
-    // The command line acts as the ledger's local administrator, and says so in the log.
-    format!("local-administrator:{user}")
+    Identity::local_administrator(&user)
 }
 
 /// A spinner on stderr, drawn only when stderr is a terminal.

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request};
-use axum::routing::get;
+use axum::routing::{get, post};
 use steadfast_app::{Database, Identity, Progress, Service, ServiceError};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
@@ -76,7 +76,9 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .route("/parties", get(routes::parties))
         .route("/contributions", get(routes::contributions))
         .route("/contributions/{id}", get(routes::contribution))
-        .route("/reports/fair-share", get(routes::fair_share));
+        .route("/reports/fair-share", get(routes::fair_share))
+        .route("/tokens", get(routes::tokens).post(routes::create_token))
+        .route("/tokens/{id}/revoke", post(routes::revoke_token));
     Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
@@ -125,9 +127,7 @@ pub async fn serve(
     // One serving process per ledger: a second one is refused here, before anything else.
     let _lock = service.hold_for_serving()?;
     // Opened and verified before the first request: a corrupt or missing ledger is said now.
-    let anonymous = Identity {
-        actor: "anonymous".to_owned(),
-    };
+    let anonymous = Identity::anonymous();
     let (service, head) = tokio::task::spawn_blocking(move || {
         let head = service.log_head(&anonymous, &Progress::new());
         (service, head)

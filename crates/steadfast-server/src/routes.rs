@@ -17,7 +17,7 @@ use steadfast_app::{
 };
 use steadfast_domain::{
     Category, Channel, ContributionId, Counting, DatasetId, FrameworkId, FxPolicy, PartyId,
-    ReportQuery, Stage,
+    ReportQuery, Role, Stage, TokenId,
 };
 
 use crate::AppState;
@@ -45,9 +45,7 @@ impl FromRequestParts<AppState> for Who {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Who(Identity {
-                actor: "anonymous".to_owned(),
-            }));
+            return Ok(Who(Identity::anonymous()));
         };
         let Some(token) = value
             .to_str()
@@ -354,4 +352,96 @@ mod tests {
         );
         assert!(none.is_empty() && next.is_none());
     }
+}
+
+/// `GET /api/v1/tokens` (administrator): every token, never the token itself.
+pub async fn tokens(State(state): State<AppState>, who: Who) -> Answer<steadfast_app::TokenList> {
+    ask(&state, who, |service, who, progress| {
+        service.tokens(who, today(), progress)
+    })
+    .await
+}
+
+/// The body of `POST /api/v1/tokens`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub role: Role,
+    #[serde(default)]
+    pub party: Option<PartyId>,
+    pub holder: String,
+    #[serde(default)]
+    pub expires_on: Option<jiff::civil::Date>,
+}
+
+/// A created token: shown in this answer only.
+#[derive(Debug, Serialize)]
+pub struct TokenCreated {
+    /// The token: the only time it is shown.
+    pub token: String,
+    pub id: TokenId,
+    pub role: Role,
+    pub party: Option<PartyId>,
+    pub holder: String,
+    pub issued_on: jiff::civil::Date,
+    pub expires_on: jiff::civil::Date,
+}
+
+/// A JSON body, or a 422 saying where it is wrong.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ProblemDetails> {
+    serde_json::from_slice(body).map_err(|e| {
+        ProblemDetails::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the request body is not what this route takes: {e}"),
+        )
+    })
+}
+
+/// `POST /api/v1/tokens` (administrator): a new token, answered once with 201.
+pub async fn create_token(
+    State(state): State<AppState>,
+    who: Who,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<TokenCreated>), ProblemDetails> {
+    let asked: NewToken = json_body(&body)?;
+    let Json(created) = ask(&state, who, move |service, who, progress| {
+        service.create_token(
+            who,
+            steadfast_app::CreateToken {
+                role: asked.role,
+                party: asked.party,
+                holder: asked.holder,
+                expires_on: asked.expires_on,
+                today: today(),
+            },
+            progress,
+        )
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            token: created.secret,
+            id: created.issued.token,
+            role: created.issued.role,
+            party: created.issued.party,
+            holder: created.issued.holder,
+            issued_on: created.issued.issued_on,
+            expires_on: created.issued.expires_on,
+        }),
+    ))
+}
+
+/// `POST /api/v1/tokens/{id}/revoke` (administrator): refused from now on.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    who: Who,
+    Path(token): Path<String>,
+) -> Answer<steadfast_app::Recorded> {
+    let token = TokenId::parse(&token)
+        .map_err(|_| ProblemDetails::new(StatusCode::NOT_FOUND, "no such token"))?;
+    ask(&state, who, move |service, who, progress| {
+        service.revoke_token(who, token, today(), progress)
+    })
+    .await
 }

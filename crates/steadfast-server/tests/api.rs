@@ -17,9 +17,7 @@ use tower::ServiceExt;
 fn demo_ledger(dir: &tempfile::TempDir) -> Database {
     let database = Database::Sqlite(dir.path().join("ledger.sqlite"));
     let mut service = Service::new(database.clone());
-    let who = Identity {
-        actor: "local:test".to_owned(),
-    };
+    let who = Identity::local_administrator("test");
     service.load_demo(&who, &Progress::new()).expect("demo");
     database
 }
@@ -317,9 +315,7 @@ async fn get_with(
 async fn a_bearer_token_is_checked_on_every_request_and_a_revocation_holds_at_once() {
     let dir = tempfile::tempdir().expect("dir");
     let database = demo_ledger(&dir);
-    let admin = Identity {
-        actor: "local-administrator:test".to_owned(),
-    };
+    let admin = Identity::local_administrator("test");
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
@@ -390,4 +386,162 @@ async fn a_bearer_token_is_checked_on_every_request_and_a_revocation_holds_at_on
         StatusCode::UNAUTHORIZED,
         "revoked, and the server knows at once"
     );
+}
+
+/// Status and JSON body of a request with `method`, `bearer` and `body`.
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    bearer: Option<&str>,
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body.to_owned())).expect("request"))
+        .await
+        .expect("answer");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_an_administrator_manages_tokens_over_the_api() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = demo_ledger(&dir);
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let mut cli = Service::new(database.clone());
+    let token = |cli: &mut Service, role: steadfast_domain::Role| {
+        cli.create_token(
+            &Identity::local_administrator("test"),
+            steadfast_app::CreateToken {
+                role,
+                party: None,
+                holder: format!("{role} for the test"),
+                expires_on: None,
+                today,
+            },
+            &Progress::new(),
+        )
+        .expect("token")
+        .secret
+    };
+    let admin = token(&mut cli, steadfast_domain::Role::Administrator);
+    let observer = token(&mut cli, steadfast_domain::Role::Observer);
+    let app = app(database);
+
+    assert_eq!(
+        send(&app, "GET", "/api/v1/tokens", None, "").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = send(&app, "GET", "/api/v1/tokens", Some(&observer), "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("administrator")),
+        "{body}"
+    );
+    let (status, list) = send(&app, "GET", "/api/v1/tokens", Some(&admin), "").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["rows"].as_array().map(Vec::len), Some(2));
+    assert!(
+        !list.to_string().contains(&admin),
+        "a listing never holds a token"
+    );
+
+    let (status, created) = send(
+        &app,
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        r#"{"role": "recipient", "party": "UKR", "holder": "Ukraine's liaison"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let recipient = created["token"].as_str().expect("token").to_owned();
+    assert_eq!(created["party"], "UKR");
+    assert_eq!(
+        send(&app, "GET", "/api/v1/log/head", Some(&recipient), "")
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    let (status, refused) = send(
+        &app,
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        r#"{"role": "donor", "holder": "nobody's"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["errors"][0]["pointer"], "/party", "{refused}");
+    let (status, refused) = send(
+        &app,
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        r#"{"role": "observer", "holder": "x", "scope": "all"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("scope")),
+        "{refused}"
+    );
+    assert_eq!(
+        send(
+            &app,
+            "POST",
+            "/api/v1/tokens",
+            Some(&observer),
+            r#"{"role": "administrator", "holder": "me"}"#
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN,
+        "an observer cannot make itself an administrator"
+    );
+
+    let id = created["id"].as_str().expect("id");
+    let (status, revoked) = send(
+        &app,
+        "POST",
+        &format!("/api/v1/tokens/{id}/revoke"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert_eq!(
+        send(&app, "GET", "/api/v1/log/head", Some(&recipient), "")
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = send(
+        &app,
+        "POST",
+        "/api/v1/tokens/T-000000000000/revoke",
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

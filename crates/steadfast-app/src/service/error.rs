@@ -182,6 +182,7 @@ impl From<AppError> for ServiceError {
             AppError::Corrupt(_) => ServiceError::Corrupt(e),
             AppError::NotFound(_) => ServiceError::NotFound(e),
             AppError::Conflict(_) => ServiceError::Conflict(e),
+            AppError::Forbidden(_) => ServiceError::Forbidden(e),
             AppError::Invalid(message) => ServiceError::Invalid {
                 problems: Vec::new(),
                 message,

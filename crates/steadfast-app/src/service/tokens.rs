@@ -86,6 +86,7 @@ impl Service {
         cmd: CreateToken,
         progress: &Progress,
     ) -> Result<CreatedToken, ServiceError> {
+        who.must_be(Role::Administrator, "creating a token")?;
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| {
             ServiceError::from(crate::AppError::Invalid(format!(
@@ -129,10 +130,11 @@ impl Service {
     /// Every token issued, with its status on `today`.
     pub fn tokens(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         today: Date,
         progress: &Progress,
     ) -> Result<TokenList, ServiceError> {
+        who.must_be(Role::Administrator, "listing the tokens")?;
         let app = self.ledger(Access::Read, progress)?;
         let rows = app
             .ledger()
@@ -162,6 +164,7 @@ impl Service {
         today: Date,
         progress: &Progress,
     ) -> Result<Recorded, ServiceError> {
+        who.must_be(Role::Administrator, "revoking a token")?;
         let mut decide = |ledger: &Ledger| {
             let mut draft = Draft::new(ledger);
             let new = draft
@@ -207,6 +210,8 @@ impl Service {
         Ok(Caller {
             identity: Identity {
                 actor: format!("token:{}", credential.issued.token),
+                role: Some(credential.issued.role),
+                party: credential.issued.party.clone(),
             },
             token: credential.issued.token.clone(),
             role: credential.issued.role,

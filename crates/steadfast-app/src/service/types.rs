@@ -12,7 +12,7 @@ use serde::Serialize;
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
     ContributionId, Counting, DatasetId, FrameworkId, FxPolicy, PartyId, RecordStage, ReportQuery,
-    Stage,
+    Role, Stage,
 };
 use steadfast_store::{ChainHash, VerifyReport};
 
@@ -20,11 +20,50 @@ use super::error::ServiceError;
 use crate::Cancel;
 use crate::queries::LogHead;
 
-/// Who asks: the actor recorded with every event a use case appends (a server will have
-/// authenticated it; the CLI takes the operating-system user).
+/// Who asks: the actor recorded with every event a use case appends, and what it may do (a
+/// server has authenticated its token; the command line is the local administrator).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub actor: String,
+    /// `None`: an anonymous caller.
+    pub role: Option<Role>,
+    /// The party a donor's or the recipient's liaison acts for.
+    pub party: Option<PartyId>,
+}
+
+impl Identity {
+    /// A caller without credentials.
+    pub fn anonymous() -> Self {
+        Identity {
+            actor: "anonymous".to_owned(),
+            role: None,
+            party: None,
+        }
+    }
+
+    /// Whoever runs the command line on the ledger's machine: its administrator, named so in
+    /// the log (`local-administrator:<user>`).
+    pub fn local_administrator(user: &str) -> Self {
+        Identity {
+            actor: format!("local-administrator:{user}"),
+            role: Some(Role::Administrator),
+            party: None,
+        }
+    }
+
+    /// `Ok` when the caller holds `role`; else `Unauthenticated` for an anonymous caller and
+    /// `Forbidden` for another role, saying what `doing` needs.
+    pub(crate) fn must_be(&self, role: Role, doing: &str) -> Result<(), ServiceError> {
+        match self.role {
+            Some(held) if held == role => Ok(()),
+            None => Err(ServiceError::Unauthenticated(format!(
+                "{doing} needs a token of the {role} role"
+            ))),
+            Some(held) => Err(ServiceError::Forbidden(crate::AppError::Forbidden(
+                format!("{doing} needs the {role} role; this token's role is {held}"),
+            ))),
+        }
+    }
 }
 
 /// Import a contributions file's bytes.
