@@ -77,6 +77,9 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .route("/contributions", get(routes::contributions))
         .route("/contributions/{id}", get(routes::contribution))
         .route("/reports/fair-share", get(routes::fair_share))
+        .route("/reports/gaps", get(routes::gaps))
+        .route("/reports/anomalies", get(routes::anomalies))
+        .route("/reports/reconcile", get(routes::reconcile))
         .route("/tokens", get(routes::tokens).post(routes::create_token))
         .route("/tokens/{id}/revoke", post(routes::revoke_token));
     Router::new()

@@ -15,6 +15,7 @@ use steadfast_app::{
     FairShareQuery, Identity, PartiesQuery, Progress, Service, ServiceError, ShowContribution,
     parse_date, parse_moment,
 };
+use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
     Category, Channel, ContributionId, Counting, DatasetId, FrameworkId, FxPolicy, PartyId,
     ReportQuery, Role, Stage, TokenId,
@@ -442,6 +443,99 @@ pub async fn revoke_token(
         .map_err(|_| ProblemDetails::new(StatusCode::NOT_FOUND, "no such token"))?;
     ask(&state, who, move |service, who, progress| {
         service.revoke_token(who, token, today(), progress)
+    })
+    .await
+}
+
+/// The parameters of every report over a view of the ledger.
+const VIEW: [&str; 4] = ["fx_policy", "as_of", "as_known_on", "dataset"];
+
+/// `GET /api/v1/reports/gaps`: per donor, euros at each stage and the median days to
+/// delivery and to confirmation (`fx_policy`, `as_of`, `as_known_on`, `dataset`).
+pub async fn gaps(
+    State(state): State<AppState>,
+    who: Who,
+    RawQuery(query): RawQuery,
+) -> Answer<steadfast_app::views::GapsView> {
+    let params = Params::parse(query.as_deref(), &VIEW)?;
+    let view = report_query(&params)?;
+    ask(&state, who, move |service, who, progress| {
+        service.gaps(who, view, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/reports/anomalies`: every anomaly, contribution by contribution (`fx_policy`,
+/// `as_of`, `as_known_on`, `dataset`).
+pub async fn anomalies(
+    State(state): State<AppState>,
+    who: Who,
+    RawQuery(query): RawQuery,
+) -> Answer<steadfast_app::views::AnomaliesView> {
+    let params = Params::parse(query.as_deref(), &VIEW)?;
+    let view = report_query(&params)?;
+    ask(&state, who, move |service, who, progress| {
+        service.anomalies(who, view, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/reports/reconcile`: what a framework counts in `dataset` against `against`,
+/// per donor and period (`by`: month, half-year, year (the default); `tolerance`: a fraction, 0.1 by
+/// default; `framework`, `counting`, `fx_policy`, `as_of`, `as_known_on`).
+pub async fn reconcile(
+    State(state): State<AppState>,
+    who: Who,
+    RawQuery(query): RawQuery,
+) -> Answer<steadfast_app::views::ReconcileView> {
+    let params = Params::parse(
+        query.as_deref(),
+        &[
+            "dataset",
+            "against",
+            "by",
+            "tolerance",
+            "framework",
+            "counting",
+            "fx_policy",
+            "as_of",
+            "as_known_on",
+        ],
+    )?;
+    let required = |name: &str| -> Result<DatasetId, ProblemDetails> {
+        params
+            .one(name, id(DatasetId::parse))?
+            .ok_or_else(|| ProblemDetails::invalid_field(name, "is required: a dataset id"))
+    };
+    let a = required("dataset")?;
+    let b = required("against")?;
+    let fx_policy = params
+        .one(
+            "fx_policy",
+            one_of(FxPolicy::parse, "event-date, period-average"),
+        )?
+        .unwrap_or(FxPolicy::EventDate);
+    let mut view = ReportQuery::new(fx_policy);
+    view.as_of = params.one("as_of", id(parse_date))?;
+    view.as_known_on = params.one("as_known_on", id(parse_moment))?;
+    let query = steadfast_app::ReconcileQuery {
+        framework: params.one("framework", id(FrameworkId::parse))?,
+        counting: params.one("counting", id(Counting::parse))?,
+        a,
+        b,
+        by: params
+            .one("by", one_of(Granularity::parse, "month, half-year, year"))?
+            .unwrap_or(Granularity::Year),
+        tolerance: params
+            .one("tolerance", |t: &str| {
+                t.parse::<rust_decimal::Decimal>()
+                    .map_err(|_| "is not a fraction such as 0.1".to_owned())
+            })?
+            .unwrap_or(rust_decimal::Decimal::new(1, 1)),
+        view,
+    };
+    ask(&state, who, move |service, who, progress| {
+        service.reconcile(who, query, progress)
     })
     .await
 }

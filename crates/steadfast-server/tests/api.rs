@@ -545,3 +545,44 @@ async fn only_an_administrator_manages_tokens_over_the_api() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_other_reports_answer_with_the_clis_parameters() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(demo_ledger(&dir));
+    let (status, _, gaps) = get(&app, "/api/v1/reports/gaps?dataset=scenario-2024").await;
+    assert_eq!(status, StatusCode::OK, "{gaps}");
+    assert!(
+        gaps["rows"].as_array().is_some_and(|r| !r.is_empty()),
+        "{gaps}"
+    );
+    let (status, _, anomalies) = get(&app, "/api/v1/reports/anomalies?as_of=2024-12-31").await;
+    assert_eq!(status, StatusCode::OK, "{anomalies}");
+    let (status, _, reconciled) = get(
+        &app,
+        "/api/v1/reports/reconcile?dataset=scenario-2024&against=kiel-ust-r29&by=half-year&tolerance=0.2",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reconciled}");
+    assert!(
+        reconciled["rows"].as_array().is_some_and(|r| !r.is_empty()),
+        "{reconciled}"
+    );
+
+    let missing = get(&app, "/api/v1/reports/reconcile?dataset=scenario-2024").await;
+    assert_problem(&missing, StatusCode::UNPROCESSABLE_ENTITY, Some("/against"));
+    let unknown = get(
+        &app,
+        "/api/v1/reports/reconcile?dataset=scenario-2024&against=nope",
+    )
+    .await;
+    assert_problem(&unknown, StatusCode::NOT_FOUND, None);
+    let wide = get(
+        &app,
+        "/api/v1/reports/reconcile?dataset=scenario-2024&against=kiel-ust-r29&tolerance=2",
+    )
+    .await;
+    assert_problem(&wide, StatusCode::UNPROCESSABLE_ENTITY, Some("/tolerance"));
+    let by = get(&app, "/api/v1/reports/gaps?by=year").await;
+    assert_problem(&by, StatusCode::UNPROCESSABLE_ENTITY, Some("/by"));
+}
