@@ -397,10 +397,11 @@ impl Service {
     /// The fair-share scoreboard of the named framework, or of the only one recorded.
     pub fn fair_share(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         query: FairShareQuery,
         progress: &Progress,
     ) -> Result<FairShareView, ServiceError> {
+        who.must_see_everything("the fair-share scoreboard")?;
         let app = self.ledger(Access::Read, progress)?;
         let ids = reports::framework_ids(app.ledger());
         let id = match (query.framework, ids.as_slice()) {
@@ -426,10 +427,11 @@ impl Service {
     /// Per donor: euros at each stage and the median days to delivery and to confirmation.
     pub fn gaps(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         query: ReportQuery,
         progress: &Progress,
     ) -> Result<GapsView, ServiceError> {
+        who.must_see_everything("the gaps report")?;
         let app = self.ledger(Access::Read, progress)?;
         Ok(reports::gaps(app, &query))
     }
@@ -437,10 +439,11 @@ impl Service {
     /// Every anomaly, contribution by contribution.
     pub fn anomalies(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         query: ReportQuery,
         progress: &Progress,
     ) -> Result<AnomaliesView, ServiceError> {
+        who.must_see_everything("the anomalies report")?;
         let app = self.ledger(Access::Read, progress)?;
         Ok(reports::anomalies(app, &query))
     }
@@ -448,10 +451,11 @@ impl Service {
     /// What a framework counts in one dataset against another, per donor and period.
     pub fn reconcile(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         query: ReconcileQuery,
         progress: &Progress,
     ) -> Result<ReconcileView, ServiceError> {
+        who.must_see_everything("the reconciliation")?;
         if query.a == query.b {
             return Err(ServiceError::invalid_field(
                 "against",
@@ -507,7 +511,7 @@ impl Service {
     /// The contributions a filter keeps, one row per contribution and currency.
     pub fn contributions(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         filter: ContributionFilter,
         progress: &Progress,
     ) -> Result<ContributionList, ServiceError> {
@@ -520,25 +524,40 @@ impl Service {
             ));
         }
         let app = self.ledger(Access::Read, progress)?;
-        Ok(queries::list(app.ledger(), app.head(), &filter))
+        let ledger = app.ledger();
+        let mut list = queries::list(ledger, app.head(), &filter);
+        list.rows.retain(|r| {
+            ledger
+                .contribution(&r.contribution)
+                .is_some_and(|c| who.sees(&c.info))
+        });
+        Ok(list)
     }
 
     /// One contribution's story: its stage history with running totals, sources and
     /// anomalies.
     pub fn contribution(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         query: ShowContribution,
         progress: &Progress,
     ) -> Result<ContributionDetail, ServiceError> {
         let app = self.ledger(Access::Read, progress)?;
-        queries::show(app.ledger(), app.head(), &query.id, query.fx_policy).ok_or_else(|| {
-            ServiceError::not_found(format!(
-                "no contribution {} in {}",
-                query.id,
-                app.location()
-            ))
-        })
+        // One the caller may not see is not found, exactly as one that does not exist.
+        let visible = app
+            .ledger()
+            .contribution(&query.id)
+            .is_some_and(|c| who.sees(&c.info));
+        visible
+            .then(|| queries::show(app.ledger(), app.head(), &query.id, query.fx_policy))
+            .flatten()
+            .ok_or_else(|| {
+                ServiceError::not_found(format!(
+                    "no contribution {} in {}",
+                    query.id,
+                    app.location()
+                ))
+            })
     }
 
     /// The registered parties and their dated memberships.
@@ -560,9 +579,10 @@ impl Service {
     /// Per-donor totals by stage, per currency (unconverted).
     pub fn donor_totals(
         &mut self,
-        _who: &Identity,
+        who: &Identity,
         progress: &Progress,
     ) -> Result<DonorTotalsReport, ServiceError> {
+        who.must_see_everything("the donor totals")?;
         let app = self.ledger(Access::Read, progress)?;
         Ok(queries::donor_totals(app.ledger(), app.head()))
     }

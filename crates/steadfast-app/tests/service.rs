@@ -461,3 +461,92 @@ fn a_token_identifies_its_caller_until_it_is_revoked_and_only_its_digest_is_reco
         .expect_err("unknown");
     assert_eq!(unknown.status(), 404);
 }
+
+#[test]
+fn each_caller_sees_the_contributions_its_role_may_see_and_a_hidden_one_is_not_found() {
+    use steadfast_domain::Role;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut service = service(&dir);
+    for (id, visibility) in [
+        ("C-PUB", "public"),
+        ("C-COA", "coalition"),
+        ("C-RES", "restricted"),
+    ] {
+        let mut command = stage(
+            &format!("E-{id}"),
+            id,
+            Stage::Committed,
+            "2024-07-01",
+            "100.00",
+        );
+        command.visibility = Visibility::parse(visibility).expect("visibility");
+        record(&mut service, command, None).expect("recorded");
+    }
+    let caller = |role: Option<Role>, party: Option<&str>| Identity {
+        actor: "test:caller".to_owned(),
+        role,
+        party: party.map(|p| PartyId::parse(p).expect("party")),
+    };
+    let cases = [
+        (Identity::anonymous(), vec!["C-PUB"]),
+        (caller(Some(Role::Observer), None), vec!["C-COA", "C-PUB"]),
+        (
+            caller(Some(Role::Donor), Some("POL")),
+            vec!["C-COA", "C-PUB"],
+        ),
+        (
+            caller(Some(Role::Donor), Some("USA")),
+            vec!["C-COA", "C-PUB", "C-RES"],
+        ),
+        (
+            caller(Some(Role::Recipient), Some("UKR")),
+            vec!["C-COA", "C-PUB", "C-RES"],
+        ),
+        (
+            caller(Some(Role::Coordinator), None),
+            vec!["C-COA", "C-PUB", "C-RES"],
+        ),
+    ];
+    for (who, expected) in cases {
+        let list = service
+            .contributions(&who, ContributionFilter::default(), &Progress::new())
+            .expect("list");
+        let seen: Vec<String> = list
+            .rows
+            .iter()
+            .map(|r| r.contribution.to_string())
+            .collect();
+        assert_eq!(seen, expected, "{who:?}");
+        let show = |id: &str, service: &mut Service| {
+            service.contribution(
+                &who,
+                ShowContribution {
+                    id: ContributionId::parse(id).expect("id"),
+                    fx_policy: FxPolicy::EventDate,
+                },
+                &Progress::new(),
+            )
+        };
+        if !expected.contains(&"C-RES") {
+            let hidden = show("C-RES", &mut service).expect_err("hidden");
+            let missing = show("C-NONE", &mut service).expect_err("missing");
+            assert_eq!(hidden.status(), 404);
+            assert_eq!(
+                hidden.to_string().replace("C-RES", "C-NONE"),
+                missing.to_string(),
+                "a hidden record answers exactly as a missing one"
+            );
+        }
+        // Reports count every record: only whoever sees everything gets them.
+        let report = service.gaps(
+            &who,
+            ReportQuery::new(FxPolicy::EventDate),
+            &Progress::new(),
+        );
+        match (who.sees_everything(), who.role) {
+            (true, _) => assert!(report.is_ok()),
+            (false, None) => assert_eq!(report.map(|_| ()).expect_err("anonymous").status(), 401),
+            (false, Some(_)) => assert_eq!(report.map(|_| ()).expect_err("not all").status(), 403),
+        }
+    }
+}

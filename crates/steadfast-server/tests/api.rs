@@ -22,19 +22,51 @@ fn demo_ledger(dir: &tempfile::TempDir) -> Database {
     database
 }
 
-fn app(database: Database) -> Router {
+/// The API over a ledger, and a coordinator's token (who sees everything) for `get`.
+struct Api {
+    router: Router,
+    coordinator: String,
+}
+
+fn app(database: Database) -> Api {
+    let mut service = Service::new(database);
+    let coordinator = service
+        .create_token(
+            &Identity::local_administrator("test"),
+            steadfast_app::CreateToken {
+                role: steadfast_domain::Role::Coordinator,
+                party: None,
+                holder: "the tests' coordinator".to_owned(),
+                expires_on: None,
+                today: jiff::Timestamp::now()
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .date(),
+            },
+            &Progress::new(),
+        )
+        .expect("coordinator token")
+        .secret;
     let state = AppState {
-        service: Arc::new(Mutex::new(Service::new(database))),
+        service: Arc::new(Mutex::new(service)),
         ready: Arc::new(AtomicBool::new(true)),
     };
-    router(state, &Settings::default())
+    Api {
+        router: router(state, &Settings::default()),
+        coordinator,
+    }
 }
 
 /// Status, content type and the JSON body (`Null` when the body is not JSON).
-async fn get(app: &Router, uri: &str) -> (StatusCode, String, Value) {
+async fn get(app: &Api, uri: &str) -> (StatusCode, String, Value) {
     let response = app
+        .router
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", format!("Bearer {}", app.coordinator))
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("answer");
     let status = response.status();
@@ -289,16 +321,13 @@ async fn a_missing_ledger_or_an_open_address_without_tls_stops_the_start() {
 }
 
 /// Status and `WWW-Authenticate` of `GET uri` with `headers`.
-async fn get_with(
-    app: &Router,
-    uri: &str,
-    headers: &[(&str, &str)],
-) -> (StatusCode, Option<String>) {
+async fn get_with(app: &Api, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Option<String>) {
     let mut request = Request::get(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let response = app
+        .router
         .clone()
         .oneshot(request.body(Body::empty()).expect("request"))
         .await
@@ -390,7 +419,7 @@ async fn a_bearer_token_is_checked_on_every_request_and_a_revocation_holds_at_on
 
 /// Status and JSON body of a request with `method`, `bearer` and `body`.
 async fn send(
-    app: &Router,
+    app: &Api,
     method: &str,
     uri: &str,
     bearer: Option<&str>,
@@ -401,6 +430,7 @@ async fn send(
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let response = app
+        .router
         .clone()
         .oneshot(request.body(Body::from(body.to_owned())).expect("request"))
         .await
@@ -456,7 +486,8 @@ async fn only_an_administrator_manages_tokens_over_the_api() {
     );
     let (status, list) = send(&app, "GET", "/api/v1/tokens", Some(&admin), "").await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    assert_eq!(list["rows"].as_array().map(Vec::len), Some(2));
+    // The two made here and the coordinator of `app`.
+    assert_eq!(list["rows"].as_array().map(Vec::len), Some(3));
     assert!(
         !list.to_string().contains(&admin),
         "a listing never holds a token"
@@ -585,4 +616,41 @@ async fn the_other_reports_answer_with_the_clis_parameters() {
     assert_problem(&wide, StatusCode::UNPROCESSABLE_ENTITY, Some("/tolerance"));
     let by = get(&app, "/api/v1/reports/gaps?by=year").await;
     assert_problem(&by, StatusCode::UNPROCESSABLE_ENTITY, Some("/by"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_caller_reads_public_records_only_and_no_report() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(demo_ledger(&dir));
+    let (status, _, all) = get(&app, "/api/v1/contributions?limit=1000").await;
+    assert_eq!(status, StatusCode::OK);
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/contributions?limit=1000")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+        .await
+        .expect("body");
+    let public: Value = serde_json::from_slice(&bytes).expect("json");
+    let rows = |v: &Value| v["rows"].as_array().map_or(0, Vec::len);
+    assert!(rows(&public) <= rows(&all));
+    assert!(
+        public["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| all["rows"].as_array().expect("rows").contains(r))
+    );
+    let (status, _) = get_with(&app, "/api/v1/reports/fair-share", &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "reports count every record"
+    );
 }

@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use steadfast_domain::scoreboard::reconcile::Granularity;
 use steadfast_domain::{
-    ContributionId, Counting, DatasetId, FrameworkId, FxPolicy, PartyId, RecordStage, ReportQuery,
-    Role, Stage,
+    ContributionId, ContributionRegistered, Counting, DatasetId, FrameworkId, FxPolicy, PartyId,
+    RecordStage, ReportQuery, Role, Stage, Visibility,
 };
 use steadfast_store::{ChainHash, VerifyReport};
 
@@ -49,6 +49,45 @@ impl Identity {
             role: Some(Role::Administrator),
             party: None,
         }
+    }
+
+    /// Whether the caller may see every record, restricted ones included: a coordinator, or an
+    /// administrator (who holds the ledger's file anyway). A report over the whole ledger
+    /// needs it until reports are computed over what each caller may see.
+    pub fn sees_everything(&self) -> bool {
+        matches!(self.role, Some(Role::Administrator | Role::Coordinator))
+    }
+
+    /// Whether the caller may see a contribution: a public one anybody; a coalition one any
+    /// signed-in caller; a restricted one its donor's and its recipient's liaisons and whoever
+    /// sees everything.
+    pub fn sees(&self, contribution: &ContributionRegistered) -> bool {
+        match contribution.visibility {
+            Visibility::Public => true,
+            Visibility::Coalition => self.role.is_some(),
+            Visibility::Restricted => {
+                self.sees_everything()
+                    || (self.role.is_some_and(Role::acts_for_a_party)
+                        && self.party.as_ref().is_some_and(|p| {
+                            *p == contribution.donor || *p == contribution.recipient
+                        }))
+            }
+        }
+    }
+
+    /// `Ok` when the caller sees everything; else `Unauthenticated` (anonymous) or
+    /// `Forbidden`, saying what `doing` needs.
+    pub(crate) fn must_see_everything(&self, doing: &str) -> Result<(), ServiceError> {
+        if self.sees_everything() {
+            return Ok(());
+        }
+        let why = format!(
+            "{doing} counts every record, restricted ones included, so it needs a coordinator's or an administrator's token"
+        );
+        Err(match self.role {
+            None => ServiceError::Unauthenticated(why),
+            Some(_) => ServiceError::Forbidden(crate::AppError::Forbidden(why)),
+        })
     }
 
     /// `Ok` when the caller holds `role`; else `Unauthenticated` for an anonymous caller and
