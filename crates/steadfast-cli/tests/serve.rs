@@ -12,14 +12,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
 fn steadfast(dir: &Path) -> Command {
     let mut command = Command::new(BIN);
     command.current_dir(dir).env_remove("STEADFAST_DATABASE");
-    for name in [
-        "STEADFAST_LISTEN",
-        "STEADFAST_BODY_LIMIT_BYTES",
-        "STEADFAST_REQUEST_TIMEOUT_SECONDS",
-        "STEADFAST_SHUTDOWN_GRACE_SECONDS",
-        "STEADFAST_TLS_CERT",
-        "STEADFAST_TLS_KEY",
-    ] {
+    for name in steadfast_server::settings::ENVIRONMENT {
         command.env_remove(name);
     }
     command

@@ -143,16 +143,26 @@ fn id<T, E: std::fmt::Display>(
 
 /// The report parameters every report takes.
 fn report_query(params: &Params) -> Result<ReportQuery, ProblemDetails> {
-    let fx_policy = params
+    Ok(moments(params)?.in_datasets(params.all("dataset", id(DatasetId::parse))?))
+}
+
+/// How amounts are converted to euros (`fx_policy`; the event's date by default).
+fn fx_policy(params: &Params) -> Result<FxPolicy, ProblemDetails> {
+    Ok(params
         .one(
             "fx_policy",
             one_of(FxPolicy::parse, "event-date, period-average"),
         )?
-        .unwrap_or(FxPolicy::EventDate);
-    let mut query = ReportQuery::new(fx_policy);
+        .unwrap_or(FxPolicy::EventDate))
+}
+
+/// A view of every dataset as of a date and as known on a moment (`fx_policy`, `as_of`,
+/// `as_known_on`).
+fn moments(params: &Params) -> Result<ReportQuery, ProblemDetails> {
+    let mut query = ReportQuery::new(fx_policy(params)?);
     query.as_of = params.one("as_of", id(parse_date))?;
     query.as_known_on = params.one("as_known_on", id(parse_moment))?;
-    Ok(query.in_datasets(params.all("dataset", id(DatasetId::parse))?))
+    Ok(query)
 }
 
 /// `GET /api/v1/log/head`: the position and hash of the log's last event.
@@ -278,12 +288,7 @@ pub async fn contribution(
     let params = Params::parse(query.as_deref(), &["fx_policy"])?;
     let id = ContributionId::parse(&contribution)
         .map_err(|_| ProblemDetails::new(StatusCode::NOT_FOUND, "no such contribution"))?;
-    let fx_policy = params
-        .one(
-            "fx_policy",
-            one_of(FxPolicy::parse, "event-date, period-average"),
-        )?
-        .unwrap_or(FxPolicy::EventDate);
+    let fx_policy = fx_policy(&params)?;
     ask(&state, who, move |service, who, progress| {
         service.contribution(who, ShowContribution { id, fx_policy }, progress)
     })
@@ -509,15 +514,7 @@ pub async fn reconcile(
     };
     let a = required("dataset")?;
     let b = required("against")?;
-    let fx_policy = params
-        .one(
-            "fx_policy",
-            one_of(FxPolicy::parse, "event-date, period-average"),
-        )?
-        .unwrap_or(FxPolicy::EventDate);
-    let mut view = ReportQuery::new(fx_policy);
-    view.as_of = params.one("as_of", id(parse_date))?;
-    view.as_known_on = params.one("as_known_on", id(parse_moment))?;
+    let view = moments(&params)?;
     let query = steadfast_app::ReconcileQuery {
         framework: params.one("framework", id(FrameworkId::parse))?,
         counting: params.one("counting", id(Counting::parse))?,
