@@ -9,6 +9,7 @@
 //! requests.
 
 mod error;
+mod records;
 mod tokens;
 mod types;
 
@@ -17,6 +18,7 @@ use steadfast_domain::{Aggregate, Decision, DomainEvent, Draft, FrameworkId, Led
 use steadfast_ingest::{CsvOptions, parse_contributions, parse_ecb_rates};
 
 pub use error::{Problem, ServiceError};
+pub use records::{DatasetView, FrameworkView, Listed, Shown};
 pub use tokens::{Caller, CreateToken, CreatedToken, TOKEN_PREFIX, TokenLine, TokenList};
 pub use types::{
     ChainBreak, ChainHead, FairShareQuery, Identity, ImportContributions, ImportRates,

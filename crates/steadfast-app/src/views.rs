@@ -14,4 +14,5 @@ pub use crate::reports::{
     GapsFigures, GapsRowView, GapsView, ReconcileView, percent,
 };
 pub use crate::scenario::{SCENARIO_DATASET, ScenarioLoad, TRACKER_DATASET};
+pub use crate::service::{DatasetView, FrameworkView, Listed, Shown};
 pub use crate::tracker::TrackerOutcome;

@@ -10,7 +10,9 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use steadfast_app::views::{ContributionFilter, ContributionLine, LogHead};
+use steadfast_app::views::{
+    ContributionFilter, ContributionLine, DatasetView, FrameworkView, Listed, LogHead, Shown,
+};
 use steadfast_app::{
     FairShareQuery, Identity, PartiesQuery, Progress, Service, ServiceError, ShowContribution,
     parse_date, parse_moment,
@@ -533,6 +535,51 @@ pub async fn reconcile(
     };
     ask(&state, who, move |service, who, progress| {
         service.reconcile(who, query, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/frameworks`: every framework adopted, its rules as they stand and its
+/// revisions.
+pub async fn frameworks(State(state): State<AppState>, who: Who) -> Answer<Listed<FrameworkView>> {
+    ask(&state, who, |service, who, progress| {
+        service.frameworks(who, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/frameworks/{id}`: one framework.
+pub async fn framework(
+    State(state): State<AppState>,
+    who: Who,
+    Path(framework): Path<String>,
+) -> Answer<Shown<FrameworkView>> {
+    let id = FrameworkId::parse(&framework)
+        .map_err(|_| ProblemDetails::new(StatusCode::NOT_FOUND, "no such framework"))?;
+    ask(&state, who, move |service, who, progress| {
+        service.framework(who, &id, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/datasets`: every dataset with its releases.
+pub async fn datasets(State(state): State<AppState>, who: Who) -> Answer<Listed<DatasetView>> {
+    ask(&state, who, |service, who, progress| {
+        service.datasets(who, progress)
+    })
+    .await
+}
+
+/// `GET /api/v1/datasets/{id}`: one dataset.
+pub async fn dataset(
+    State(state): State<AppState>,
+    who: Who,
+    Path(dataset): Path<String>,
+) -> Answer<Shown<DatasetView>> {
+    let id = DatasetId::parse(&dataset)
+        .map_err(|_| ProblemDetails::new(StatusCode::NOT_FOUND, "no such dataset"))?;
+    ask(&state, who, move |service, who, progress| {
+        service.dataset(who, &id, progress)
     })
     .await
 }

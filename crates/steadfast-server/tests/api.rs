@@ -654,3 +654,48 @@ async fn an_anonymous_caller_reads_public_records_only_and_no_report() {
         "reports count every record"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frameworks_and_datasets_are_listed_and_shown_to_every_caller() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(demo_ledger(&dir));
+    let (status, _, frameworks) = get(&app, "/api/v1/frameworks").await;
+    assert_eq!(status, StatusCode::OK, "{frameworks}");
+    assert_eq!(
+        frameworks["rows"][0]["rules"]["framework"],
+        "washington-2024"
+    );
+    let (status, _, one) = get(&app, "/api/v1/frameworks/washington-2024").await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["rules"]["framework"], "washington-2024");
+    assert!(one["log_head"]["position"].as_u64().is_some());
+
+    let (status, _, datasets) = get(&app, "/api/v1/datasets").await;
+    assert_eq!(status, StatusCode::OK, "{datasets}");
+    let ids: Vec<&str> = datasets["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|d| d["dataset"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"kiel-ust-r29") && ids.contains(&"scenario-2024"),
+        "{ids:?}"
+    );
+    let (status, _, tracker) = get(&app, "/api/v1/datasets/kiel-ust-r29").await;
+    assert_eq!(status, StatusCode::OK, "{tracker}");
+    assert_eq!(tracker["releases"][0]["release"], "29");
+
+    let (status, _) = get_with(&app, "/api/v1/frameworks", &[]).await;
+    assert_eq!(status, StatusCode::OK, "public to an anonymous caller");
+    assert_problem(
+        &get(&app, "/api/v1/frameworks/no-such").await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    assert_problem(
+        &get(&app, "/api/v1/datasets/no-such").await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+}
