@@ -554,11 +554,8 @@ impl Service {
             .then(|| queries::show(app.ledger(), app.head(), &query.id, query.fx_policy))
             .flatten()
             .ok_or_else(|| {
-                ServiceError::not_found(format!(
-                    "no contribution {} in {}",
-                    query.id,
-                    app.location()
-                ))
+                // The ledger's path is not said: a server's callers have no business with it.
+                ServiceError::not_found(format!("no contribution {} is recorded", query.id))
             })
     }
 
