@@ -211,9 +211,9 @@ impl Ledger {
         self.credentials.iter()
     }
 
-    /// The token whose SHA-256 is `digest` (lowercase hex), if one was issued.
-    pub fn credential_by_digest(&self, digest: &str) -> Option<&Credential> {
-        self.credentials.iter().find(|c| c.issued.digest == digest)
+    /// The token issued under `id`, if one was.
+    pub fn credential(&self, id: &TokenId) -> Option<&Credential> {
+        self.credentials.get(id)
     }
 
     /// The exchange rates recorded.

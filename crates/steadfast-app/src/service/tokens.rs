@@ -172,16 +172,11 @@ impl Service {
                     token: token.clone(),
                     revoked_on: today,
                 })
-                .map_err(
-                    |refused| match ledger.credentials().any(|c| c.issued.token == token) {
-                        true => ServiceError::rejected(refused),
-                        false => ServiceError::not_found(format!("no token {token} is issued")),
-                    },
-                )?;
-            let version = ledger
-                .credentials()
-                .find(|c| c.issued.token == token)
-                .map_or(0, Aggregate::version);
+                .map_err(|refused| match ledger.credential(&token) {
+                    Some(_) => ServiceError::rejected(refused),
+                    None => ServiceError::not_found(format!("no token {token} is issued")),
+                })?;
+            let version = ledger.credential(&token).map_or(0, Aggregate::version);
             Ok((recorded(new, version + u64::from(new)), draft.into_events()))
         };
         self.decided_write(who, progress, &mut decide)
@@ -202,10 +197,12 @@ impl Service {
         }
         let digest = sha256_hex(bearer);
         let app = self.ledger(Access::Read, progress)?;
+        // A token's id is named by its digest, so it is found by key, not by a scan of every
+        // token on every request; the whole digest must then match.
         let credential = app
             .ledger()
-            .credential_by_digest(&digest)
-            .filter(|c| c.accepted_on(today))
+            .credential(&token_id(&digest))
+            .filter(|c| c.issued.digest == digest && c.accepted_on(today))
             .ok_or_else(refused)?;
         Ok(Caller {
             identity: Identity {
